@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "citsci",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "citsci", targets: ["citsci"]),
+        .library(name: "BrokerIngest", targets: ["BrokerIngest"]),
+        .library(name: "Filters", targets: ["Filters"]),
+        .library(name: "CitSciCore", targets: ["CitSciCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The four C libraries (and the codecs), each wrapped once in Swift (DESIGN.md rule 6).
+        .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CAvro", path: "Sources/CAvro", pkgConfig: "avro-c",
+                       providers: [.apt(["libavro-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
+
+        .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka"]),
+        .target(name: "Filters", dependencies: ["BrokerIngest"]),
+        .target(name: "CitSciCore", dependencies: ["BrokerIngest", "Filters", "CPNG"]),
+        .executableTarget(name: "citsci", dependencies: [
+            "BrokerIngest", "Filters", "CitSciCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest"]),
+    ]
+)

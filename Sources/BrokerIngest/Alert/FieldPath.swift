@@ -1,0 +1,64 @@
+/// A dotted path into a record (`diaSource.psfFlux`, `candidate.magpsf`, `prvDiaSources.band`),
+/// checked against the reader schema and compiled to field indexes once, so that reading it from an
+/// alert is a few array look-ups. A step through an array maps over its items and gives an array.
+public struct FieldPath: Sendable, CustomStringConvertible {
+    public let text: String
+    /// The schema of the value the path reaches (nullable unions stripped).
+    public let type: AvroSchema
+    /// True when a step goes through an array (the value is then an array of the leaf values).
+    public let crossesArray: Bool
+    let steps: [Int]
+
+    public var description: String { text }
+
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public let path: String
+        /// The 0-based index of the segment that failed.
+        public let segment: Int
+        public let reason: String
+        /// Field names that exist where the failing segment was looked up.
+        public let candidates: [String]
+        public var description: String { "field path '\(path)': \(reason)" }
+    }
+
+    public init(_ text: String, in schema: AvroRecordSchema) throws(FieldPath.Error) {
+        var steps: [Int] = []
+        var current = AvroSchema.record(schema)
+        var crosses = false
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        for (i, part) in parts.enumerated() {
+            while case .array(let items) = current.nonNull {
+                current = items
+                crosses = true
+            }
+            guard case .record(let r) = current.nonNull else {
+                throw Error(path: text, segment: i, reason: "'\(parts[..<i].joined(separator: "."))' is \(current.nonNull.description), not a record", candidates: [])
+            }
+            guard let index = r.index(of: part) else {
+                throw Error(path: text, segment: i, reason: "no field '\(part)' in \(r.shortName)", candidates: r.fields.map(\.name))
+            }
+            steps.append(index)
+            current = r.fields[index].type
+        }
+        self.text = text
+        self.steps = steps
+        self.type = current.nonNull
+        self.crossesArray = crosses
+    }
+
+    public func value(in record: AvroRecord) -> AvroValue {
+        Self.walk(.record(record), steps[...])
+    }
+
+    private static func walk(_ value: AvroValue, _ steps: ArraySlice<Int>) -> AvroValue {
+        guard let first = steps.first else { return value }
+        switch value {
+        case .record(let r):
+            return walk(r.values[first], steps.dropFirst())
+        case .array(let items):
+            return .array(items.map { walk($0, steps) })
+        default:
+            return .null
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// The reader schemas citsci owns (schemas/*.avsc, embedded in the binary): every alert is resolved
+/// into one of them, whatever version its writer used (DESIGN.md rule 3).
+public enum ReaderSchemas {
+    public static let rubin: AvroRecordSchema = load(rubinJSON, "rubin-alert.avsc")
+    public static let ztf: AvroRecordSchema = load(ztfJSON, "ztf-alert.avsc")
+
+    public static func schema(for survey: Survey) -> AvroRecordSchema {
+        switch survey {
+        case .rubin: rubin
+        case .ztf: ztf
+        }
+    }
+
+    /// The embedded JSON text (tests compare it with schemas/).
+    public static func jsonText(for survey: Survey) -> String {
+        switch survey {
+        case .rubin: rubinJSON
+        case .ztf: ztfJSON
+        }
+    }
+
+    private static func load(_ json: String, _ name: String) -> AvroRecordSchema {
+        do {
+            guard case .record(let r) = try AvroSchema.parse(json: json) else {
+                preconditionFailure("embedded reader schema \(name) is not a record")
+            }
+            return r
+        } catch {
+            preconditionFailure("embedded reader schema \(name) does not parse: \(error)")
+        }
+    }
+
+    /// Which survey a writer schema belongs to, by its structure (brokers rename the top record).
+    static func survey(ofWriter schema: AvroSchema) -> Survey? {
+        guard case .record(let r) = schema else { return nil }
+        if r.index(of: "candidate") != nil && r.index(of: "objectId") != nil { return .ztf }
+        if r.index(of: "diaSource") != nil { return .rubin }
+        return nil
+    }
+}

@@ -1,0 +1,112 @@
+import CCurl
+import Foundation
+
+/// An HTTP response: status, headers (names lower-cased) and body.
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A request that did not get an HTTP answer (connection refused, time-out, DNS), with curl's reason.
+public struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
+    public let method: String
+    public let url: String
+    public let reason: String
+    public var description: String { "\(method) \(url): \(reason)" }
+}
+
+/// A small blocking HTTP client over libcurl: the only code that touches libcurl. One easy handle per
+/// request keeps it thread-safe; callers run it off the cooperative pool where latency matters.
+public struct HTTPClient: Sendable {
+    public var timeout: Double
+    public var connectTimeout: Double
+    public var userAgent: String
+
+    public init(timeout: Double = 30, connectTimeout: Double = 10, userAgent: String = "citsci/0.1") {
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+        self.userAgent = userAgent
+        HTTPClient.globalInit
+    }
+
+    /// curl_global_init must run once before any thread uses curl.
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public func request(_ method: String, _ url: String, headers: [(String, String)] = [],
+                        body: [UInt8]? = nil) throws(HTTPTransportError) -> HTTPResponse {
+        guard let handle = curl_easy_init() else {
+            throw HTTPTransportError(method: method, url: url, reason: "curl_easy_init failed")
+        }
+        defer { curl_easy_cleanup(handle) }
+        let sink = ResponseSink()
+        let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
+        if body != nil && !headers.contains(where: { $0.0.lowercased() == "expect" }) {
+            list = curl_slist_append(list, "Expect:")  // no 100-continue round trip
+        }
+        defer { curl_slist_free_all(list) }
+
+        _ = citsci_curl_setopt_string(handle, CURLOPT_URL, url)
+        _ = citsci_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)
+        _ = citsci_curl_setopt_string(handle, CURLOPT_USERAGENT, userAgent)
+        _ = citsci_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = citsci_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
+        _ = citsci_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
+        _ = citsci_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+        _ = citsci_curl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+            let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
+            let n = size * count
+            if let data { sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: n)) }
+            return n
+        }
+        _ = citsci_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
+        _ = citsci_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+            let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
+            let n = size * count
+            if let data {
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
+                if line.hasPrefix("HTTP/") { sink.headers = [:] }  // a new response (after 100 or a redirect)
+                if let colon = line.firstIndex(of: ":") {
+                    let name = line[..<colon].lowercased()
+                    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                    sink.headers[name] = value
+                }
+            }
+            return n
+        }
+        _ = citsci_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
+
+        let code: CURLcode = withExtendedLifetime(sink) {
+            if let body {
+                return body.withUnsafeBytes { raw in
+                    _ = citsci_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))
+                    _ = citsci_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                    return curl_easy_perform(handle)
+                }
+            }
+            return curl_easy_perform(handle)
+        }
+        guard code == CURLE_OK else {
+            throw HTTPTransportError(method: method, url: url, reason: String(cString: curl_easy_strerror(code)))
+        }
+        var status = 0
+        _ = citsci_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    }
+
+    public func get(_ url: String, headers: [(String, String)] = []) throws(HTTPTransportError) -> HTTPResponse {
+        try request("GET", url, headers: headers)
+    }
+
+    /// The libcurl version string, for `citsci version`.
+    public static var libraryVersion: String { String(cString: curl_version()) }
+}
+
+/// Collects one response; reached from curl's C callbacks through the opaque pointer.
+private final class ResponseSink {
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import BrokerIngest
+import CitSciCore
+
+@main
+struct CitSci: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "citsci",
+        abstract: "Astronomical alert streams to Zooniverse volunteers, and their verdicts back.",
+        subcommands: [Inspect.self, Version.self, Bench.self]
+    )
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print citsci's version and the C libraries it runs on.")
+
+    func run() throws {
+        print("citsci 0.1.0")
+        print("librdkafka \(KafkaLibrary.version)\(KafkaLibrary.isRecentEnough ? "" : " (older than 2.2: cannot talk to Tansu; run scripts/bootstrap)")")
+        print("libcurl \(HTTPClient.libraryVersion)")
+        print("libpng \(PNGLibrary.version)")
+    }
+}

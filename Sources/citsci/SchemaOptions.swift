@@ -1,0 +1,27 @@
+import ArgumentParser
+import BrokerIngest
+
+/// Where Confluent-framed messages find their writer schemas.
+struct SchemaOptions: ParsableArguments {
+    @Option(name: .customLong("schema-registry"), help: "Confluent-compatible schema registry URL (GET /schemas/ids/{id}).")
+    var registry: String?
+
+    @Option(name: .customLong("schema-dir"), help: "Folder of writer schemas: <id>.avsc files, or the lsst-alert-packet tree <major>/<minor>/.")
+    var directory: String?
+
+    func source() throws -> (any WriterSchemaSource)? {
+        if let registry {
+            return SchemaRegistryClient(url: registry,
+                                        username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
+                                        password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
+        }
+        if let directory { return try SchemaFolder(path: directory) }
+        return nil
+    }
+}
+
+import Foundation
+
+enum Environment {
+    static func get(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
+}
