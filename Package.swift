@@ -35,5 +35,6 @@ let package = Package(
         ]),
 
         .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest"]),
+        .testTarget(name: "citsciTests", dependencies: ["citsci"]),
     ]
 )

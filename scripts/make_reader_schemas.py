@@ -101,7 +101,7 @@ def rubin_writer_schemas():
     out = []
     for path in sorted(glob.glob(os.path.join(root, "*", "*", "lsst.v*_*.alert.avsc"))):
         major = int(path.split(os.sep)[-3])
-        if major < 7:
+        if major < 3:
             continue
         named = {}
         folder = os.path.dirname(path)
@@ -164,7 +164,7 @@ def write_swift(schema_dir, target):
         text = open(os.path.join(schema_dir, name)).read()
         if '"""#' in text:
             sys.exit(f"{name} contains a raw-string terminator")
-        parts.append(f'    static let {ident} = #"""\n{text}"""#')
+        parts.append(f'    static let {ident} = #"""\n{text}\n"""#')
     parts.append("}")
     with open(target, "w") as f:
         f.write("\n".join(parts) + "\n")

@@ -19,6 +19,9 @@ public final class AlertDecoder {
         self.limits = limits
     }
 
+    /// Distinct container schemas kept compiled (a real stream has a handful).
+    static let maxCachedSchemas = 64
+
     public enum Framing: Sendable, Equatable {
         case confluent(schemaId: UInt32)
         case container
@@ -127,6 +130,7 @@ public final class AlertDecoder {
         var hint: String? = nil
         if case .record(let r) = schema, let m = r.name.firstMatch(of: /v(\d+)_(\d+)/) { hint = "\(m.1).\(m.2)" }
         let writer = try CompiledWriter(writer: schema, limits: limits, versionHint: hint)
+        if byText.count >= Self.maxCachedSchemas { byText.removeAll() }  // bounded: a stream of junk schemas cannot grow it
         byText[hash, default: []].append((Array(text), writer))
         return writer
     }

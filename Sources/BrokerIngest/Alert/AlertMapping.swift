@@ -23,6 +23,9 @@ private extension AvroRecord {
     @inline(__always) func string(_ i: Int) -> String? { values[i].stringValue }
     @inline(__always) func record(_ i: Int) -> AvroRecord? { values[i].recordValue }
     @inline(__always) func array(_ i: Int) -> [AvroValue] { values[i].arrayValue ?? [] }
+    /// The first non-null of two fields: a field and its older name (Rubin renamed several in 7.0).
+    @inline(__always) func double(_ i: Int, or j: Int) -> Double? { values[i].doubleValue ?? values[j].doubleValue }
+    @inline(__always) func string(_ i: Int, or j: Int) -> String? { values[i].stringValue ?? values[j].stringValue }
 }
 
 private func index(_ schema: AvroRecordSchema, _ name: String) -> Int {
@@ -135,11 +138,16 @@ private enum Rubin {
     static let fFlux = index(forced, "psfFlux"), fFluxErr = index(forced, "psfFluxErr")
     static let lMjd = index(limits, "midpointMjdTai"), lBand = index(limits, "band"), lNoise = index(limits, "diaNoise")
     static let oId = index(object, "diaObjectId")
+    // Names used by schemas 3.0-6.x.
+    static let sOldMjd = index(source, "midPointTai"), sOldDec = index(source, "decl"), sOldBand = index(source, "filterName")
+    static let sOldFlux = index(source, "psFlux"), sOldFluxErr = index(source, "psFluxErr")
+    static let fOldMjd = index(forced, "midPointTai"), fOldBand = index(forced, "filterName")
+    static let fOldFlux = index(forced, "psFlux"), fOldFluxErr = index(forced, "psFluxErr")
 
     static func point(_ s: AvroRecord, detection: Bool) -> Photometry? {
-        guard let mjd = s.double(sMjd) else { return nil }
-        let flux = s.double(sFlux), err = s.double(sFluxErr)
-        return Photometry(mjd: mjd, band: s.string(sBand), flux: flux, fluxError: err,
+        guard let mjd = s.double(sMjd, or: sOldMjd) else { return nil }
+        let flux = s.double(sFlux, or: sOldFlux), err = s.double(sFluxErr, or: sOldFluxErr)
+        return Photometry(mjd: mjd, band: s.string(sBand, or: sOldBand), flux: flux, fluxError: err,
                           magnitude: flux.flatMap { Photometric.magnitude(fluxNJy: $0) },
                           magnitudeError: flux.flatMap { f in err.flatMap { Photometric.magnitudeError(fluxNJy: f, error: $0) } },
                           limitingMagnitude: nil, isDetection: detection, sourceId: s.long(sId))
@@ -152,7 +160,7 @@ private enum Rubin {
         guard let alertId = r.long(iDiaSourceId) ?? r.long(iAlertId) ?? s.long(sId) else {
             throw AlertDecodingError(.dataDoesNotMatchSchema, "Rubin alert with neither diaSourceId nor alertId", offset: 0)
         }
-        let flux = s.double(sFlux), err = s.double(sFluxErr)
+        let flux = s.double(sFlux, or: sOldFlux), err = s.double(sFluxErr, or: sOldFluxErr)
         var history = r.array(iPrv).compactMap { $0.recordValue.flatMap { point($0, detection: true) } }
         for v in r.array(iLimits) {
             guard let l = v.recordValue, let mjd = l.double(lMjd) else { continue }
@@ -163,9 +171,9 @@ private enum Rubin {
         }
         history.sort { $0.mjd < $1.mjd }
         let forcedPoints = r.array(iForced).compactMap { v -> Photometry? in
-            guard let f = v.recordValue, let mjd = f.double(fMjd) else { return nil }
-            let ff = f.double(fFlux), fe = f.double(fFluxErr)
-            return Photometry(mjd: mjd, band: f.string(fBand), flux: ff, fluxError: fe,
+            guard let f = v.recordValue, let mjd = f.double(fMjd, or: fOldMjd) else { return nil }
+            let ff = f.double(fFlux, or: fOldFlux), fe = f.double(fFluxErr, or: fOldFluxErr)
+            return Photometry(mjd: mjd, band: f.string(fBand, or: fOldBand), flux: ff, fluxError: fe,
                               magnitude: ff.flatMap { Photometric.magnitude(fluxNJy: $0) },
                               magnitudeError: ff.flatMap { x in fe.flatMap { Photometric.magnitudeError(fluxNJy: x, error: $0) } },
                               limitingMagnitude: nil, isDetection: false, sourceId: nil)
@@ -174,8 +182,8 @@ private enum Rubin {
         func stamp(_ i: Int) -> Cutout? { r.values[i].bytesValue.map { Cutout(fileName: nil, data: $0) } }
         return Alert(
             survey: .rubin, alertId: alertId, sourceId: s.long(sId), objectId: objectId.map(String.init) ?? s.long(sSsObject).map { "ss\($0)" },
-            mjd: s.double(sMjd) ?? .nan, ra: s.double(sRa) ?? .nan, dec: s.double(sDec) ?? .nan,
-            band: s.string(sBand), flux: flux, fluxError: err,
+            mjd: s.double(sMjd, or: sOldMjd) ?? .nan, ra: s.double(sRa) ?? .nan, dec: s.double(sDec, or: sOldDec) ?? .nan,
+            band: s.string(sBand, or: sOldBand), flux: flux, fluxError: err,
             magnitude: flux.flatMap { Photometric.magnitude(fluxNJy: $0) },
             magnitudeError: flux.flatMap { f in err.flatMap { Photometric.magnitudeError(fluxNJy: f, error: $0) } },
             snr: s.double(sSnr) ?? flux.flatMap { f in err.flatMap { $0 > 0 ? f / $0 : nil } },

@@ -963,6 +963,63 @@ extension ReaderSchemas {
        "doc": "Version of the reliability model."
       },
       {
+       "name": "ccdVisitId",
+       "type": [
+        "null",
+        "long"
+       ],
+       "default": null,
+       "doc": "Id of the ccdVisit where this diaSource was measured."
+      },
+      {
+       "name": "midPointTai",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "filterName",
+       "type": [
+        "null",
+        "string"
+       ],
+       "default": null
+      },
+      {
+       "name": "programId",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "decl",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "declErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "ra_decl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
        "name": "x_y_Cov",
        "type": [
         "null",
@@ -970,6 +1027,574 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Covariance between x and y."
+      },
+      {
+       "name": "psFlux",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psFluxErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psRa",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "psDecl",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "psRaErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psDeclErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psFlux_psRa_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psFlux_psDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psRa_psDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psLnL",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "psNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailDecl",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailDeclErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailFlux_trailRa_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of trailFlux and trailRa."
+      },
+      {
+       "name": "trailFlux_trailDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailFlux_trailLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of trailFlux and trailLength"
+      },
+      {
+       "name": "trailFlux_trailAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of trailFlux and trailAngle"
+      },
+      {
+       "name": "trailRa_trailDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailRa_trailLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of trailRa and trailLength."
+      },
+      {
+       "name": "trailRa_trailAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of trailRa and trailAngle."
+      },
+      {
+       "name": "trailDecl_trailLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailDecl_trailAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "trailLength_trailAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of trailLength and trailAngle"
+      },
+      {
+       "name": "trailLnL",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Natural log likelihood of the observed data given the trailed source model."
+      },
+      {
+       "name": "dipMeanFlux",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipFluxDiff",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipRa",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipDecl",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipLength",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipAngle",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipMeanFluxErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipFluxDiffErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipRaErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipDeclErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipLengthErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipAngleErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipMeanFlux_dipFluxDiff_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipMeanFlux_dipRa_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipMeanFlux_dipDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipMeanFlux_dipLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipMeanFlux_dipAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipFluxDiff_dipRa_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipFluxDiff_dipDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipFluxDiff_dipLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipFluxDiff_dipAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipRa_dipDecl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipRa_dipLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipRa_dipAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipDecl_dipLength_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipDecl_dipAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipLength_dipAngle_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipLnL",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "dipNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "totFlux",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "totFluxErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "diffFlux",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "diffFluxErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "fpBkgd",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Estimated sky background at the position (centroid) of the object."
+      },
+      {
+       "name": "fpBkgdErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Estimated uncertainty of fpBkgd."
+      },
+      {
+       "name": "ixxErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of ixx."
+      },
+      {
+       "name": "iyyErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of iyy."
+      },
+      {
+       "name": "ixyErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of ixy."
+      },
+      {
+       "name": "ixx_iyy_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of ixx and iyy."
+      },
+      {
+       "name": "ixx_ixy_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of ixx and ixy."
+      },
+      {
+       "name": "iyy_ixy_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of iyy and ixy."
+      },
+      {
+       "name": "spuriousness",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "flags",
+       "type": [
+        "null",
+        "long"
+       ],
+       "default": null,
+       "doc": "Flags, bitwise OR tbd."
       },
       {
        "name": "psfRa",
@@ -981,15 +1606,6 @@ extension ReaderSchemas {
        "doc": "Right ascension coordinate of centroid for point source model."
       },
       {
-       "name": "psfRaErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Uncertainty of psfRa."
-      },
-      {
        "name": "psfDec",
        "type": [
         "null",
@@ -997,6 +1613,15 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Declination coordinate of centroid for point source model."
+      },
+      {
+       "name": "psfRaErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of psfRa."
       },
       {
        "name": "psfDecErr",
@@ -1035,15 +1660,6 @@ extension ReaderSchemas {
        "doc": "Covariance between psfRa and psfDec."
       },
       {
-       "name": "trailFlux_trailRa_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of trailFlux and trailRa."
-      },
-      {
        "name": "trailFlux_trailDec_Cov",
        "type": [
         "null",
@@ -1053,24 +1669,6 @@ extension ReaderSchemas {
        "doc": "Covariance of trailFlux and trailDec."
       },
       {
-       "name": "trailFlux_trailLength_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of trailFlux and trailLength"
-      },
-      {
-       "name": "trailFlux_trailAngle_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of trailFlux and trailAngle"
-      },
-      {
        "name": "trailRa_trailDec_Cov",
        "type": [
         "null",
@@ -1078,24 +1676,6 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Covariance of trailRa and trailDec."
-      },
-      {
-       "name": "trailRa_trailLength_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of trailRa and trailLength."
-      },
-      {
-       "name": "trailRa_trailAngle_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of trailRa and trailAngle."
       },
       {
        "name": "trailDec_trailLength_Cov",
@@ -1116,24 +1696,6 @@ extension ReaderSchemas {
        "doc": "Covariance of trailDec and trailAngle."
       },
       {
-       "name": "trailLength_trailAngle_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of trailLength and trailAngle"
-      },
-      {
-       "name": "trailLnL",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Natural log likelihood of the observed data given the trailed source model."
-      },
-      {
        "name": "dipoleRa",
        "type": [
         "null",
@@ -1143,15 +1705,6 @@ extension ReaderSchemas {
        "doc": "Right ascension coordinate of centroid for dipole model."
       },
       {
-       "name": "dipoleRaErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Uncertainty of dipoleRa."
-      },
-      {
        "name": "dipoleDec",
        "type": [
         "null",
@@ -1159,6 +1712,15 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Declination coordinate of centroid for dipole model."
+      },
+      {
+       "name": "dipoleRaErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of dipoleRa."
       },
       {
        "name": "dipoleDecErr",
@@ -1348,78 +1910,6 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Estimated uncertainty of snapDiffFlux."
-      },
-      {
-       "name": "fpBkgd",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Estimated sky background at the position (centroid) of the object."
-      },
-      {
-       "name": "fpBkgdErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Estimated uncertainty of fpBkgd."
-      },
-      {
-       "name": "ixxErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Uncertainty of ixx."
-      },
-      {
-       "name": "iyyErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Uncertainty of iyy."
-      },
-      {
-       "name": "ixyErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Uncertainty of ixy."
-      },
-      {
-       "name": "ixx_iyy_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of ixx and iyy."
-      },
-      {
-       "name": "ixx_ixy_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of ixx and ixy."
-      },
-      {
-       "name": "iyy_ixy_Cov",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Covariance of iyy and ixy."
       },
       {
        "name": "is_negative",
@@ -2374,6 +2864,63 @@ extension ReaderSchemas {
         "doc": "Version of the reliability model."
        },
        {
+        "name": "ccdVisitId",
+        "type": [
+         "null",
+         "long"
+        ],
+        "default": null,
+        "doc": "Id of the ccdVisit where this diaSource was measured."
+       },
+       {
+        "name": "midPointTai",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "filterName",
+        "type": [
+         "null",
+         "string"
+        ],
+        "default": null
+       },
+       {
+        "name": "programId",
+        "type": [
+         "null",
+         "int"
+        ],
+        "default": null
+       },
+       {
+        "name": "decl",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "declErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "ra_decl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
         "name": "x_y_Cov",
         "type": [
          "null",
@@ -2381,6 +2928,574 @@ extension ReaderSchemas {
         ],
         "default": null,
         "doc": "Covariance between x and y."
+       },
+       {
+        "name": "psFlux",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psFluxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psRa",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "psDecl",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "psRaErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psDeclErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psFlux_psRa_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psFlux_psDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psRa_psDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psLnL",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psChi2",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psNdata",
+        "type": [
+         "null",
+         "int"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailDecl",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailDeclErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailFlux_trailRa_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of trailFlux and trailRa."
+       },
+       {
+        "name": "trailFlux_trailDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailFlux_trailLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of trailFlux and trailLength"
+       },
+       {
+        "name": "trailFlux_trailAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of trailFlux and trailAngle"
+       },
+       {
+        "name": "trailRa_trailDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailRa_trailLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of trailRa and trailLength."
+       },
+       {
+        "name": "trailRa_trailAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of trailRa and trailAngle."
+       },
+       {
+        "name": "trailDecl_trailLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailDecl_trailAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "trailLength_trailAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of trailLength and trailAngle"
+       },
+       {
+        "name": "trailLnL",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Natural log likelihood of the observed data given the trailed source model."
+       },
+       {
+        "name": "dipMeanFlux",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipFluxDiff",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipRa",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipDecl",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipLength",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipAngle",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipMeanFluxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipFluxDiffErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipRaErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipDeclErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipLengthErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipAngleErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipMeanFlux_dipFluxDiff_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipMeanFlux_dipRa_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipMeanFlux_dipDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipMeanFlux_dipLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipMeanFlux_dipAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipFluxDiff_dipRa_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipFluxDiff_dipDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipFluxDiff_dipLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipFluxDiff_dipAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipRa_dipDecl_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipRa_dipLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipRa_dipAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipDecl_dipLength_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipDecl_dipAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipLength_dipAngle_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipLnL",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipChi2",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "dipNdata",
+        "type": [
+         "null",
+         "int"
+        ],
+        "default": null
+       },
+       {
+        "name": "totFlux",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "totFluxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "diffFlux",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "diffFluxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "fpBkgd",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Estimated sky background at the position (centroid) of the object."
+       },
+       {
+        "name": "fpBkgdErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Estimated uncertainty of fpBkgd."
+       },
+       {
+        "name": "ixxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Uncertainty of ixx."
+       },
+       {
+        "name": "iyyErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Uncertainty of iyy."
+       },
+       {
+        "name": "ixyErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Uncertainty of ixy."
+       },
+       {
+        "name": "ixx_iyy_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of ixx and iyy."
+       },
+       {
+        "name": "ixx_ixy_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of ixx and ixy."
+       },
+       {
+        "name": "iyy_ixy_Cov",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Covariance of iyy and ixy."
+       },
+       {
+        "name": "spuriousness",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "flags",
+        "type": [
+         "null",
+         "long"
+        ],
+        "default": null,
+        "doc": "Flags, bitwise OR tbd."
        },
        {
         "name": "psfRa",
@@ -2392,15 +3507,6 @@ extension ReaderSchemas {
         "doc": "Right ascension coordinate of centroid for point source model."
        },
        {
-        "name": "psfRaErr",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Uncertainty of psfRa."
-       },
-       {
         "name": "psfDec",
         "type": [
          "null",
@@ -2408,6 +3514,15 @@ extension ReaderSchemas {
         ],
         "default": null,
         "doc": "Declination coordinate of centroid for point source model."
+       },
+       {
+        "name": "psfRaErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Uncertainty of psfRa."
        },
        {
         "name": "psfDecErr",
@@ -2446,15 +3561,6 @@ extension ReaderSchemas {
         "doc": "Covariance between psfRa and psfDec."
        },
        {
-        "name": "trailFlux_trailRa_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of trailFlux and trailRa."
-       },
-       {
         "name": "trailFlux_trailDec_Cov",
         "type": [
          "null",
@@ -2464,24 +3570,6 @@ extension ReaderSchemas {
         "doc": "Covariance of trailFlux and trailDec."
        },
        {
-        "name": "trailFlux_trailLength_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of trailFlux and trailLength"
-       },
-       {
-        "name": "trailFlux_trailAngle_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of trailFlux and trailAngle"
-       },
-       {
         "name": "trailRa_trailDec_Cov",
         "type": [
          "null",
@@ -2489,24 +3577,6 @@ extension ReaderSchemas {
         ],
         "default": null,
         "doc": "Covariance of trailRa and trailDec."
-       },
-       {
-        "name": "trailRa_trailLength_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of trailRa and trailLength."
-       },
-       {
-        "name": "trailRa_trailAngle_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of trailRa and trailAngle."
        },
        {
         "name": "trailDec_trailLength_Cov",
@@ -2527,24 +3597,6 @@ extension ReaderSchemas {
         "doc": "Covariance of trailDec and trailAngle."
        },
        {
-        "name": "trailLength_trailAngle_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of trailLength and trailAngle"
-       },
-       {
-        "name": "trailLnL",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Natural log likelihood of the observed data given the trailed source model."
-       },
-       {
         "name": "dipoleRa",
         "type": [
          "null",
@@ -2554,15 +3606,6 @@ extension ReaderSchemas {
         "doc": "Right ascension coordinate of centroid for dipole model."
        },
        {
-        "name": "dipoleRaErr",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Uncertainty of dipoleRa."
-       },
-       {
         "name": "dipoleDec",
         "type": [
          "null",
@@ -2570,6 +3613,15 @@ extension ReaderSchemas {
         ],
         "default": null,
         "doc": "Declination coordinate of centroid for dipole model."
+       },
+       {
+        "name": "dipoleRaErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null,
+        "doc": "Uncertainty of dipoleRa."
        },
        {
         "name": "dipoleDecErr",
@@ -2761,78 +3813,6 @@ extension ReaderSchemas {
         "doc": "Estimated uncertainty of snapDiffFlux."
        },
        {
-        "name": "fpBkgd",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Estimated sky background at the position (centroid) of the object."
-       },
-       {
-        "name": "fpBkgdErr",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Estimated uncertainty of fpBkgd."
-       },
-       {
-        "name": "ixxErr",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Uncertainty of ixx."
-       },
-       {
-        "name": "iyyErr",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Uncertainty of iyy."
-       },
-       {
-        "name": "ixyErr",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Uncertainty of ixy."
-       },
-       {
-        "name": "ixx_iyy_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of ixx and iyy."
-       },
-       {
-        "name": "ixx_ixy_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of ixx and ixy."
-       },
-       {
-        "name": "iyy_ixy_Cov",
-        "type": [
-         "null",
-         "float"
-        ],
-        "default": null,
-        "doc": "Covariance of iyy and ixy."
-       },
-       {
         "name": "is_negative",
         "type": [
          "null",
@@ -2994,6 +3974,63 @@ extension ReaderSchemas {
         "doc": "Time when this record was marked invalid, expressed as Modified Julian Date, International Atomic Time."
        },
        {
+        "name": "ccdVisitId",
+        "type": [
+         "null",
+         "long"
+        ],
+        "default": null,
+        "doc": "Id of the ccdVisit where this forcedSource was measured."
+       },
+       {
+        "name": "midPointTai",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "filterName",
+        "type": [
+         "null",
+         "string"
+        ],
+        "default": null
+       },
+       {
+        "name": "psFlux",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "psFluxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "totFlux",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
+        "name": "totFluxErr",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
         "name": "x",
         "type": [
          "null",
@@ -3010,6 +4047,15 @@ extension ReaderSchemas {
         ],
         "default": null,
         "doc": "y position at which psfFlux has been measured."
+       },
+       {
+        "name": "flags",
+        "type": [
+         "null",
+         "long"
+        ],
+        "default": null,
+        "doc": "Flags, bitwise OR tbd"
        },
        {
         "name": "time_processed",
@@ -3774,13 +4820,36 @@ extension ReaderSchemas {
        "doc": "Total number of DiaSources associated with this DiaObject."
       },
       {
-       "name": "radecMjdTai",
+       "name": "decl",
        "type": [
         "null",
         "double"
        ],
-       "default": null,
-       "doc": "Time at which the object was at a position ra/dec, expressed as Modified Julian Date, International Atomic Time."
+       "default": null
+      },
+      {
+       "name": "declErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "ra_decl_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "radecTai",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
       },
       {
        "name": "pmRa",
@@ -3792,31 +4861,12 @@ extension ReaderSchemas {
        "doc": "Proper motion in right ascension."
       },
       {
-       "name": "pmRaErr",
+       "name": "pmDecl",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Uncertainty of pmRa."
-      },
-      {
-       "name": "pmDec",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Proper motion of declination."
-      },
-      {
-       "name": "pmDecErr",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Uncertainty of pmDec."
+       "default": null
       },
       {
        "name": "parallax",
@@ -3828,6 +4878,23 @@ extension ReaderSchemas {
        "doc": "Parallax."
       },
       {
+       "name": "pmRaErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of pmRa."
+      },
+      {
+       "name": "pmDeclErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
        "name": "parallaxErr",
        "type": [
         "null",
@@ -3837,13 +4904,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of parallax."
       },
       {
-       "name": "pmRa_pmDec_Cov",
+       "name": "pmRa_pmDecl_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Covariance of pmRa and pmDec."
+       "default": null
       },
       {
        "name": "pmRa_parallax_Cov",
@@ -3855,13 +4921,12 @@ extension ReaderSchemas {
        "doc": "Covariance of pmRa and parallax."
       },
       {
-       "name": "pmDec_parallax_Cov",
+       "name": "pmDecl_parallax_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Covariance of pmDec and parallax."
+       "default": null
       },
       {
        "name": "pmParallaxLnL",
@@ -3891,112 +4956,2884 @@ extension ReaderSchemas {
        "doc": "The number of data points used to fit the model."
       },
       {
-       "name": "u_psfFluxChi2",
+       "name": "uPSFluxMean",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Chi^2 statistic for the scatter of u_psfFlux around u_psfFluxMean."
+       "default": null
       },
       {
-       "name": "u_fpFluxSigma",
+       "name": "uPSFluxMeanErr",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Standard deviation of the distribution of u_fpFlux."
+       "default": null
       },
       {
-       "name": "g_psfFluxChi2",
+       "name": "uPSFluxSigma",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Chi^2 statistic for the scatter of g_psfFlux around g_psfFluxMean."
+       "default": null
       },
       {
-       "name": "g_fpFluxSigma",
+       "name": "uPSFluxChi2",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Standard deviation of the distribution of g_fpFlux."
+       "default": null
       },
       {
-       "name": "r_psfFluxChi2",
+       "name": "uPSFluxNdata",
        "type": [
         "null",
-        "float"
+        "int"
        ],
-       "default": null,
-       "doc": "Chi^2 statistic for the scatter of r_psfFlux around r_psfFluxMean."
+       "default": null
       },
       {
-       "name": "r_fpFluxSigma",
+       "name": "gPSFluxMean",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Standard deviation of the distribution of r_fpFlux."
+       "default": null
       },
       {
-       "name": "i_psfFluxChi2",
+       "name": "gPSFluxMeanErr",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Chi^2 statistic for the scatter of i_psfFlux around i_psfFluxMean."
+       "default": null
       },
       {
-       "name": "i_fpFluxSigma",
+       "name": "gPSFluxSigma",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Standard deviation of the distribution of i_fpFlux."
+       "default": null
       },
       {
-       "name": "z_psfFluxChi2",
+       "name": "gPSFluxChi2",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Chi^2 statistic for the scatter of z_psfFlux around z_psfFluxMean."
+       "default": null
       },
       {
-       "name": "z_fpFluxSigma",
+       "name": "gPSFluxNdata",
        "type": [
         "null",
-        "float"
+        "int"
        ],
-       "default": null,
-       "doc": "Standard deviation of the distribution of z_fpFlux."
+       "default": null
       },
       {
-       "name": "y_psfFluxChi2",
+       "name": "rPSFluxMean",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Chi^2 statistic for the scatter of y_psfFlux around y_psfFluxMean."
+       "default": null
       },
       {
-       "name": "y_fpFluxSigma",
+       "name": "rPSFluxMeanErr",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "Standard deviation of the distribution of y_fpFlux."
+       "default": null
+      },
+      {
+       "name": "rPSFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rPSFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rPSFluxNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "iPSFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iPSFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iPSFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iPSFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iPSFluxNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "zPSFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zPSFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zPSFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zPSFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zPSFluxNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "yPSFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yPSFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yPSFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yPSFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yPSFluxNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "uFPFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uFPFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uFPFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gFPFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gFPFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gFPFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rFPFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rFPFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rFPFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iFPFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iFPFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iFPFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zFPFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zFPFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zFPFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yFPFluxMean",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yFPFluxMeanErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yFPFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uLcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gLcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rLcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iLcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zLcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yLcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
       },
       {
        "name": "nearbyObj1",
@@ -4078,6 +7915,2664 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Natural log of the probability that the observed diaObject is the same as the nearbyObj3."
+      },
+      {
+       "name": "flags",
+       "type": [
+        "null",
+        "long"
+       ],
+       "default": null,
+       "doc": "Flags, bitwise OR tbd."
+      },
+      {
+       "name": "radecMjdTai",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null,
+       "doc": "Time at which the object was at a position ra/dec, expressed as Modified Julian Date, International Atomic Time."
+      },
+      {
+       "name": "pmDec",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Proper motion of declination."
+      },
+      {
+       "name": "pmDecErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Uncertainty of pmDec."
+      },
+      {
+       "name": "pmRa_pmDec_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of pmRa and pmDec."
+      },
+      {
+       "name": "pmDec_parallax_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Covariance of pmDec and parallax."
+      },
+      {
+       "name": "u_psfFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Chi^2 statistic for the scatter of u_psfFlux around u_psfFluxMean."
+      },
+      {
+       "name": "g_psfFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Chi^2 statistic for the scatter of g_psfFlux around g_psfFluxMean."
+      },
+      {
+       "name": "r_psfFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Chi^2 statistic for the scatter of r_psfFlux around r_psfFluxMean."
+      },
+      {
+       "name": "i_psfFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Chi^2 statistic for the scatter of i_psfFlux around i_psfFluxMean."
+      },
+      {
+       "name": "z_psfFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Chi^2 statistic for the scatter of z_psfFlux around z_psfFluxMean."
+      },
+      {
+       "name": "y_psfFluxChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Chi^2 statistic for the scatter of y_psfFlux around y_psfFluxMean."
+      },
+      {
+       "name": "u_fpFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Standard deviation of the distribution of u_fpFlux."
+      },
+      {
+       "name": "g_fpFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Standard deviation of the distribution of g_fpFlux."
+      },
+      {
+       "name": "r_fpFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Standard deviation of the distribution of r_fpFlux."
+      },
+      {
+       "name": "i_fpFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Standard deviation of the distribution of i_fpFlux."
+      },
+      {
+       "name": "z_fpFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Standard deviation of the distribution of z_fpFlux."
+      },
+      {
+       "name": "y_fpFluxSigma",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Standard deviation of the distribution of y_fpFlux."
+      },
+      {
+       "name": "u_lcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "u_lcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "g_lcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "r_lcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "z_lcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "y_lcNonPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
       },
       {
        "name": "validityStart",
@@ -5191,6 +11686,30 @@ extension ReaderSchemas {
         "default": null
        },
        {
+        "name": "midPointTai",
+        "type": [
+         "null",
+         "double"
+        ],
+        "default": null
+       },
+       {
+        "name": "filterName",
+        "type": [
+         "null",
+         "string"
+        ],
+        "default": null
+       },
+       {
+        "name": "diaNoise",
+        "type": [
+         "null",
+         "float"
+        ],
+        "default": null
+       },
+       {
         "name": "midpointMjdTai",
         "type": [
          "null",
@@ -5203,14 +11722,6 @@ extension ReaderSchemas {
         "type": [
          "null",
          "string"
-        ],
-        "default": null
-       },
-       {
-        "name": "diaNoise",
-        "type": [
-         "null",
-         "float"
         ],
         "default": null
        }
@@ -5239,6 +11750,648 @@ extension ReaderSchemas {
        "doc": "Unique identifier."
       },
       {
+       "name": "q",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "e",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "i",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "lan",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "aop",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "M",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "epoch",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "qSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "eSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "iSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "lanSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "aopSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "MSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "epochSigma",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "q_e_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "q_i_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "q_lan_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "q_aop_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "q_M_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "q_epoch_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "e_i_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "e_lan_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "e_aop_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "e_M_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "e_epoch_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_lan_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_aop_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_M_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "i_epoch_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "lan_aop_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "lan_M_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "lan_epoch_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "aop_M_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "aop_epoch_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "M_epoch_Cov",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "arc",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "Arc of LSST observations."
+      },
+      {
+       "name": "orbFitLnL",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "orbFitChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "orbFitNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "MOID1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "MOID2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "moidLon1",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "moidLon2",
+       "type": [
+        "null",
+        "double"
+       ],
+       "default": null
+      },
+      {
+       "name": "uH",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uHErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uG1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uG1Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uG2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uG2Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gH",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gHErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gG1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gG1Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gG2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gG2Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rH",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rHErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rG1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rG1Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rG2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rG2Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iH",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iHErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iG1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iG1Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iG2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iG2Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zH",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zHErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zG1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zG1Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zG2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zG2Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yH",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yHErr",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yG1",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yG1Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yG2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yG2Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "flags",
+       "type": [
+        "null",
+        "long"
+       ],
+       "default": null,
+       "doc": "Flags, bitwise OR tbd."
+      },
+      {
        "name": "discoverySubmissionDate",
        "type": [
         "null",
@@ -5257,15 +12410,6 @@ extension ReaderSchemas {
        "doc": "The time of the first LSST observation of this object (could be precovered) as Modified Julian Date, International Atomic Time."
       },
       {
-       "name": "arc",
-       "type": [
-        "null",
-        "float"
-       ],
-       "default": null,
-       "doc": "Arc of LSST observations."
-      },
-      {
        "name": "numObs",
        "type": [
         "null",
@@ -5273,6 +12417,1542 @@ extension ReaderSchemas {
        ],
        "default": null,
        "doc": "Number of LSST observations of this object."
+      },
+      {
+       "name": "SSOuLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOuLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOgLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOrLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOiLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOzLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic01",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic02",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic03",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic04",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic05",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic06",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic07",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic08",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic09",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic10",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic11",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic13",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic14",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic15",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic16",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic17",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic18",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic19",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic20",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic21",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic22",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic23",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic24",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic25",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic26",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic27",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic28",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic29",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic30",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic31",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "SSOyLcPeriodic32",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
       },
       {
        "name": "MOID",
@@ -5311,6 +13991,271 @@ extension ReaderSchemas {
        "doc": "DeltaV at the MOID point."
       },
       {
+       "name": "uG12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uG12Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uH_uG12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "uNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "gG12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gG12Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gH_gG12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "gNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "rG12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rG12Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rH_rG12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "rNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "iG12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iG12Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iH_iG12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "iNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "zG12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zG12Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zH_zG12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "zNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "yG12",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yG12Err",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yH_yG12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yChi2",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "yNdata",
+       "type": [
+        "null",
+        "int"
+       ],
+       "default": null
+      },
+      {
+       "name": "maxExtendedness",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "minExtendedness",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null
+      },
+      {
+       "name": "medianExtendedness",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "median `extendedness` value from the DIASource."
+      },
+      {
        "name": "u_H",
        "type": [
         "null",
@@ -5347,13 +14292,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of G12 (u band)."
       },
       {
-       "name": "u_H_u_G12_Cov",
+       "name": "u_H_uG12_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "H-G12 covariance (u band)."
+       "default": null
       },
       {
        "name": "u_Chi2",
@@ -5410,13 +14354,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of G12 (g band)."
       },
       {
-       "name": "g_H_g_G12_Cov",
+       "name": "g_H_gG12_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "H-G12 covariance (g band)."
+       "default": null
       },
       {
        "name": "g_Chi2",
@@ -5473,13 +14416,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of G12 (r band)."
       },
       {
-       "name": "r_H_r_G12_Cov",
+       "name": "r_H_rG12_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "H-G12 covariance (r band)."
+       "default": null
       },
       {
        "name": "r_Chi2",
@@ -5536,13 +14478,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of G12 (i band)."
       },
       {
-       "name": "i_H_i_G12_Cov",
+       "name": "i_H_iG12_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "H-G12 covariance (i band)."
+       "default": null
       },
       {
        "name": "i_Chi2",
@@ -5599,13 +14540,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of G12 (z band)."
       },
       {
-       "name": "z_H_z_G12_Cov",
+       "name": "z_H_zG12_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "H-G12 covariance (z band)."
+       "default": null
       },
       {
        "name": "z_Chi2",
@@ -5662,13 +14602,12 @@ extension ReaderSchemas {
        "doc": "Uncertainty of G12 (y band)."
       },
       {
-       "name": "y_H_y_G12_Cov",
+       "name": "y_H_yG12_Cov",
        "type": [
         "null",
         "float"
        ],
-       "default": null,
-       "doc": "H-G12 covariance (y band)."
+       "default": null
       },
       {
        "name": "y_Chi2",
@@ -5689,13 +14628,58 @@ extension ReaderSchemas {
        "doc": "The number of data points used to fit the phase curve (y band)."
       },
       {
-       "name": "medianExtendedness",
+       "name": "u_H_u_G12_Cov",
        "type": [
         "null",
         "float"
        ],
        "default": null,
-       "doc": "median `extendedness` value from the DIASource."
+       "doc": "H-G12 covariance (u band)."
+      },
+      {
+       "name": "g_H_g_G12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "H-G12 covariance (g band)."
+      },
+      {
+       "name": "r_H_r_G12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "H-G12 covariance (r band)."
+      },
+      {
+       "name": "i_H_i_G12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "H-G12 covariance (i band)."
+      },
+      {
+       "name": "z_H_z_G12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "H-G12 covariance (z band)."
+      },
+      {
+       "name": "y_H_y_G12_Cov",
+       "type": [
+        "null",
+        "float"
+       ],
+       "default": null,
+       "doc": "H-G12 covariance (y band)."
       }
      ]
     }
@@ -5825,8 +14809,9 @@ extension ReaderSchemas {
    "default": null
   }
  ],
- "doc": "Rubin/LSST alert, union of lsst-alert-packet schema versions 7.0-11.x, merged from 10 writer schemas by scripts/make_reader_schemas.py"
+ "doc": "Rubin/LSST alert, union of lsst-alert-packet schema versions 7.0-11.x, merged from 15 writer schemas by scripts/make_reader_schemas.py"
 }
+
 """#
     static let ztfJSON = #"""
 {
@@ -7804,5 +16789,6 @@ extension ReaderSchemas {
  ],
  "doc": "ZTF alert, union of ztf.alert schema versions 1.7-4.x, merged from 63 writer schemas by scripts/make_reader_schemas.py"
 }
+
 """#
 }

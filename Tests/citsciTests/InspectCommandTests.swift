@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// The `citsci` executable as a person runs it: output, exit status and error messages.
+enum CLI {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+    static let hasSharedData = FileManager.default.fileExists(atPath: sharedData.appendingPathComponent("README.md").path)
+
+    /// The binary SwiftPM built next to the test bundle.
+    static var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("citsci").path), dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("citsci")
+    }
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func data(_ path: String) -> String { sharedData.appendingPathComponent(path).path }
+}
+
+@Suite(.enabled(if: CLI.hasSharedData, "../shared/data is absent: CLI tests on real alerts skipped"))
+struct InspectCommandTests {
+    @Test func oneLinePerAlert() throws {
+        let r = try CLI.run(["inspect", CLI.data("ztf-alerts"), CLI.data("fink-client-datatest/lsst_part-2-918301.avro")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 36 + 7)
+        #expect(lines.first?.hasPrefix("ztf alert ") == true)
+        #expect(lines.last?.hasPrefix("rubin alert ") == true)
+        #expect(lines.allSatisfy { $0.contains(" cutouts ") })
+    }
+
+    @Test func jsonIsOneParsableObjectPerAlert() throws {
+        let r = try CLI.run(["inspect", "--json", CLI.data("pittgoogle-samples/ztf")])
+        #expect(r.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let alert = object?["alert"] as? [String: Any]
+        #expect(alert?["objectId"] as? String == "ZTF17aaarzyp")
+        let packet = object?["packet"] as? [String: Any]
+        let candidate = packet?["candidate"] as? [String: Any]
+        #expect((candidate?["candid"] as? NSNumber)?.int64Value == 2982177112815010003)
+    }
+
+    @Test func schemaPrintsTheWriterSchema() throws {
+        let r = try CLI.run(["inspect", "--schema", CLI.data("ztf-alerts/1095578115815010001.avro")])
+        #expect(r.status == 0)
+        let schema = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(schema?["name"] as? String == "ztf.alert")
+    }
+
+    @Test func confluentFramingNeedsASchemaSource() throws {
+        let file = CLI.data("pittgoogle-samples/lsst-confluent/lsst.v11_1.avro")
+        let without = try CLI.run(["inspect", file])
+        #expect(without.status == 1)
+        #expect(without.stderr.contains("schemaUnavailable at byte 1: Confluent-framed message (schema id 1101) but no schema registry or schema folder is configured"))
+        let with = try CLI.run(["inspect", "--schema-dir", CLI.data("lsst-alert-packet/schema"), file])
+        #expect(with.status == 0, "\(with.stderr)")
+        #expect(with.stdout.hasPrefix("rubin alert 1231321321 "))
+    }
+
+    @Test func badInputExitsNonZeroAndSaysWhatAndWhere() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("bad.avro")
+        try Data("{\"not\": \"avro\"}".utf8).write(to: bad)
+        let good = CLI.data("ztf-alerts/1095578115815010001.avro")
+        let r = try CLI.run(["inspect", bad.path, good])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(bad.path): badMagicByte at byte 0: first byte is 0x7b"))
+        #expect(r.stdout.split(separator: "\n").count == 1, "the good file is still decoded")
+        let missing = try CLI.run(["inspect", dir.appendingPathComponent("nope.avro").path])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("nope.avro: no such file or folder"))
+    }
+}
+
+@Test func versionNamesTheCLibraries() throws {
+    let r = try CLI.run(["version"])
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("librdkafka "))
+    #expect(r.stdout.contains("libcurl/"))
+    #expect(r.stdout.contains("libpng 1."))
+    #expect(!r.stdout.contains("older than 2.2"), "bootstrap should have installed librdkafka >= 2.2")
+}
