@@ -1,4 +1,23 @@
 #ifndef CITSCI_RDKAFKA_SHIM_H
 #define CITSCI_RDKAFKA_SHIM_H
 #include <librdkafka/rdkafka.h>
+
+/* rd_kafka_producev is variadic: one fixed-signature wrapper. `headers` (may be NULL) is owned by
+ * librdkafka after a successful call and must be destroyed by the caller otherwise. */
+static inline rd_kafka_resp_err_t citsci_rd_kafka_produce(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                                          const void *value, size_t value_len,
+                                                          const void *key, size_t key_len,
+                                                          rd_kafka_headers_t *headers, int64_t timestamp_ms,
+                                                          void *opaque) {
+    return rd_kafka_producev(rk,
+                             RD_KAFKA_V_TOPIC(topic),
+                             RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_VALUE((void *)value, value_len),
+                             RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_HEADERS(headers),
+                             RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+                             RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+}
 #endif

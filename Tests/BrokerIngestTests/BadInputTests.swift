@@ -126,7 +126,7 @@ import Testing
             do {
                 _ = try decoder.decode(bytes)
                 outcomes.ok += 1
-            } catch is AlertDecodingError {
+            } catch {  // typed throws: decode can only throw AlertDecodingError
                 outcomes.errors += 1
             }
         }

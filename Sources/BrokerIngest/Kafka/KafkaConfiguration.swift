@@ -1,0 +1,64 @@
+import CRdKafka
+
+/// librdkafka configuration: any property passes through (security.protocol, sasl.mechanisms,
+/// sasl.username, ssl.ca.location, session.timeout.ms, ...), so Rubin's SASL_SSL/SCRAM works as-is.
+struct RdKafkaConf {
+    static func make(_ properties: [(String, String)]) throws(KafkaError) -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var errstr = [CChar](repeating: 0, count: 512)
+        for (name, value) in properties {
+            if rd_kafka_conf_set(conf, name, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = String(decoding: errstr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw KafkaError(code: -1, reason: "configuration property \(name): \(reason)")
+            }
+        }
+        return conf
+    }
+
+    static func errorText(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Settings for a consumer.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// `host:port[,host:port]`.
+    public var brokers: String
+    public var groupID: String
+    /// Topic names; a name starting with `^` is a regular expression.
+    public var topics: [String]
+    public var start: StartPosition
+    /// Any librdkafka property; citsci's own offset handling (`enable.auto.commit`,
+    /// `enable.auto.offset.store`) cannot be overridden.
+    public var properties: [String: String]
+    /// How often done offsets are committed while consuming (and always on revoke and close).
+    public var commitInterval: Duration
+
+    public init(brokers: String, groupID: String, topics: [String], start: StartPosition = .committed,
+                properties: [String: String] = [:], commitInterval: Duration = .milliseconds(500)) {
+        self.brokers = brokers
+        self.groupID = groupID
+        self.topics = topics
+        self.start = start
+        self.properties = properties
+        self.commitInterval = commitInterval
+    }
+
+    /// Short group timeouts for tests against Tansu, whose JoinGroup waits about half the session timeout.
+    public static let fastRebalance: [String: String] = [
+        "session.timeout.ms": "3000", "heartbeat.interval.ms": "500", "max.poll.interval.ms": "10000",
+    ]
+}
+
+/// Settings for a producer.
+public struct KafkaProducerConfiguration: Sendable {
+    public var brokers: String
+    /// Any librdkafka property. Idempotence is on unless set here to "false".
+    public var properties: [String: String]
+
+    public init(brokers: String, properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.properties = properties
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+@testable import BrokerIngest
+
+/// The consumer and producer against a real broker (Tansu), with real alerts.
+@Suite(needsSharedData, .timeLimit(.minutes(3))) struct KafkaTests {
+    /// Real ZTF container files and Rubin Confluent messages, keyed by file name.
+    static func realMessages() throws -> [(key: String, value: [UInt8])] {
+        let ztf = try Paths.avroFiles("ztf-alerts").map { (key: $0, value: try Paths.bytes($0)) }
+        let dir = "pittgoogle-samples/lsst-confluent"
+        let rubin = try FileManager.default.contentsOfDirectory(atPath: Paths.data(dir)).sorted()
+            .map { (key: "\(dir)/\($0)", value: try Paths.bytes("\(dir)/\($0)")) }
+        return ztf + rubin
+    }
+
+    func produce(_ broker: TansuBroker, topic: String, _ messages: [(key: String, value: [UInt8])]) async throws -> [DeliveryReport] {
+        let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: broker.bootstrap))
+        defer { producer.close() }
+        var reports: [DeliveryReport] = []
+        for m in messages {
+            reports.append(try await producer.send(ProducerRecord(topic: topic, key: Array(m.key.utf8), value: m.value,
+                                                                  headers: [KafkaHeader("source", m.key)])))
+        }
+        return reports
+    }
+
+    @Test func producedAlertsComeBackWhole() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("alerts", partitions: 4)
+        let sent = try Self.realMessages()
+        let reports = try await produce(broker, topic: "alerts", sent)
+        #expect(Set(reports.map(\.partition)).count > 1, "keys spread over partitions")
+
+        let consumer = try testConsumer(broker, group: "whole", topics: ["alerts"])
+        defer { consumer.close() }
+        let received = try await collect(consumer, count: sent.count)
+        #expect(received.count == sent.count)
+        let schemas = try SchemaFolder(path: Paths.data("lsst-alert-packet/schema"))
+        let byKey = Dictionary(uniqueKeysWithValues: sent.map { ($0.key, $0.value) })
+        for m in received {
+            let key = String(decoding: m.key ?? [], as: UTF8.self)
+            let original = try #require(byKey[key])
+            #expect(m.value == original, "\(key): bytes changed")
+            #expect(m.headers == [KafkaHeader("source", key)])
+            #expect(m.timestamp != nil)
+            let a = try AlertDecoder(schemas: schemas).decode(m.value)
+            let b = try AlertDecoder(schemas: schemas).decode(original)
+            #expect(a.map(\.record) == b.map(\.record))
+        }
+        #expect(Set(received.map { "\($0.partition)@\($0.offset)" }).count == sent.count)
+    }
+
+    @Test func restartResumesAtTheCommittedOffsets() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("stream", partitions: 3)
+        let payloads = (0..<600).map { (key: "k\($0)", value: Array("message \($0)".utf8)) }
+        _ = try await produce(broker, topic: "stream", payloads)
+
+        let first = try testConsumer(broker, group: "resume", topics: ["stream"])
+        let part1 = try await collect(first, count: 250)
+        first.close()
+        #expect(part1.count == 250)
+
+        let second = try testConsumer(broker, group: "resume", topics: ["stream"])
+        defer { second.close() }
+        let part2 = try await collect(second, count: 350)
+        let seen1 = Set(part1.map(\.value)), seen2 = Set(part2.map(\.value))
+        #expect(part2.count == 350)
+        #expect(seen1.isDisjoint(with: seen2), "a processed message was repeated")
+        #expect(seen1.union(seen2).count == 600, "a message was lost")
+    }
+
+    @Test func undoneMessagesComeAgainAfterARestart() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("single", partitions: 1)
+        _ = try await produce(broker, topic: "single", (0..<20).map { (key: "k", value: [UInt8($0)]) })
+        let first = try testConsumer(broker, group: "undone", topics: ["single"])
+        let got = try await collect(first, count: 20, markDone: false)
+        // Done out of order: 0-4 and 6-9; 5 is not, so only 0-4 may be committed.
+        for m in got where m.offset < 10 && m.offset != 5 { first.markDone(m) }
+        first.close()
+        let second = try testConsumer(broker, group: "undone", topics: ["single"])
+        defer { second.close() }
+        let again = try await collect(second, count: 15)
+        #expect(again.map(\.offset) == Array(5..<20))
+    }
+
+    @Test func twoMembersSplitThePartitionsAndOneTakesOverWhenTheOtherLeaves() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("shared", partitions: 4)
+        let total = 800
+        _ = try await produce(broker, topic: "shared", (0..<total).map { (key: "k\($0)", value: Array("m\($0)".utf8)) })
+
+        let a = try testConsumer(broker, group: "pair", topics: ["shared"])
+        let b = try testConsumer(broker, group: "pair", topics: ["shared"])
+        defer { b.close() }
+        let seenA = Locked<[KafkaMessage]>([]), seenB = Locked<[KafkaMessage]>([])
+        // Both members consume slowly until each holds partitions, then A leaves.
+        let taskA = Task {
+            for try await m in a.messages {
+                seenA.mutate { $0.append(m) }
+                a.markDone(m)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let taskB = Task {
+            for try await m in b.messages {
+                seenB.mutate { $0.append(m) }
+                b.markDone(m)
+                if seenB.value.count < 100 { try await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while (a.assignment.isEmpty || b.assignment.isEmpty || seenA.value.isEmpty || seenB.value.isEmpty) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!a.assignment.isEmpty && !b.assignment.isEmpty, "both members should hold partitions")
+        #expect(a.assignment.isDisjoint(with: b.assignment))
+        taskA.cancel()
+        _ = await taskA.result
+        a.close()
+        while Set(seenA.value.map(\.value) + seenB.value.map(\.value)).count < total && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        taskB.cancel()
+        _ = await taskB.result
+        let all = seenA.value.map(\.value) + seenB.value.map(\.value)
+        #expect(Set(all).count == total, "a message was lost")
+        #expect(b.assignment.count == 4, "the remaining member takes every partition")
+        #expect(all.count - Set(all).count == 0, "every message was marked done before A left: none may repeat")
+    }
+
+    @Test func undecodableMessagesGoToTheDeadLetterTopicAndTheStreamGoesOn() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("in", partitions: 2)
+        try broker.createTopic("dead", partitions: 1)
+        let good = try Self.realMessages().prefix(5)
+        let garbage: [(key: String, value: [UInt8])] = [
+            (key: "garbage", value: Array("{\"hello\": 1}".utf8)),
+            (key: "unknown-id", value: [0, 0, 0, 0x10, 0x92, 1, 2, 3]),
+            (key: "truncated", value: Array(good.first!.value.prefix(900))),
+        ]
+        _ = try await produce(broker, topic: "in", Array(good) + garbage)
+        let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: broker.bootstrap))
+        defer { producer.close() }
+        let consumer = try testConsumer(broker, group: "dl", topics: ["in"])
+        let ingest = AlertIngest(consumer: consumer, schemas: try SchemaFolder(path: Paths.data("lsst-alert-packet/schema")),
+                                 deadLetters: DeadLetterTopic(producer: producer, topic: "dead"))
+        let run = Task { try await ingest.run { _, _ in } }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ingest.counts.messages < 8 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        run.cancel()
+        _ = await run.result
+        consumer.close()
+        #expect(ingest.counts == IngestCounts(messages: 8, alerts: 5, deadLettered: 3))
+
+        let reader = try testConsumer(broker, group: "dl-reader", topics: ["dead"])
+        defer { reader.close() }
+        let dead = try await collect(reader, count: 3)
+        #expect(dead.count == 3)
+        func header(_ m: KafkaMessage, _ name: String) -> String? {
+            m.headers.first { $0.name == name }.flatMap { $0.value }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        let byKey = Dictionary(uniqueKeysWithValues: dead.map { (String(decoding: $0.key ?? [], as: UTF8.self), $0) })
+        #expect(header(byKey["garbage"]!, "citsci.error.kind") == "badMagicByte")
+        #expect(header(byKey["unknown-id"]!, "citsci.error.kind") == "unknownSchemaId")
+        #expect(header(byKey["truncated"]!, "citsci.error.kind") == "truncated")
+        for (key, m) in byKey {
+            let original = garbage.first { $0.key == key }!.value
+            #expect(m.value == original, "the dead letter keeps the original bytes")
+            #expect(header(m, "citsci.source.topic") == "in")
+            #expect(header(m, "source") == key, "original headers kept")
+            #expect(header(m, "citsci.error")?.contains("in[") == true, "the reason names the source position")
+        }
+    }
+
+    @Test func startFromEarliestIgnoresCommittedOffsets() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("replay", partitions: 1)
+        _ = try await produce(broker, topic: "replay", (0..<10).map { (key: "k", value: [UInt8($0)]) })
+        let first = try testConsumer(broker, group: "g", topics: ["replay"])
+        _ = try await collect(first, count: 10)
+        first.close()
+        let again = try testConsumer(broker, group: "g", topics: ["replay"], start: .earliest)
+        defer { again.close() }
+        #expect(try await collect(again, count: 10).count == 10)
+    }
+}
+
+/// A value shared between test tasks.
+final class Locked<T>: @unchecked Sendable {
+    private var v: T
+    private let lock = NSLock()
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+}
