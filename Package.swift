@@ -34,7 +34,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest"]),
-        .testTarget(name: "citsciTests", dependencies: ["citsci"]),
+        .target(name: "TestSupport", dependencies: ["BrokerIngest"], path: "Tests/TestSupport"),
+        .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
+        .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest"]),
     ]
 )

@@ -68,9 +68,41 @@ public final class AlertDecoder {
         }
     }
 
-    /// Calls `body` with each record of the message, resolved onto the reader schema.
+    /// One record of a message as it was written: the writer schema and the record's own bytes.
+    public struct RawRecord: Sendable {
+        public let writer: AvroSchema
+        /// The container's schema text, or nil for a Confluent-framed message.
+        public let writerJSON: [UInt8]?
+        public let schemaId: UInt32?
+        /// The record's Avro binary encoding, exactly as written.
+        public let bytes: [UInt8]
+        public let alert: Alert
+    }
+
+    /// Every record of a message with its original bytes, for tools that re-frame alerts (`replay`).
+    public func rawRecords(_ message: [UInt8], source: String? = nil) throws(AlertDecodingError) -> [RawRecord] {
+        var out: [RawRecord] = []
+        try withBytes(message) { (bytes) throws(AlertDecodingError) in
+            let framing = try Self.framing(of: bytes)
+            var json: [UInt8]? = nil
+            if framing == .container { json = Array(try ContainerFile(header: bytes, limits: limits).schemaJSON) }
+            try forEachRecord(bytes, source: source, keepBytes: true) { (writer, record, raw) throws(AlertDecodingError) in
+                let id: UInt32? = if case .confluent(let i) = framing { i } else { nil }
+                out.append(RawRecord(writer: writer.writer, writerJSON: json, schemaId: id, bytes: raw,
+                                     alert: try writer.mapping.alert(from: record, schemaVersion: writer.versionHint)))
+            }
+        }
+        return out
+    }
+
     func forEachRecord(_ bytes: UnsafeRawBufferPointer, source: String?,
                        _ body: (CompiledWriter, AvroRecord) throws(AlertDecodingError) -> Void) throws(AlertDecodingError) {
+        try forEachRecord(bytes, source: source, keepBytes: false) { (w, r, _) throws(AlertDecodingError) in try body(w, r) }
+    }
+
+    /// Calls `body` with each record of the message, resolved onto the reader schema.
+    private func forEachRecord(_ bytes: UnsafeRawBufferPointer, source: String?, keepBytes: Bool,
+                               _ body: (CompiledWriter, AvroRecord, [UInt8]) throws(AlertDecodingError) -> Void) throws(AlertDecodingError) {
         do throws(AlertDecodingError) {
             switch try Self.framing(of: bytes) {
             case .confluent(let id):
@@ -80,7 +112,7 @@ public final class AlertDecoder {
                 guard cursor.position == bytes.count else {
                     throw AlertDecodingError(.trailingBytes, "\(bytes.count - cursor.position) bytes left after the record: the data does not match schema \(id)", offset: cursor.position)
                 }
-                try body(writer, record)
+                try body(writer, record, keepBytes ? Array(bytes[5..<cursor.position]) : [])
             case .container:
                 let header = try ContainerFile(header: bytes, limits: limits)
                 let writer = try compiled(containerSchema: header.schemaJSON)
@@ -89,6 +121,7 @@ public final class AlertDecoder {
                     let compressed = header.codec != .null
                     for i in 0..<block.count {
                         let record: AvroRecord
+                        let start = cursor.position
                         do throws(AlertDecodingError) {
                             record = try writer.decodeOne(&cursor, base: 0)
                         } catch {
@@ -96,7 +129,7 @@ public final class AlertDecoder {
                                 ? AlertDecodingError(error.kind, "record \(i) of the \(header.codec.rawValue) block at byte \(block.dataOffset), at byte \(error.offset) of the decompressed block: \(error.reason)", offset: block.dataOffset)
                                 : AlertDecodingError(error.kind, "record \(i) of the block: \(error.reason)", offset: block.dataOffset + error.offset)
                         }
-                        try body(writer, record)
+                        try body(writer, record, keepBytes ? Array(block.data[start..<cursor.position]) : [])
                     }
                     guard cursor.remaining == 0 else {
                         throw AlertDecodingError(.trailingBytes, "\(cursor.remaining) bytes left in the block after its \(block.count) records", offset: block.dataOffset + (compressed ? 0 : cursor.position))

@@ -3,11 +3,11 @@ import BrokerIngest
 import CitSciCore
 
 @main
-struct CitSci: ParsableCommand {
+struct CitSci: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "citsci",
         abstract: "Astronomical alert streams to Zooniverse volunteers, and their verdicts back.",
-        subcommands: [Inspect.self, Version.self, Bench.self]
+        subcommands: [Inspect.self, Consume.self, Replay.self, Version.self, Bench.self]
     )
 }
 

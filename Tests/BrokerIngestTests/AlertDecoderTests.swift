@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 /// Decoding of the real alerts in ../shared/data, checked against fastavro and across schema versions.
 @Suite(needsSharedData) struct AlertDecoderTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 @Suite struct AvroSchemaTests {
     @Test func parsesPrimitivesRecordsAndNamedReferences() throws {
@@ -69,6 +70,9 @@ import Testing
             #expect(r.name == "lsst.v\(id / 100)_\(id % 100).alert")
             #expect(r.index(of: "diaSource") != nil)
         }
+        // A relative path with ".." (as a person types it) finds the sibling types too.
+        let relative = try SchemaFolder(path: Paths.sharedData.path + "/../data/lsst-alert-packet/schema")
+        _ = try relative.schema(id: 900)
         let e = expectDecodingError { _ = try folder.schema(id: 4242) }
         #expect(e?.kind == .unknownSchemaId)
         #expect(e?.reason.contains("42/42") == true)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 /// Every kind of bad input gives a typed error with its reason and byte offset, and nothing crashes.
 @Suite(needsSharedData) struct BadInputTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 @Suite struct CodecsTests {
     let sample: [UInt8] = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 * 7 / 13) }

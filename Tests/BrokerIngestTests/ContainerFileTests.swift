@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 /// Builds container files for tests: a real file re-written with another codec, or broken on purpose.
 enum ContainerBuilder {

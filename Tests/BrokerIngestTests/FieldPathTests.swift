@@ -1,5 +1,6 @@
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 @Suite struct FieldPathTests {
     @Test func compilesToTheFieldAndItsType() throws {

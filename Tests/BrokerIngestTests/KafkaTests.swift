@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 /// The consumer and producer against a real broker (Tansu), with real alerts.
 @Suite(needsSharedData, .timeLimit(.minutes(3))) struct KafkaTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 @Suite struct OffsetTrackerTests {
     let p = OffsetTracker.Partition(topic: "alerts", partition: 0)

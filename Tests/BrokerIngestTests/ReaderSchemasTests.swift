@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 @Suite struct ReaderSchemasTests {
     @Test func embeddedSchemasMatchTheFilesInSchemas() throws {

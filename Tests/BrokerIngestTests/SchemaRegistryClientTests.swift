@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
+import TestSupport
 
 /// A local Confluent-compatible registry (Tests/Fixtures/schema_registry.py) on a free loopback port.
 final class FakeRegistry {

@@ -1,28 +1,7 @@
 import Foundation
 import Testing
 @testable import BrokerIngest
-
-/// Paths of the package and of the shared real data beside it (never copied into the repo).
-enum Paths {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
-    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
-    static var hasSharedData: Bool { FileManager.default.fileExists(atPath: sharedData.appendingPathComponent("README.md").path) }
-    static let missingDataMessage = "../shared/data is absent: real-alert tests skipped (they need the shared data folder beside the package)"
-
-    static func data(_ relative: String) -> String { sharedData.appendingPathComponent(relative).path }
-
-    static func bytes(_ relative: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: sharedData.appendingPathComponent(relative)))
-    }
-
-    /// Every *.avro file under a folder of the shared data, sorted.
-    static func avroFiles(_ folder: String) -> [String] {
-        let root = sharedData.appendingPathComponent(folder).path
-        let items = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
-        return items.filter { $0.hasSuffix(".avro") }.sorted().map { "\(folder)/\($0)" }
-    }
-}
+import TestSupport
 
 /// A trait for tests that read ../shared/data: skipped, with the reason, when it is absent.
 let needsSharedData = ConditionTrait.enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.missingDataMessage))
@@ -43,11 +22,6 @@ func runPython(_ script: String, _ arguments: [String]) throws -> Data {
         throw FixtureError(message: "python3 \(script) failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
     }
     return data
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }
 
 func decodeOne(_ bytes: [UInt8], schemas: (any WriterSchemaSource)? = nil) throws -> Alert {

@@ -1,11 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `citsci` executable as a person runs it: output, exit status and error messages.
 enum CLI {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
-    static let hasSharedData = FileManager.default.fileExists(atPath: sharedData.appendingPathComponent("README.md").path)
+    static var hasSharedData: Bool { Paths.hasSharedData }
 
     /// The binary SwiftPM built next to the test bundle.
     static var binary: URL {
@@ -31,7 +30,19 @@ enum CLI {
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    static func data(_ path: String) -> String { sharedData.appendingPathComponent(path).path }
+    static func data(_ path: String) -> String { Paths.data(path) }
+
+    /// Starts the binary and returns the process with its output pipes (for commands that run until stopped).
+    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        return (p, out, err)
+    }
 }
 
 @Suite(.enabled(if: CLI.hasSharedData, "../shared/data is absent: CLI tests on real alerts skipped"))

@@ -1,7 +1,7 @@
 /// An Avro object container file (ZTF sends one per Kafka message; archives hold many records):
 /// header (magic, metadata with the writer schema and codec, sync marker), then blocks of records.
 /// Parsed in Swift so that every fault names its byte offset; the records inside are decoded by Avro C.
-struct ContainerFile {
+public struct ContainerFile {
     static let magic: [UInt8] = [0x4f, 0x62, 0x6a, 0x01]  // "Obj\x01"
 
     enum Codec: String { case null, deflate, snappy }
@@ -106,5 +106,30 @@ struct ContainerFile {
                 }
             }
         }
+    }
+}
+
+extension ContainerFile {
+    /// A container file holding `records` (each already Avro-encoded with `schemaJSON`), null codec:
+    /// how ZTF frames one alert per Kafka message.
+    public static func write(schemaJSON: [UInt8], records: [[UInt8]]) -> [UInt8] {
+        var sync = [UInt8](repeating: 0, count: 16)
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<16 { sync[i] = UInt8.random(in: 0...255, using: &rng) }
+        var out = magic
+        AvroEncoder.long(2, &out)
+        AvroEncoder.bytes(Array("avro.schema".utf8), &out)
+        AvroEncoder.bytes(schemaJSON, &out)
+        AvroEncoder.bytes(Array("avro.codec".utf8), &out)
+        AvroEncoder.bytes(Array("null".utf8), &out)
+        out.append(0)
+        out += sync
+        if !records.isEmpty {
+            AvroEncoder.long(Int64(records.count), &out)
+            AvroEncoder.long(Int64(records.reduce(0) { $0 + $1.count }), &out)
+            for r in records { out += r }
+            out += sync
+        }
+        return out
     }
 }

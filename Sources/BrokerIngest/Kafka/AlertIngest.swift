@@ -27,23 +27,30 @@ public final class AlertIngest: Sendable {
 
     public var counts: IngestCounts { countsStore.withLock { $0 } }
 
-    /// Runs until the task is cancelled, the consumer closes, or `handle` throws (that message is
-    /// then not marked done: it comes again after a restart).
-    public func run(_ handle: (KafkaMessage, [Alert]) async throws -> Void) async throws {
+    /// Runs until `limit` messages are done, the task is cancelled, the consumer closes, or `handle`
+    /// throws (that message is then not marked done: it comes again after a restart).
+    public func run(limit: Int? = nil, _ handle: (KafkaMessage, [Alert]) async throws -> Void) async throws {
         let decoder = AlertDecoder(schemas: schemas, limits: limits)
+        var handled = 0
         for try await message in consumer.messages {
-            let alerts: [Alert]
-            do {
-                alerts = try decoder.decode(message.value, source: message.position)
-            } catch {
-                try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
-                countsStore.withLock { $0.messages += 1; $0.deadLettered += 1 }
-                consumer.markDone(message)
-                continue
-            }
-            try await handle(message, alerts)
-            countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
+            try await process(message, decoder, handle)
             consumer.markDone(message)
+            handled += 1
+            if let limit, handled >= limit { return }
         }
+    }
+
+    private func process(_ message: KafkaMessage, _ decoder: AlertDecoder,
+                         _ handle: (KafkaMessage, [Alert]) async throws -> Void) async throws {
+        let alerts: [Alert]
+        do {
+            alerts = try decoder.decode(message.value, source: message.position)
+        } catch {
+            try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
+            countsStore.withLock { $0.messages += 1; $0.deadLettered += 1 }
+            return
+        }
+        try await handle(message, alerts)
+        countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
     }
 }

@@ -109,7 +109,10 @@ public final class KafkaConsumer: @unchecked Sendable {
                 key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
                 value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [],
                 headers: Self.headers(of: raw), timestamp: Self.timestamp(of: raw))
-            core.received(message)
+            guard core.received(message) else {
+                core.commitIfDue(handle, force: false)
+                return .success(.nothing)  // before the start time: skipped, and counted done
+            }
             return .success(.message(message))
         }
         return try result.get()
@@ -195,6 +198,8 @@ final class ConsumerCore: @unchecked Sendable {
         var paused = false
         var lastCommit = ContinuousClock.now
         var errors: [KafkaError] = []
+        /// Partitions still looking for the first message at or after the start time.
+        var seekingTime: Set<OffsetTracker.Partition> = []
     }
 
     private let state = Mutex(State())
@@ -206,7 +211,23 @@ final class ConsumerCore: @unchecked Sendable {
         self.commitInterval = commitInterval
     }
 
-    func received(_ m: KafkaMessage) { state.withLock { $0.tracker.received(m.trackedPartition, offset: m.offset) } }
+    /// Tracks a message handed out; false when it precedes the start time and is skipped instead.
+    /// Some brokers (Tansu) answer offsets-for-times with the first offset, so the time is also
+    /// checked here, per partition, until the first message at or after it.
+    func received(_ m: KafkaMessage) -> Bool {
+        state.withLock { s in
+            let p = m.trackedPartition
+            s.tracker.received(p, offset: m.offset)
+            if s.seekingTime.contains(p), case .timestamp(let ms) = start {
+                if let ts = m.timestamp, ts < ms {
+                    s.tracker.done(p, offset: m.offset)
+                    return false
+                }
+                s.seekingTime.remove(p)
+            }
+            return true
+        }
+    }
     func done(_ m: KafkaMessage) { state.withLock { $0.tracker.done(m.trackedPartition, offset: m.offset) } }
     func report(_ e: KafkaError) { state.withLock { s in if s.errors.count < 100 { s.errors.append(e) } } }
     var errors: [KafkaError] { state.withLock { $0.errors } }
@@ -261,6 +282,7 @@ final class ConsumerCore: @unchecked Sendable {
                 let fresh = partitions.filter { !s.everAssigned.contains($0) }
                 s.everAssigned.formUnion(partitions)
                 s.assigned.formUnion(partitions)
+                if case .timestamp = start { s.seekingTime.formUnion(fresh) }
                 return Set(fresh)
             }
             positionFreshPartitions(rk, list, fresh: fresh)

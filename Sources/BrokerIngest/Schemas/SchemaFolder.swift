@@ -45,7 +45,8 @@ public final class SchemaFolder: WriterSchemaSource {
     /// Parses files that refer to each other's named types, in whatever order resolves them.
     private func parseFiles(_ files: [URL], main: URL) throws(AlertDecodingError) -> AvroSchema {
         var named: [String: AvroSchema] = [:]
-        var parsed: [URL: AvroSchema] = [:]
+        // Keyed by file name: URLs of one file can differ ("a/../b"), names in one folder cannot.
+        var parsed: [String: AvroSchema] = [:]
         var pending = files
         var lastError: Error? = nil
         while !pending.isEmpty {
@@ -55,16 +56,16 @@ public final class SchemaFolder: WriterSchemaSource {
                     let data = try Data(contentsOf: file)
                     let (schema, defined) = try AvroSchema.parseDefining(data: data, namedTypes: named)
                     named.merge(defined) { a, _ in a }
-                    parsed[file] = schema
+                    parsed[file.lastPathComponent] = schema
                     progress = true
                 } catch {
                     lastError = error
                 }
             }
-            pending.removeAll { parsed[$0] != nil }
+            pending.removeAll { parsed[$0.lastPathComponent] != nil }
             if !progress { break }
         }
-        guard let schema = parsed[main] else {
+        guard let schema = parsed[main.lastPathComponent] else {
             throw AlertDecodingError(.invalidSchema, "\(main.path): \(lastError.map { "\($0)" } ?? "not parsed")", offset: 0)
         }
         return schema

