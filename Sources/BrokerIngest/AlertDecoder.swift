@@ -1,3 +1,5 @@
+import Glibc
+
 /// Decodes alert packets in either framing into `Alert`s:
 /// - Confluent wire format (Rubin): byte 0 = 0, a big-endian 4-byte schema id, then one Avro record;
 ///   the writer schema comes from `schemas` (a registry or a folder);
@@ -153,7 +155,7 @@ public final class AlertDecoder {
 
     private func compiled(containerSchema text: UnsafeRawBufferPointer) throws(AlertDecodingError) -> CompiledWriter {
         let hash = Self.hash(text)
-        if let bucket = byText[hash], let hit = bucket.first(where: { $0.text.elementsEqual(text) }) { return hit.writer }
+        if let bucket = byText[hash], let hit = bucket.first(where: { Self.same($0.text, text) }) { return hit.writer }
         let schema: AvroSchema
         do {
             schema = try AvroSchema.parse(json: String(decoding: text, as: UTF8.self))
@@ -166,6 +168,10 @@ public final class AlertDecoder {
         if byText.count >= Self.maxCachedSchemas { byText.removeAll() }  // bounded: a stream of junk schemas cannot grow it
         byText[hash, default: []].append((Array(text), writer))
         return writer
+    }
+
+    private static func same(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 }
     }
 
     /// A fast 64-bit hash of a schema's text (tens of kB per ZTF message), checked by comparing bytes.

@@ -2,10 +2,10 @@ import ArgumentParser
 import BrokerIngest
 import Foundation
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure citsci's stages on real data (see docs/PERFORMANCE.md).",
-        subcommands: [BenchDecode.self])
+        subcommands: [BenchDecode.self, BenchConsume.self])
 }
 
 struct BenchDecode: ParsableCommand {

@@ -11,7 +11,7 @@ final class AvroCRecordReader {
     private let valueClass: UnsafeMutablePointer<avro_value_iface_t>
     private var value = avro_value_t()
     private let reader: avro_reader_t
-    private let plan: ResolutionPlan
+    private let program: PlanProgram
     /// Avro C's memory reader wants a non-null buffer even for empty input.
     private let emptyBuffer: UnsafeMutablePointer<CChar>
 
@@ -28,7 +28,7 @@ final class AvroCRecordReader {
         }
         self.schema = parsed
         self.valueClass = cls
-        self.plan = plan
+        self.program = PlanProgram(plan)
         self.emptyBuffer = .allocate(capacity: 1)
         self.emptyBuffer.pointee = 0
         self.reader = avro_reader_memory(emptyBuffer, 0)
@@ -52,11 +52,27 @@ final class AvroCRecordReader {
         guard avro_value_read(reader, &value) == 0 else {
             throw AlertDecodingError(.dataDoesNotMatchSchema, "Avro C: \(Self.lastError())", offset: 0)
         }
-        return try materialize(value, plan)
+        let value = self.value
+        return try program.nodes.withUnsafeBufferPointer { (nodes) throws(AlertDecodingError) in
+            try program.children.withUnsafeBufferPointer { (children) throws(AlertDecodingError) in
+                try program.fieldSources.withUnsafeBufferPointer { (sources) throws(AlertDecodingError) in
+                    try Materializer(nodes: nodes, children: children, sources: sources, program: program).value(value, 0)
+                }
+            }
+        }
     }
+}
 
-    private func materialize(_ v: avro_value_t, _ plan: ResolutionPlan) throws(AlertDecodingError) -> AvroValue {
-        switch plan {
+/// Walks a decoded Avro C value with the flattened resolution plan, building Swift values.
+private struct Materializer {
+    let nodes: UnsafeBufferPointer<FlatNode<PlanProgram.Op>>
+    let children: UnsafeBufferPointer<Int32>
+    let sources: UnsafeBufferPointer<Int32>
+    let program: PlanProgram
+
+    func value(_ v: avro_value_t, _ index: Int32) throws(AlertDecodingError) -> AvroValue {
+        let n = nodes[Int(index)]
+        switch n.op {
         case .null:
             return .null
         case .boolean:
@@ -87,97 +103,90 @@ final class AvroCRecordReader {
             var x: Double = 0
             _ = citsci_avro_get_double(v, &x)
             return .double(x)
-        case .string, .bytesAsString:
-            return .string(readString(v, isBytes: plan.isBytesAsString))
-        case .bytes, .stringAsBytes, .fixed:
+        case .string:
+            var p: UnsafePointer<CChar>? = nil
+            var count = 0
+            _ = citsci_avro_get_string(v, &p, &count)
+            guard let p, count > 1 else { return .string("") }  // Avro C counts the terminating NUL
+            return .string(String(decoding: UnsafeRawBufferPointer(start: p, count: count - 1), as: UTF8.self))
+        case .bytesAsString:
             var p: UnsafeRawPointer? = nil
-            var n = 0
-            switch plan {
-            case .stringAsBytes:
-                var s: UnsafePointer<CChar>? = nil
-                _ = citsci_avro_get_string(v, &s, &n)
-                p = UnsafeRawPointer(s)
-                n = max(n - 1, 0)  // Avro C counts the terminating NUL
-            case .fixed:
-                _ = citsci_avro_get_fixed(v, &p, &n)
-            default:
-                _ = citsci_avro_get_bytes(v, &p, &n)
-            }
-            guard let p, n > 0 else { return .bytes([]) }
-            return .bytes(Array(UnsafeRawBufferPointer(start: p, count: n)))
-        case .enumeration(let symbols, let path):
+            var count = 0
+            _ = citsci_avro_get_bytes(v, &p, &count)
+            guard let p else { return .string("") }
+            return .string(String(decoding: UnsafeRawBufferPointer(start: p, count: count), as: UTF8.self))
+        case .stringAsBytes:
+            var p: UnsafePointer<CChar>? = nil
+            var count = 0
+            _ = citsci_avro_get_string(v, &p, &count)
+            guard let p, count > 1 else { return .bytes([]) }
+            return .bytes(Array(UnsafeRawBufferPointer(start: p, count: count - 1)))
+        case .bytes, .fixed:
+            var p: UnsafeRawPointer? = nil
+            var count = 0
+            if n.op == .fixed { _ = citsci_avro_get_fixed(v, &p, &count) } else { _ = citsci_avro_get_bytes(v, &p, &count) }
+            guard let p, count > 0 else { return .bytes([]) }
+            return .bytes(Array(UnsafeRawBufferPointer(start: p, count: count)))
+        case .enumeration:
             var i: Int32 = 0
             _ = citsci_avro_get_enum(v, &i)
+            let symbols = program.enumSymbols[Int(n.a)]
             guard Int(i) < symbols.count, let symbol = symbols[Int(i)] else {
-                throw AlertDecodingError(.schemaResolution, "enum symbol #\(i) at \(path) is unknown to the reader schema", offset: 0)
+                throw AlertDecodingError(.schemaResolution, "enum symbol #\(i) at \(program.paths[Int(n.first)]) is unknown to the reader schema", offset: 0)
             }
             return .string(symbol)
-        case .array(let itemPlan):
-            var n = 0
-            _ = citsci_avro_get_size(v, &n)
+        case .array:
+            var count = 0
+            _ = citsci_avro_get_size(v, &count)
             var items: [AvroValue] = []
-            items.reserveCapacity(n)
+            items.reserveCapacity(count)
             var child = avro_value_t()
-            for i in 0..<n {
+            for i in 0..<count {
                 _ = citsci_avro_get_by_index(v, i, &child, nil)
-                items.append(try materialize(child, itemPlan))
+                items.append(try value(child, n.first))
             }
             return .array(items)
-        case .map(let valuePlan):
-            var n = 0
-            _ = citsci_avro_get_size(v, &n)
+        case .map:
+            var count = 0
+            _ = citsci_avro_get_size(v, &count)
             var m: [String: AvroValue] = [:]
-            m.reserveCapacity(n)
+            m.reserveCapacity(count)
             var child = avro_value_t()
             var key: UnsafePointer<CChar>? = nil
-            for i in 0..<n {
+            for i in 0..<count {
                 _ = citsci_avro_get_by_index(v, i, &child, &key)
-                m[key.map { String(cString: $0) } ?? ""] = try materialize(child, valuePlan)
+                m[key.map { String(cString: $0) } ?? ""] = try value(child, n.first)
             }
             return .map(m)
-        case .record(let schema, let sources):
+        case .record:
             var values: [AvroValue] = []
-            values.reserveCapacity(sources.count)
+            values.reserveCapacity(Int(n.count))
             var child = avro_value_t()
-            for source in sources {
-                switch source {
-                case .writer(let index, let fieldPlan):
-                    _ = citsci_avro_get_by_index(v, index, &child, nil)
-                    values.append(try materialize(child, fieldPlan))
-                case .constant(let c):
-                    values.append(c)
+            var k = Int(n.first)
+            let end = k + Int(n.count)
+            while k < end {
+                let plan = children[k]
+                if plan < 0 {
+                    values.append(program.constants[Int(sources[k])])
+                } else {
+                    _ = citsci_avro_get_by_index(v, Int(sources[k]), &child, nil)
+                    values.append(try value(child, plan))
                 }
+                k += 1
             }
-            return .record(AvroRecord(schema: schema, values: values))
-        case .writerUnion(let branches, let names, let path):
+            return .record(AvroRecord(schema: program.records[Int(n.a)], values: values))
+        case .writerUnion:
             var d: Int32 = 0
             _ = citsci_avro_get_discriminant(v, &d)
             var branch = avro_value_t()
             _ = citsci_avro_get_current_branch(v, &branch)
-            guard Int(d) < branches.count, let branchPlan = branches[Int(d)] else {
-                let name = Int(d) < names.count ? names[Int(d)] : "#\(d)"
+            guard d >= 0, d < n.count, children[Int(n.first) + Int(d)] >= 0 else {
+                let names = program.unionNames[Int(n.a)]
+                let name = d >= 0 && Int(d) < names.count ? names[Int(d)] : "#\(d)"
+                let path = program.paths[Int(sources[Int(n.first)])]
                 throw AlertDecodingError(.schemaResolution, "writer union branch \(name) at \(path) has no counterpart in the reader schema", offset: 0)
             }
-            return try materialize(branch, branchPlan)
+            return try value(branch, children[Int(n.first) + Int(d)])
         }
     }
-
-    private func readString(_ v: avro_value_t, isBytes: Bool) -> String {
-        if isBytes {
-            var p: UnsafeRawPointer? = nil
-            var n = 0
-            _ = citsci_avro_get_bytes(v, &p, &n)
-            guard let p else { return "" }
-            return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
-        }
-        var s: UnsafePointer<CChar>? = nil
-        var n = 0
-        _ = citsci_avro_get_string(v, &s, &n)
-        guard let s, n > 1 else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: s, count: n - 1), as: UTF8.self)
-    }
-}
-
-extension ResolutionPlan {
-    fileprivate var isBytesAsString: Bool { if case .bytesAsString = self { true } else { false } }
 }

@@ -16,6 +16,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let core: ConsumerCore
     private let pollLock = Mutex(false)  // true once closed
     public let configuration: KafkaConsumerConfiguration
+    /// Polls that found nothing buffered (a diagnostic for benchmarks).
+    public let emptyPolls = Atomic<Int>(0)
 
     public init(_ configuration: KafkaConsumerConfiguration) throws(KafkaError) {
         self.configuration = configuration
@@ -25,6 +27,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             ("auto.offset.reset", configuration.start == .latest ? "latest" : "earliest"),
             ("enable.partition.eof", "false"),
             ("client.id", "citsci"),
+            // librdkafka 2.x waits this long before fetching again once its prefetch queue is full
+            // (default 1 s): a consumer that decodes slower than the broker sends then stalls.
+            ("fetch.queue.backoff.ms", "100"),
         ]
         properties += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         properties += [("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")]
@@ -64,16 +69,26 @@ public final class KafkaConsumer: @unchecked Sendable {
 
         public struct Iterator: AsyncIteratorProtocol {
             let consumer: KafkaConsumer
+            /// When the last message came: while a stream flows, an empty poll only means the next
+            /// fetch is on its way, so the wait stays short; after a quiet second it backs off.
+            var lastMessage = ContinuousClock.now
+
             public mutating func next() async throws -> KafkaMessage? {
-                var idle = Duration.milliseconds(1)
+                var idle = Duration.microseconds(250)
                 while !Task.isCancelled {
                     switch try consumer.poll() {
-                    case .message(let m): return m
-                    case .closed: return nil
+                    case .message(let m):
+                        lastMessage = .now
+                        return m
+                    case .closed:
+                        return nil
                     case .nothing:
-                        // librdkafka fetches in its own threads; an empty poll means nothing is buffered.
+                        consumer.emptyPolls.add(1, ordering: .relaxed)
+                        // librdkafka fetches in its own threads; polling never blocks a task's thread.
                         try? await Task.sleep(for: idle)
-                        idle = Swift.min(idle * 2, .milliseconds(50))
+                        if ContinuousClock.now - lastMessage > .seconds(1) {
+                            idle = Swift.min(idle * 2, .milliseconds(50))
+                        }
                     }
                 }
                 return nil
