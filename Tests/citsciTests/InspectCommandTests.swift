@@ -17,7 +17,8 @@ enum CLI {
 
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs the binary to completion; killed (and reported as such) after `timeout` seconds.
+    static func run(_ arguments: [String], timeout: Double = 90) throws -> Result {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
@@ -25,8 +26,15 @@ enum CLI {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        watchdog.cancel()
+        if p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGKILL {
+            throw FixtureError(message: "citsci \(arguments.joined(separator: " ")) did not finish in \(Int(timeout)) s; stderr: \(String(decoding: e, as: UTF8.self))")
+        }
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 

@@ -98,6 +98,7 @@ struct PlanProgram: Sendable {
             let child = add(values)
             node = FlatNode(op: Op.map, first: child)
         case .record(let schema, let sources):
+            let recordIndex = Int32(records.count)  // taken before the fields add records of their own
             records.append(schema)
             var kids: [Int32] = [], from: [Int32] = []
             for s in sources {
@@ -111,7 +112,7 @@ struct PlanProgram: Sendable {
                     from.append(Int32(constants.count - 1))
                 }
             }
-            node = FlatNode(op: Op.record, a: Int32(records.count - 1), first: Int32(children.count), count: Int32(kids.count))
+            node = FlatNode(op: Op.record, a: recordIndex, first: Int32(children.count), count: Int32(kids.count))
             children += kids
             fieldSources += from
         case .writerUnion(let branches, let names, let path):
