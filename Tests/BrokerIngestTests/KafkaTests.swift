@@ -188,6 +188,83 @@ import TestSupport
     }
 }
 
+extension KafkaTests {
+    @Test func pauseStopsDeliveryAndResumeLosesNothing() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("bp", partitions: 2)
+        _ = try await produce(broker, topic: "bp", (0..<200).map { (key: "k\($0)", value: Array("m\($0)".utf8)) })
+        let consumer = try testConsumer(broker, group: "bp", topics: ["bp"])
+        defer { consumer.close() }
+        var seen = try await collect(consumer, count: 20)
+        consumer.pause()
+        // While paused nothing new arrives (librdkafka drops what it prefetched for paused partitions).
+        let whilePaused = try await collect(consumer, count: 1, timeout: .seconds(2))
+        #expect(whilePaused.isEmpty, "\(whilePaused.count) messages arrived while paused")
+        consumer.resume()
+        seen += try await collect(consumer, count: 180)
+        #expect(Set(seen.map(\.value)).count == 200)
+        #expect(seen.count == 200)
+    }
+
+    @Test func startAtATimeReadsOnlyLaterMessages() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("night", partitions: 2)
+        let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: broker.bootstrap))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for i in 0..<30 {  // 20 from yesterday, 10 from the last minute, keys spread over partitions
+            let ts = i < 20 ? now - 86_400_000 + Int64(i) : now - 60_000 + Int64(i)
+            _ = try await producer.send(ProducerRecord(topic: "night", key: Array("k\(i)".utf8), value: [UInt8(i)], timestamp: ts))
+        }
+        producer.close()
+        let consumer = try testConsumer(broker, group: "since", topics: ["night"], start: .timestamp(now - 3_600_000))
+        defer { consumer.close() }
+        let got = try await collect(consumer, count: 10)
+        #expect(got.map { Int($0.value[0]) }.sorted() == Array(20..<30))
+        let extra = try await collect(consumer, count: 1, timeout: .seconds(2))
+        #expect(extra.isEmpty)
+    }
+
+    @Test func regexSubscriptionFindsEveryMatchingTopic() async throws {
+        let broker = try TansuBroker()
+        for t in ["alerts-ztf", "alerts-rubin", "other"] { try broker.createTopic(t, partitions: 1) }
+        for t in ["alerts-ztf", "alerts-rubin", "other"] { _ = try await produce(broker, topic: t, [(key: t, value: Array(t.utf8))]) }
+        let consumer = try testConsumer(broker, group: "re", topics: ["^alerts-.*"])
+        defer { consumer.close() }
+        let got = try await collect(consumer, count: 2)
+        #expect(Set(got.map(\.topic)) == ["alerts-ztf", "alerts-rubin"])
+    }
+}
+
+@Suite struct KafkaConfigurationTests {
+    @Test func anUnknownLibrdkafkaPropertyIsNamed() {
+        do {
+            _ = try KafkaConsumer(KafkaConsumerConfiguration(brokers: "127.0.0.1:1", groupID: "g", topics: ["t"],
+                                                             properties: ["sesion.timeout.ms": "3000"]))
+            Issue.record("a misspelt property was accepted")
+        } catch {
+            #expect(error.reason.hasPrefix("configuration property sesion.timeout.ms: No such configuration property"))
+        }
+        do {
+            _ = try KafkaProducer(KafkaProducerConfiguration(brokers: "127.0.0.1:1", properties: ["acks": "some"]))
+            Issue.record("an invalid value was accepted")
+        } catch {
+            #expect(error.reason.contains("configuration property acks"))
+        }
+    }
+
+    @Test func sendToAnUnreachableBrokerFailsWithTheReason() async throws {
+        let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: "127.0.0.1:1", properties: ["message.timeout.ms": "1500"]))
+        defer { producer.close(timeout: .seconds(1)) }
+        do {
+            _ = try await producer.send(ProducerRecord(topic: "t", value: [1]))
+            Issue.record("delivered to nowhere")
+        } catch {
+            #expect(error.topic == "t")
+            #expect(error.reason.contains("delivery"))
+        }
+    }
+}
+
 /// A value shared between test tasks.
 final class Locked<T>: @unchecked Sendable {
     private var v: T
