@@ -36,6 +36,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["BrokerIngest"], path: "Tests/TestSupport"),
         .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
+        .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "TestSupport"]),
         .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest"]),
     ]
 )

@@ -1,0 +1,156 @@
+import BrokerIngest
+import Foundation
+
+/// Which cutout of an alert.
+public enum CutoutKind: String, Sendable, CaseIterable {
+    case science, template, difference
+
+    public func of(_ alert: Alert) -> Cutout? {
+        switch self {
+        case .science: alert.cutouts.science
+        case .template: alert.cutouts.template
+        case .difference: alert.cutouts.difference
+        }
+    }
+
+    var shortLabel: String { ["science": "SCI", "template": "REF", "difference": "DIFF"][rawValue]! }
+}
+
+/// The kinds of subject image sets.
+public enum FlipbookKind: String, Sendable, CaseIterable {
+    /// The alert's science, template and difference stamps as three frames.
+    case triplet
+    /// One cutout kind of one object across its recent alerts, in time order.
+    case blink
+    /// The triplet side by side in a single image.
+    case composite
+}
+
+/// A rendered frame: its PNG bytes and a name for it.
+public struct RenderedFrame: Sendable {
+    public let name: String
+    public let png: [UInt8]
+    public let frame: Frame
+}
+
+/// The frames of one Zooniverse subject, in order, and how they were made.
+public struct Flipbook: Sendable {
+    public let kind: FlipbookKind
+    public let frames: [RenderedFrame]
+    public let settings: RenderSettings
+}
+
+public struct RenderError: Error, CustomStringConvertible, Sendable {
+    public let alertId: Int64
+    public let reason: String
+    public var description: String { "alert \(alertId): \(reason)" }
+}
+
+/// Makes flipbooks from alerts.
+public struct FlipbookRenderer: Sendable {
+    public let settings: RenderSettings
+    private let renderer: StampRenderer
+
+    public init(settings: RenderSettings = RenderSettings()) {
+        self.settings = settings
+        self.renderer = StampRenderer(settings: settings)
+    }
+
+    /// A label for a frame: kind, band, date (UT from MJD).
+    static func label(_ kind: CutoutKind?, _ alert: Alert) -> String {
+        var parts: [String] = []
+        if let kind { parts.append(kind.shortLabel) }
+        if let band = alert.band { parts.append(band) }
+        if let date = utcDate(mjd: alert.mjd) { parts.append(date) }
+        return parts.joined(separator: " ")
+    }
+
+    /// "yyyy-MM-dd HH:mm" (UTC) of an MJD, by the civil-from-days arithmetic (no formatter per frame).
+    static func utcDate(mjd: Double) -> String? {
+        guard mjd.isFinite, abs(mjd) < 1e7 else { return nil }
+        let minutes = Int((mjd * 1440).rounded(.down))
+        let days = Int((Double(minutes) / 1440).rounded(.down)) - 40587 + 719468  // days since 0000-03-01
+        let era = (days >= 0 ? days : days - 146096) / 146097
+        let doe = days - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let minuteOfDay = ((minutes % 1440) + 1440) % 1440
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day)) \(two(minuteOfDay / 60)):\(two(minuteOfDay % 60))"
+    }
+
+    func image(_ alert: Alert, _ kind: CutoutKind) throws(RenderError) -> FITSImage {
+        guard let cutout = kind.of(alert), !cutout.data.isEmpty else {
+            throw RenderError(alertId: alert.alertId, reason: "no \(kind.rawValue) cutout")
+        }
+        do {
+            return try FITSImage(data: cutout.data)
+        } catch {
+            throw RenderError(alertId: alert.alertId, reason: "\(kind.rawValue) cutout: \(error)")
+        }
+    }
+
+    func sharedLimits(_ images: [FITSImage]) -> (Float, Float)? {
+        settings.interval.limits(of: images.flatMap(\.pixels))
+    }
+
+    func encode(_ frame: Frame, name: String, alertId: Int64) throws(RenderError) -> RenderedFrame {
+        do {
+            return RenderedFrame(name: name, png: try PNGCodec.encode(frame), frame: frame)
+        } catch {
+            throw RenderError(alertId: alertId, reason: "\(error)")
+        }
+    }
+
+    /// Science, template, difference. Each frame has its own limits: they are different kinds of
+    /// image, and ZTF's reference stamps are not even on the science stamp's flux scale.
+    public func triplet(_ alert: Alert) throws(RenderError) -> Flipbook {
+        let kinds = CutoutKind.allCases
+        var images: [FITSImage] = []
+        for k in kinds { images.append(try image(alert, k)) }
+        var frames: [RenderedFrame] = []
+        for (i, k) in kinds.enumerated() {
+            let frame = renderer.render(images[i], label: Self.label(k, alert))
+            frames.append(try encode(frame, name: "\(alert.alertId)_\(i + 1)_\(k.rawValue).png", alertId: alert.alertId))
+        }
+        return Flipbook(kind: .triplet, frames: frames, settings: settings)
+    }
+
+    /// One frame per alert of the same object, oldest first.
+    public func blink(_ alerts: [Alert], cutout: CutoutKind = .difference) throws(RenderError) -> Flipbook {
+        let ordered = alerts.sorted { $0.mjd < $1.mjd }
+        var images: [FITSImage] = []
+        for a in ordered { images.append(try image(a, cutout)) }
+        let limits = settings.sharedLimits ? sharedLimits(images) : nil
+        var frames: [RenderedFrame] = []
+        for (i, a) in ordered.enumerated() {
+            let frame = renderer.render(images[i], limits: limits, label: Self.label(nil, a))
+            let object = a.objectId ?? String(a.alertId)
+            frames.append(try encode(frame, name: "\(object)_blink_\(i + 1)_\(a.alertId).png", alertId: a.alertId))
+        }
+        return Flipbook(kind: .blink, frames: frames, settings: settings)
+    }
+
+    /// The triplet side by side in one image (3 × size by size).
+    public func composite(_ alert: Alert) throws(RenderError) -> Flipbook {
+        let kinds = CutoutKind.allCases
+        var images: [FITSImage] = []
+        for k in kinds { images.append(try image(alert, k)) }
+        let panels = kinds.enumerated().map { i, k in renderer.render(images[i], label: Self.label(k, alert)) }
+        let n = settings.size, ch = renderer.channels
+        var pixels = [UInt8](repeating: 0, count: 3 * n * n * ch)
+        for (p, panel) in panels.enumerated() {
+            for y in 0..<n {
+                let src = y * n * ch, dst = (y * 3 * n + p * n) * ch
+                pixels.replaceSubrange(dst..<(dst + n * ch), with: panel.pixels[src..<(src + n * ch)])
+            }
+        }
+        let frame = Frame(width: 3 * n, height: n, channels: ch, pixels: pixels)
+        return Flipbook(kind: .composite, frames: [try encode(frame, name: "\(alert.alertId)_composite.png", alertId: alert.alertId)],
+                        settings: settings)
+    }
+}
