@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // The four C libraries (and the codecs), each wrapped once in Swift (DESIGN.md rule 6).
@@ -27,7 +28,7 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
         .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka"]),
-        .target(name: "Filters", dependencies: ["BrokerIngest"]),
+        .target(name: "Filters", dependencies: ["BrokerIngest", .product(name: "Yams", package: "Yams")]),
         .target(name: "CitSciCore", dependencies: ["BrokerIngest", "Filters", "CPNG"]),
         .executableTarget(name: "citsci", dependencies: [
             "BrokerIngest", "Filters", "CitSciCore",
@@ -36,6 +37,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["BrokerIngest"], path: "Tests/TestSupport"),
         .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
+        .testTarget(name: "FiltersTests", dependencies: ["Filters", "BrokerIngest", "TestSupport"]),
         .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "TestSupport"]),
         .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest"]),
     ]

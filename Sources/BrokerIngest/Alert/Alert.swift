@@ -17,6 +17,19 @@ public struct Photometry: Sendable, Equatable {
     /// False for an upper limit (a non-detection) or a forced measurement.
     public var isDetection: Bool
     public var sourceId: Int64?
+
+    public init(mjd: Double, band: String?, flux: Double?, fluxError: Double?, magnitude: Double?, magnitudeError: Double?,
+                limitingMagnitude: Double?, isDetection: Bool, sourceId: Int64?) {
+        self.mjd = mjd
+        self.band = band
+        self.flux = flux
+        self.fluxError = fluxError
+        self.magnitude = magnitude
+        self.magnitudeError = magnitudeError
+        self.limitingMagnitude = limitingMagnitude
+        self.isDetection = isDetection
+        self.sourceId = sourceId
+    }
 }
 
 /// A FITS stamp as it arrived: bytes (gzip-compressed for ZTF, plain for Rubin) and its file name if given.

@@ -1,0 +1,339 @@
+import BrokerIngest
+import Foundation
+
+/// The type of an expression, checked when the filter loads.
+public indirect enum ValueType: Sendable, Equatable, CustomStringConvertible {
+    case number, string, bool, null
+    case list(ValueType)
+
+    public var description: String {
+        switch self {
+        case .number: "number"
+        case .string: "string"
+        case .bool: "boolean"
+        case .null: "NULL"
+        case .list(let t): "list of \(t)"
+        }
+    }
+}
+
+/// What an expression is evaluated against: the alert, and inside an aggregate's condition, the
+/// current item of the list being aggregated.
+public struct Scope {
+    public let alert: Alert
+    let item: Item?
+
+    public init(alert: Alert) {
+        self.alert = alert
+        self.item = nil
+    }
+
+    init(alert: Alert, item: Item) {
+        self.alert = alert
+        self.item = item
+    }
+
+    enum Item {
+        case record(AvroRecord)
+        case point(Photometry)
+    }
+}
+
+typealias Eval = @Sendable (Scope) -> Value
+
+/// A node after checking: its type and the closure that computes it.
+struct Compiled {
+    let type: ValueType
+    let eval: Eval
+}
+
+/// External data the functions use (watchlists, regions), by name.
+public struct FilterResources: Sendable {
+    public var watchlists: [String: Watchlist] = [:]
+    public init(watchlists: [String: Watchlist] = [:]) { self.watchlists = watchlists }
+}
+
+/// Checks a parsed rule against a survey's reader schema and compiles it to closures, once.
+struct Compiler {
+    let survey: Survey
+    let schema: AvroRecordSchema
+    let resources: FilterResources
+    /// Inside an aggregate's condition: the fields of the list's items.
+    var itemKind: ItemKind? = nil
+
+    enum ItemKind {
+        case record(AvroRecordSchema)
+        case history
+    }
+
+    init(survey: Survey, resources: FilterResources) {
+        self.survey = survey
+        self.schema = ReaderSchemas.schema(for: survey)
+        self.resources = resources
+    }
+
+    func compile(_ e: Expression) throws(FilterError) -> Compiled {
+        switch e {
+        case .number(let v, _): let x = Value.number(v); return Compiled(type: .number) { _ in x }
+        case .string(let v, _): let x = Value.string(v); return Compiled(type: .string) { _ in x }
+        case .bool(let v, _): let x = Value.bool(v); return Compiled(type: .bool) { _ in x }
+        case .null: return Compiled(type: .null) { _ in .null }
+        case .field(let name, let span): return try field(name, span)
+        case .unit(let inner, let unit, let span):
+            let c = try compile(inner)
+            try expect(c, .number, "an angle in \(unit)", inner.span)
+            let f = unit == "arcsec" ? 1.0 / 3600 : unit == "arcmin" ? 1.0 / 60 : 1.0
+            _ = span
+            return Compiled(type: .number) { s in c.eval(s).number.map { .number($0 * f) } ?? .null }
+        case .unary(let op, let inner, _):
+            let c = try compile(inner)
+            if op == "-" {
+                try expect(c, .number, "'-'", inner.span)
+                return Compiled(type: .number) { s in c.eval(s).number.map { .number(-$0) } ?? .null }
+            }
+            try expect(c, .bool, "NOT", inner.span)
+            return Compiled(type: .bool) { s in c.eval(s).truth.map { .bool(!$0) } ?? .null }
+        case .binary(let op, let l, let r, _):
+            return try binary(op, l, r)
+        case .between(let x, let lo, let hi, let negated, _):
+            let cx = try compile(x), clo = try compile(lo), chi = try compile(hi)
+            for (c, part) in [(cx, x), (clo, lo), (chi, hi)] { try expect(c, .number, "BETWEEN", part.span) }
+            return Compiled(type: .bool) { s in
+                guard let v = cx.eval(s).number, let a = clo.eval(s).number, let b = chi.eval(s).number else { return .null }
+                let inside = v >= a && v <= b
+                return .bool(negated ? !inside : inside)
+            }
+        case .inList(let x, let items, let negated, _):
+            let cx = try compile(x)
+            var values: [Value] = []
+            for item in items {
+                guard let v = Self.constant(item) else {
+                    throw FilterError(.type, "the items of an IN list must be constants", offset: item.span.offset, length: item.span.length)
+                }
+                let t: ValueType = switch v { case .number: .number; case .string: .string; case .bool: .bool; default: .null }
+                guard t == cx.type || t == .null || cx.type == .null else {
+                    throw FilterError(.type, "IN list item is a \(t), but the value is a \(cx.type)", offset: item.span.offset, length: item.span.length)
+                }
+                values.append(v)
+            }
+            let set = values
+            return Compiled(type: .bool) { s in
+                let v = cx.eval(s)
+                if v == .null { return .null }
+                let found = set.contains(v)
+                return .bool(negated ? !found : found)
+            }
+        case .isNull(let x, let negated, _):
+            let cx = try compile(x)
+            return Compiled(type: .bool) { s in .bool((cx.eval(s) == .null) != negated) }
+        case .like(let x, let pattern, let isRegex, let negated, _):
+            let cx = try compile(x)
+            try expect(cx, .string, isRegex ? "REGEXP" : "LIKE", x.span)
+            guard case .string(let p, let pspan) = pattern else {
+                throw FilterError(.type, "the pattern of \(isRegex ? "REGEXP" : "LIKE") must be a 'string'", offset: pattern.span.offset, length: pattern.span.length)
+            }
+            let regex: NSRegularExpression
+            do {
+                regex = try NSRegularExpression(pattern: isRegex ? p : Self.likeToRegex(p), options: [])
+            } catch {
+                throw FilterError(.syntax, "invalid regular expression '\(p)'", offset: pspan.offset, length: pspan.length)
+            }
+            let matcher = UncheckedRegex(regex)
+            return Compiled(type: .bool) { s in
+                guard case .string(let v) = cx.eval(s) else { return .null }
+                let found = matcher.matches(v)
+                return .bool(negated ? !found : found)
+            }
+        case .call(let name, let args, let span):
+            return try Functions.compile(name, args, span, self)
+        }
+    }
+
+    /// The value of a literal (a number, possibly negative or with a unit, a string, TRUE, FALSE, NULL).
+    static func constant(_ e: Expression) -> Value? {
+        switch e {
+        case .number(let v, _): .number(v)
+        case .string(let v, _): .string(v)
+        case .bool(let v, _): .bool(v)
+        case .null: .null
+        case .unary("-", let inner, _): constant(inner)?.number.map { .number(-$0) }
+        case .unit(let inner, let u, _): constant(inner)?.number.map { .number($0 * (u == "arcsec" ? 1.0 / 3600 : u == "arcmin" ? 1.0 / 60 : 1)) }
+        default: nil
+        }
+    }
+
+    static func likeToRegex(_ pattern: String) -> String {
+        var out = "^"
+        for c in pattern {
+            switch c {
+            case "%": out += ".*"
+            case "_": out += "."
+            default: out += NSRegularExpression.escapedPattern(for: String(c))
+            }
+        }
+        return out + "$"
+    }
+
+    func expect(_ c: Compiled, _ type: ValueType, _ what: String, _ span: Span) throws(FilterError) {
+        guard c.type == type || c.type == .null else {
+            throw FilterError(.type, "\(what) needs a \(type), found a \(c.type)", offset: span.offset, length: span.length)
+        }
+    }
+
+    private func binary(_ op: String, _ l: Expression, _ r: Expression) throws(FilterError) -> Compiled {
+        let cl = try compile(l), cr = try compile(r)
+        switch op {
+        case "AND", "OR":
+            try expect(cl, .bool, op, l.span)
+            try expect(cr, .bool, op, r.span)
+            let isAnd = op == "AND"
+            return Compiled(type: .bool) { s in
+                let a = cl.eval(s).truth
+                if isAnd && a == false { return .bool(false) }
+                if !isAnd && a == true { return .bool(true) }
+                let b = cr.eval(s).truth
+                if isAnd {
+                    if b == false { return .bool(false) }
+                    return a == true && b == true ? .bool(true) : .null
+                }
+                if b == true { return .bool(true) }
+                return a == false && b == false ? .bool(false) : .null
+            }
+        case "+", "-", "*", "/":
+            try expect(cl, .number, "'\(op)'", l.span)
+            try expect(cr, .number, "'\(op)'", r.span)
+            return Compiled(type: .number) { s in
+                guard let a = cl.eval(s).number, let b = cr.eval(s).number else { return .null }
+                switch op {
+                case "+": return .number(a + b)
+                case "-": return .number(a - b)
+                case "*": return .number(a * b)
+                default: return b == 0 ? .null : .number(a / b)
+                }
+            }
+        default:  // comparisons
+            let ordered = op != "=" && op != "!="
+            let types = [cl.type, cr.type].filter { $0 != .null }
+            if types.count == 2 && types[0] != types[1] {
+                throw FilterError(.type, "cannot compare a \(cl.type) with a \(cr.type)", offset: l.span.offset, length: l.span.to(r.span).length)
+            }
+            if ordered, let t = types.first, t != .number && t != .string {
+                throw FilterError(.type, "'\(op)' needs numbers or strings, found a \(t)", offset: l.span.offset, length: l.span.to(r.span).length)
+            }
+            return Compiled(type: .bool) { s in
+                let a = cl.eval(s), b = cr.eval(s)
+                switch (a, b) {
+                case (.number(let x), .number(let y)): return .bool(Self.compare(op, x, y))
+                case (.string(let x), .string(let y)): return .bool(Self.compare(op, x, y))
+                case (.bool(let x), .bool(let y)): return .bool(op == "=" ? x == y : x != y)
+                default: return .null
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func compare<T: Comparable>(_ op: String, _ a: T, _ b: T) -> Bool {
+        switch op {
+        case "=": a == b
+        case "!=": a != b
+        case "<": a < b
+        case "<=": a <= b
+        case ">": a > b
+        default: a >= b
+        }
+    }
+
+    /// Names of the alert model, the same for every survey.
+    static let modelFields: [String: (ValueType, @Sendable (Alert) -> Value)] = [
+        "alert_id": (.number, { .number(Double($0.alertId)) }),
+        "source_id": (.number, { $0.sourceId.map { .number(Double($0)) } ?? .null }),
+        "object_id": (.string, { Value($0.objectId) }),
+        "survey": (.string, { .string($0.survey.rawValue) }),
+        "mjd": (.number, { Value($0.mjd) }),
+        "ra": (.number, { Value($0.ra) }),
+        "dec": (.number, { Value($0.dec) }),
+        "band": (.string, { Value($0.band) }),
+        "flux": (.number, { Value($0.flux) }),
+        "flux_error": (.number, { Value($0.fluxError) }),
+        "magnitude": (.number, { Value($0.magnitude) }),
+        "mag": (.number, { Value($0.magnitude) }),
+        "magnitude_error": (.number, { Value($0.magnitudeError) }),
+        "snr": (.number, { Value($0.snr) }),
+        "reliability": (.number, { Value($0.reliability) }),
+        "schema_version": (.string, { Value($0.schemaVersion) }),
+    ]
+
+    /// The fields of `history` items.
+    static let historyFields: [String: (ValueType, @Sendable (Photometry) -> Value)] = [
+        "mjd": (.number, { Value($0.mjd) }), "band": (.string, { Value($0.band) }),
+        "flux": (.number, { Value($0.flux) }), "flux_error": (.number, { Value($0.fluxError) }),
+        "magnitude": (.number, { Value($0.magnitude) }), "mag": (.number, { Value($0.magnitude) }),
+        "magnitude_error": (.number, { Value($0.magnitudeError) }),
+        "limiting_magnitude": (.number, { Value($0.limitingMagnitude) }),
+        "is_detection": (.bool, { .bool($0.isDetection) }),
+    ]
+
+    static func type(of schema: AvroSchema) -> ValueType {
+        switch schema.nonNull {
+        case .boolean: .bool
+        case .int, .long, .float, .double: .number
+        case .string, .enumeration: .string
+        case .array(let items): .list(type(of: items))
+        default: .null
+        }
+    }
+
+    private func field(_ name: String, _ span: Span) throws(FilterError) -> Compiled {
+        switch itemKind {
+        case .history:
+            if let (t, get) = Self.historyFields[name] {
+                return Compiled(type: t) { s in if case .point(let p) = s.item { get(p) } else { .null } }
+            }
+        case .record(let item):
+            if let path = try? FieldPath(name, in: item) {
+                let t = Self.type(of: path.type)
+                return Compiled(type: t) { s in if case .record(let r) = s.item { Value(path.value(in: r)) } else { .null } }
+            }
+        case nil:
+            break
+        }
+        if let (t, get) = Self.modelFields[name] {
+            return Compiled(type: t) { s in get(s.alert) }
+        }
+        if name == "history" {
+            return Compiled(type: .list(.number)) { s in .list(s.alert.history.map { Value($0.mjd) }) }
+        }
+        do {
+            let path = try FieldPath(name, in: schema)
+            let t = Self.type(of: path.type)
+            if case .null = t {
+                throw FilterError(.type, "'\(name)' is a \(path.type.description), which filters cannot compare", offset: span.offset, length: span.length)
+            }
+            return Compiled(type: t) { s in Value(s.alert.value(at: path)) }
+        } catch let e as FieldPath.Error {
+            var candidates = e.candidates
+            if e.segment == 0 { candidates += Self.modelFields.keys + ["history"] }
+            if case .history = itemKind { candidates += Self.historyFields.keys }
+            if case .record(let r) = itemKind { candidates += r.fields.map(\.name) }
+            let segments = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            let failing = e.segment < segments.count ? segments[e.segment] : name
+            let suggestion = closest(failing, in: candidates).map { s in (segments.prefix(e.segment) + [s]).joined(separator: ".") }
+            throw FilterError(.unknownField, "unknown field '\(name)' in \(survey.rawValue) alerts (\(e.reason))",
+                              offset: span.offset, length: span.length, suggestion: suggestion)
+        } catch let e as FilterError {
+            throw e
+        } catch {
+            throw FilterError(.unknownField, "\(error)", offset: span.offset, length: span.length)
+        }
+    }
+}
+
+/// NSRegularExpression is thread-safe for matching; it is compiled once per filter.
+struct UncheckedRegex: @unchecked Sendable {
+    let regex: NSRegularExpression
+    init(_ r: NSRegularExpression) { regex = r }
+    func matches(_ s: String) -> Bool {
+        regex.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    }
+}

@@ -1,0 +1,86 @@
+import BrokerIngest
+import Foundation
+
+/// A compiled rule: parsed and checked once against each survey it applies to, then evaluated per
+/// alert with no parsing and no look-up by name. A NULL result counts as no match (SQL's WHERE).
+public struct FilterRule: Sendable {
+    public let name: String
+    public let expression: String
+    /// The surveys whose alerts the rule can read (those whose schema has every field it names).
+    public let surveys: [Survey]
+    let evals: [Eval?]  // indexed by survey
+    let tree: Expression
+    /// The top-level AND clauses, each compiled, for pass rates (`citsci filter test`).
+    public let clauses: [Clause]
+
+    public struct Clause: Sendable {
+        public let text: String
+        let evals: [Eval?]
+        public func passes(_ alert: Alert) -> Bool? {
+            guard let e = evals[index(alert.survey)] else { return nil }
+            return e(Scope(alert: alert)).truth == true
+        }
+    }
+
+    /// Compiles `expression`; `surveys` nil means every survey whose schema fits.
+    public init(name: String, expression: String, surveys: [Survey]? = nil, resources: FilterResources = FilterResources()) throws(FilterError) {
+        let tree = try Parser.parse(expression)
+        var evals = [Eval?](repeating: nil, count: Survey.allCases.count)
+        var errors: [FilterError] = []
+        for survey in surveys ?? Survey.allCases {
+            do throws(FilterError) {
+                let c = try Compiler(survey: survey, resources: resources).compile(tree)
+                guard c.type == .bool || c.type == .null else {
+                    throw FilterError(.type, "a filter must be a condition (true or false), this is a \(c.type)", offset: tree.span.offset, length: tree.span.length)
+                }
+                evals[index(survey)] = c.eval
+            } catch {
+                errors.append(error)
+            }
+        }
+        let usable = Survey.allCases.filter { evals[index($0)] != nil }
+        if usable.isEmpty {
+            // The most helpful error: one with a suggestion, else one that is not about a field.
+            throw errors.first { $0.suggestion != nil } ?? errors.first { $0.kind != .unknownField } ?? errors[0]
+        }
+        var clauses: [Clause] = []
+        for part in Self.topLevelClauses(tree) {
+            let bytes = Array(expression.utf8)
+            let text = String(decoding: bytes[part.span.offset..<min(bytes.count, part.span.offset + part.span.length)], as: UTF8.self)
+            var ce = [Eval?](repeating: nil, count: Survey.allCases.count)
+            for s in usable { ce[index(s)] = try? Compiler(survey: s, resources: resources).compile(part).eval }
+            clauses.append(Clause(text: text, evals: ce))
+        }
+        self.name = name
+        self.expression = expression
+        self.surveys = usable
+        self.evals = evals
+        self.tree = tree
+        self.clauses = clauses
+    }
+
+    static func topLevelClauses(_ e: Expression) -> [Expression] {
+        if case .binary("AND", let a, let b, _) = e { return topLevelClauses(a) + topLevelClauses(b) }
+        return [e]
+    }
+
+    public func applies(to survey: Survey) -> Bool { evals[index(survey)] != nil }
+
+    /// True when the alert passes (false for NULL, and for a survey the rule does not read).
+    @inline(__always)
+    public func matches(_ alert: Alert) -> Bool {
+        guard let e = evals[index(alert.survey)] else { return false }
+        return e(Scope(alert: alert)) == .bool(true)
+    }
+
+    /// The value the rule gives (TRUE, FALSE or NULL), for tests and explanations.
+    public func evaluate(_ alert: Alert) -> Value {
+        evals[index(alert.survey)].map { $0(Scope(alert: alert)) } ?? .null
+    }
+
+    /// The parsed tree, one node a line.
+    public var explanation: String { tree.tree() }
+}
+
+@inline(__always)
+func index(_ s: Survey) -> Int { s == .rubin ? 0 : 1 }

@@ -1,0 +1,100 @@
+import BrokerIngest
+import Foundation
+import Synchronization
+
+/// The filters of a folder (`*.yaml`, `*.yml`, with watchlists in `watchlists/*.csv`), evaluated
+/// together per alert. `reload()` re-reads the folder; a file that no longer checks keeps its
+/// previous version running, so a typo never takes down a PI's filter.
+public final class FilterSet: Sendable {
+    public struct Counters: Sendable, Equatable {
+        public var evaluations = 0
+        public var matches = 0
+        public var nanoseconds: UInt64 = 0
+        /// Evaluations that took longer than the per-alert budget.
+        public var overBudget = 0
+    }
+
+    public let folder: String
+    /// The per-alert time a filter may take before it is flagged.
+    public let budget: Duration
+    private let state = Mutex<(files: [String: FilterFile], counters: [String: Counters])>(([:], [:]))
+
+    public init(folder: String, budget: Duration = .microseconds(200)) {
+        self.folder = folder
+        self.budget = budget
+    }
+
+    /// Loads or reloads the folder; returns the errors (each file in error keeps its old version).
+    @discardableResult
+    public func reload() -> [FilterError] {
+        var errors: [FilterError] = []
+        let resources = loadWatchlists(&errors)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        var loaded: [String: FilterFile] = [:]
+        for name in names {
+            let path = (folder as NSString).appendingPathComponent(name)
+            do {
+                loaded[path] = try FilterFile.load(path: path, resources: resources)
+            } catch {
+                errors.append(error)
+            }
+        }
+        state.withLock { s in
+            var next: [String: FilterFile] = [:]
+            for name in names {
+                let path = (folder as NSString).appendingPathComponent(name)
+                if let f = loaded[path] { next[path] = f } else if let old = s.files[path] { next[path] = old }
+            }
+            s.files = next
+        }
+        return errors
+    }
+
+    private func loadWatchlists(_ errors: inout [FilterError]) -> FilterResources {
+        var resources = FilterResources()
+        let dir = (folder as NSString).appendingPathComponent("watchlists")
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".csv") }).sorted() {
+            let path = (dir as NSString).appendingPathComponent(name)
+            do {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                resources.watchlists[String(name.dropLast(4))] = try Watchlist(csv: text, name: String(name.dropLast(4)), file: path)
+            } catch {
+                errors.append(FilterError(.file, "\(error)", offset: 0, length: 0).inFile(path, line: 1, column: 1))
+            }
+        }
+        return resources
+    }
+
+    /// The filters running now (enabled or not), by name.
+    public var filters: [FilterFile] { state.withLock { Array($0.files.values) }.sorted { $0.name < $1.name } }
+
+    /// The enabled filters the alert passes, counted per filter.
+    public func matches(_ alert: Alert) -> [FilterFile] {
+        let current = state.withLock { Array($0.files.values) }
+        var out: [FilterFile] = []
+        var tallies: [(String, Bool, UInt64)] = []
+        let clock = ContinuousClock()
+        for f in current where f.enabled && f.rule.applies(to: alert.survey) {
+            let start = clock.now
+            let hit = f.rule.matches(alert)
+            let elapsed = clock.now - start
+            tallies.append((f.name, hit, UInt64(elapsed.components.attoseconds / 1_000_000_000) + UInt64(elapsed.components.seconds) * 1_000_000_000))
+            if hit { out.append(f) }
+        }
+        let budgetNs = UInt64(budget.components.attoseconds / 1_000_000_000)
+        state.withLock { s in
+            for (name, hit, ns) in tallies {
+                var c = s.counters[name, default: Counters()]
+                c.evaluations += 1
+                if hit { c.matches += 1 }
+                c.nanoseconds += ns
+                if ns > budgetNs { c.overBudget += 1 }
+                s.counters[name] = c
+            }
+        }
+        return out.sorted { $0.name < $1.name }
+    }
+
+    public func counters(_ name: String) -> Counters { state.withLock { $0.counters[name] ?? Counters() } }
+}
