@@ -17,29 +17,14 @@ public indirect enum ValueType: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What an expression is evaluated against: the alert, and inside an aggregate's condition, the
-/// current item of the list being aggregated.
-public struct Scope {
-    public let alert: Alert
-    let item: Item?
-
-    public init(alert: Alert) {
-        self.alert = alert
-        self.item = nil
-    }
-
-    init(alert: Alert, item: Item) {
-        self.alert = alert
-        self.item = item
-    }
-
-    enum Item {
-        case record(AvroRecord)
-        case point(Photometry)
-    }
+/// Inside an aggregate's condition: the current item of the list being aggregated.
+enum Item {
+    case record(AvroRecord)
+    case point(Photometry)
 }
 
-typealias Eval = @Sendable (Scope) -> Value
+/// A compiled node: the alert is borrowed, not copied, so an evaluation retains nothing it need not.
+typealias Eval = @Sendable (borrowing Alert, Item?) -> Value
 
 /// A node after checking: its type and the closure that computes it.
 struct Compiled {
@@ -74,32 +59,32 @@ struct Compiler {
 
     func compile(_ e: Expression) throws(FilterError) -> Compiled {
         switch e {
-        case .number(let v, _): let x = Value.number(v); return Compiled(type: .number) { _ in x }
-        case .string(let v, _): let x = Value.string(v); return Compiled(type: .string) { _ in x }
-        case .bool(let v, _): let x = Value.bool(v); return Compiled(type: .bool) { _ in x }
-        case .null: return Compiled(type: .null) { _ in .null }
+        case .number(let v, _): let x = Value.number(v); return Compiled(type: .number) { _, _ in x }
+        case .string(let v, _): let x = Value.string(v); return Compiled(type: .string) { _, _ in x }
+        case .bool(let v, _): let x = Value.bool(v); return Compiled(type: .bool) { _, _ in x }
+        case .null: return Compiled(type: .null) { _, _ in .null }
         case .field(let name, let span): return try field(name, span)
         case .unit(let inner, let unit, let span):
             let c = try compile(inner)
             try expect(c, .number, "an angle in \(unit)", inner.span)
             let f = unit == "arcsec" ? 1.0 / 3600 : unit == "arcmin" ? 1.0 / 60 : 1.0
             _ = span
-            return Compiled(type: .number) { s in c.eval(s).number.map { .number($0 * f) } ?? .null }
+            return Compiled(type: .number) { alert, item in c.eval(alert, item).number.map { .number($0 * f) } ?? .null }
         case .unary(let op, let inner, _):
             let c = try compile(inner)
             if op == "-" {
                 try expect(c, .number, "'-'", inner.span)
-                return Compiled(type: .number) { s in c.eval(s).number.map { .number(-$0) } ?? .null }
+                return Compiled(type: .number) { alert, item in c.eval(alert, item).number.map { .number(-$0) } ?? .null }
             }
             try expect(c, .bool, "NOT", inner.span)
-            return Compiled(type: .bool) { s in c.eval(s).truth.map { .bool(!$0) } ?? .null }
+            return Compiled(type: .bool) { alert, item in c.eval(alert, item).truth.map { .bool(!$0) } ?? .null }
         case .binary(let op, let l, let r, _):
             return try binary(op, l, r)
         case .between(let x, let lo, let hi, let negated, _):
             let cx = try compile(x), clo = try compile(lo), chi = try compile(hi)
             for (c, part) in [(cx, x), (clo, lo), (chi, hi)] { try expect(c, .number, "BETWEEN", part.span) }
-            return Compiled(type: .bool) { s in
-                guard let v = cx.eval(s).number, let a = clo.eval(s).number, let b = chi.eval(s).number else { return .null }
+            return Compiled(type: .bool) { alert, item in
+                guard let v = cx.eval(alert, item).number, let a = clo.eval(alert, item).number, let b = chi.eval(alert, item).number else { return .null }
                 let inside = v >= a && v <= b
                 return .bool(negated ? !inside : inside)
             }
@@ -117,15 +102,15 @@ struct Compiler {
                 values.append(v)
             }
             let set = values
-            return Compiled(type: .bool) { s in
-                let v = cx.eval(s)
+            return Compiled(type: .bool) { alert, item in
+                let v = cx.eval(alert, item)
                 if v == .null { return .null }
                 let found = set.contains(v)
                 return .bool(negated ? !found : found)
             }
         case .isNull(let x, let negated, _):
             let cx = try compile(x)
-            return Compiled(type: .bool) { s in .bool((cx.eval(s) == .null) != negated) }
+            return Compiled(type: .bool) { alert, item in .bool((cx.eval(alert, item) == .null) != negated) }
         case .like(let x, let pattern, let isRegex, let negated, _):
             let cx = try compile(x)
             try expect(cx, .string, isRegex ? "REGEXP" : "LIKE", x.span)
@@ -139,8 +124,8 @@ struct Compiler {
                 throw FilterError(.syntax, "invalid regular expression '\(p)'", offset: pspan.offset, length: pspan.length)
             }
             let matcher = UncheckedRegex(regex)
-            return Compiled(type: .bool) { s in
-                guard case .string(let v) = cx.eval(s) else { return .null }
+            return Compiled(type: .bool) { alert, item in
+                guard case .string(let v) = cx.eval(alert, item) else { return .null }
                 let found = matcher.matches(v)
                 return .bool(negated ? !found : found)
             }
@@ -187,11 +172,11 @@ struct Compiler {
             try expect(cl, .bool, op, l.span)
             try expect(cr, .bool, op, r.span)
             let isAnd = op == "AND"
-            return Compiled(type: .bool) { s in
-                let a = cl.eval(s).truth
+            return Compiled(type: .bool) { alert, item in
+                let a = cl.eval(alert, item).truth
                 if isAnd && a == false { return .bool(false) }
                 if !isAnd && a == true { return .bool(true) }
-                let b = cr.eval(s).truth
+                let b = cr.eval(alert, item).truth
                 if isAnd {
                     if b == false { return .bool(false) }
                     return a == true && b == true ? .bool(true) : .null
@@ -202,8 +187,8 @@ struct Compiler {
         case "+", "-", "*", "/":
             try expect(cl, .number, "'\(op)'", l.span)
             try expect(cr, .number, "'\(op)'", r.span)
-            return Compiled(type: .number) { s in
-                guard let a = cl.eval(s).number, let b = cr.eval(s).number else { return .null }
+            return Compiled(type: .number) { alert, item in
+                guard let a = cl.eval(alert, item).number, let b = cr.eval(alert, item).number else { return .null }
                 switch op {
                 case "+": return .number(a + b)
                 case "-": return .number(a - b)
@@ -220,8 +205,8 @@ struct Compiler {
             if ordered, let t = types.first, t != .number && t != .string {
                 throw FilterError(.type, "'\(op)' needs numbers or strings, found a \(t)", offset: l.span.offset, length: l.span.to(r.span).length)
             }
-            return Compiled(type: .bool) { s in
-                let a = cl.eval(s), b = cr.eval(s)
+            return Compiled(type: .bool) { alert, item in
+                let a = cl.eval(alert, item), b = cr.eval(alert, item)
                 switch (a, b) {
                 case (.number(let x), .number(let y)): return .bool(Self.compare(op, x, y))
                 case (.string(let x), .string(let y)): return .bool(Self.compare(op, x, y))
@@ -288,21 +273,21 @@ struct Compiler {
         switch itemKind {
         case .history:
             if let (t, get) = Self.historyFields[name] {
-                return Compiled(type: t) { s in if case .point(let p) = s.item { get(p) } else { .null } }
+                return Compiled(type: t) { alert, item in if case .point(let p) = item { get(p) } else { .null } }
             }
         case .record(let item):
             if let path = try? FieldPath(name, in: item) {
                 let t = Self.type(of: path.type)
-                return Compiled(type: t) { s in if case .record(let r) = s.item { Value(path.value(in: r)) } else { .null } }
+                return Compiled(type: t) { alert, item in if case .record(let r) = item { Value(path.value(in: r)) } else { .null } }
             }
         case nil:
             break
         }
         if let (t, get) = Self.modelFields[name] {
-            return Compiled(type: t) { s in get(s.alert) }
+            return Compiled(type: t) { alert, _ in get(alert) }
         }
         if name == "history" {
-            return Compiled(type: .list(.number)) { s in .list(s.alert.history.map { Value($0.mjd) }) }
+            return Compiled(type: .list(.number)) { alert, item in .list(alert.history.map { Value($0.mjd) }) }
         }
         do {
             let path = try FieldPath(name, in: schema)
@@ -310,7 +295,7 @@ struct Compiler {
             if case .null = t {
                 throw FilterError(.type, "'\(name)' is a \(path.type.description), which filters cannot compare", offset: span.offset, length: span.length)
             }
-            return Compiled(type: t) { s in Value(s.alert.value(at: path)) }
+            return Compiled(type: t) { alert, item in Value(alert.value(at: path)) }
         } catch let e as FieldPath.Error {
             var candidates = e.candidates
             if e.segment == 0 { candidates += Self.modelFields.keys + ["history"] }

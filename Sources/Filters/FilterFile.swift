@@ -14,7 +14,7 @@ import Yams
 ///     destination: {project: 1234, workflow: 5678, subject_set: "{filter}-{date}-{n}"}
 ///     flipbook: {kind: triplet, interval: zscale, stretch: asinh, size: 300}
 ///     limits: {per_hour: 100, per_night: 1000}
-public struct FilterFile: Sendable {
+public final class FilterFile: Sendable {
     public struct Destination: Sendable, Equatable {
         public var project: String?
         public var workflow: String?

@@ -3,7 +3,7 @@ import Foundation
 
 /// A compiled rule: parsed and checked once against each survey it applies to, then evaluated per
 /// alert with no parsing and no look-up by name. A NULL result counts as no match (SQL's WHERE).
-public struct FilterRule: Sendable {
+public final class FilterRule: Sendable {
     public let name: String
     public let expression: String
     /// The surveys whose alerts the rule can read (those whose schema has every field it names).
@@ -18,7 +18,7 @@ public struct FilterRule: Sendable {
         let evals: [Eval?]
         public func passes(_ alert: Alert) -> Bool? {
             guard let e = evals[index(alert.survey)] else { return nil }
-            return e(Scope(alert: alert)).truth == true
+            return e(alert, nil).truth == true
         }
     }
 
@@ -70,12 +70,12 @@ public struct FilterRule: Sendable {
     @inline(__always)
     public func matches(_ alert: Alert) -> Bool {
         guard let e = evals[index(alert.survey)] else { return false }
-        return e(Scope(alert: alert)) == .bool(true)
+        return e(alert, nil) == .bool(true)
     }
 
     /// The value the rule gives (TRUE, FALSE or NULL), for tests and explanations.
     public func evaluate(_ alert: Alert) -> Value {
-        evals[index(alert.survey)].map { $0(Scope(alert: alert)) } ?? .null
+        evals[index(alert.survey)].map { $0(alert, nil) } ?? .null
     }
 
     /// The parsed tree, one node a line.

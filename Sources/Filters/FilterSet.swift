@@ -51,6 +51,37 @@ public final class FilterSet: Sendable {
         return errors
     }
 
+    /// Reloads whenever a filter or watchlist file changes (checked every `interval`), until the task
+    /// is cancelled; `report` gets each reload's errors.
+    public func watch(every interval: Duration = .seconds(2), report: @Sendable ([FilterError]) -> Void) async {
+        var last = fingerprint()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let now = fingerprint()
+            if now != last {
+                last = now
+                report(reload())
+            }
+        }
+    }
+
+    /// Names, sizes and modification times of the files a reload reads.
+    func fingerprint() -> [String] {
+        let fm = FileManager.default
+        let watchlists = (folder as NSString).appendingPathComponent("watchlists")
+        var out: [String] = []
+        for dir in [folder, watchlists] {
+            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+            where name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".csv") {
+                let path = (dir as NSString).appendingPathComponent(name)
+                let a = try? fm.attributesOfItem(atPath: path)
+                let date = (a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                out.append("\(path) \(a?[.size] as? Int ?? -1) \(date)")
+            }
+        }
+        return out
+    }
+
     private func loadWatchlists(_ errors: inout [FilterError]) -> FilterResources {
         var resources = FilterResources()
         let dir = (folder as NSString).appendingPathComponent("watchlists")

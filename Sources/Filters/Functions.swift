@@ -52,20 +52,20 @@ enum Functions {
         case "flux_to_mag":
             try numbers()
             let f = compiled[0]
-            return Compiled(type: .number) { s in Value(f.eval(s).number.flatMap { Photometric.magnitude(fluxNJy: $0) }) }
+            return Compiled(type: .number) { alert, item in Value(f.eval(alert, item).number.flatMap { Photometric.magnitude(fluxNJy: $0) }) }
         case "mag_error":
             try numbers()
             let (f, e) = (compiled[0], compiled[1])
-            return Compiled(type: .number) { s in
-                guard let x = f.eval(s).number, let y = e.eval(s).number else { return .null }
+            return Compiled(type: .number) { alert, item in
+                guard let x = f.eval(alert, item).number, let y = e.eval(alert, item).number else { return .null }
                 return Value(Photometric.magnitudeError(fluxNJy: x, error: y))
             }
         case "abs", "sqrt", "log10":
             try numbers()
             let f = compiled[0]
             let kind = name
-            return Compiled(type: .number) { s in
-                guard let x = f.eval(s).number else { return .null }
+            return Compiled(type: .number) { alert, item in
+                guard let x = f.eval(alert, item).number else { return .null }
                 switch kind {
                 case "abs": return .number(Swift.abs(x))
                 case "sqrt": return x >= 0 ? .number(x.squareRoot()) : .null
@@ -75,17 +75,17 @@ enum Functions {
         case "angular_distance":
             try numbers()
             let a = compiled
-            return Compiled(type: .number) { s in
-                guard let r1 = a[0].eval(s).number, let d1 = a[1].eval(s).number, let r2 = a[2].eval(s).number, let d2 = a[3].eval(s).number else { return .null }
+            return Compiled(type: .number) { alert, item in
+                guard let r1 = a[0].eval(alert, item).number, let d1 = a[1].eval(alert, item).number, let r2 = a[2].eval(alert, item).number, let d2 = a[3].eval(alert, item).number else { return .null }
                 return .number(Sky.separation(r1, d1, r2, d2))
             }
         case "cone":
             try numbers()
             let a = compiled
-            return Compiled(type: .bool) { s in
-                guard let r = a[0].eval(s).number, let d = a[1].eval(s).number, let radius = a[2].eval(s).number,
-                      s.alert.ra.isFinite, s.alert.dec.isFinite else { return .null }
-                return .bool(Sky.separation(s.alert.ra, s.alert.dec, r, d) <= radius)
+            return Compiled(type: .bool) { alert, item in
+                guard let r = a[0].eval(alert, item).number, let d = a[1].eval(alert, item).number, let radius = a[2].eval(alert, item).number,
+                      alert.ra.isFinite, alert.dec.isFinite else { return .null }
+                return .bool(Sky.separation(alert.ra, alert.dec, r, d) <= radius)
             }
         case "galactic_latitude", "galactic_longitude":
             guard args.count != 1 else {
@@ -93,29 +93,29 @@ enum Functions {
             }
             try numbers()
             let a = compiled, latitude = name == "galactic_latitude"
-            return Compiled(type: .number) { s in
-                let ra = a.isEmpty ? s.alert.ra : a[0].eval(s).number ?? .nan
-                let dec = a.isEmpty ? s.alert.dec : a[1].eval(s).number ?? .nan
+            return Compiled(type: .number) { alert, item in
+                let ra = a.isEmpty ? alert.ra : a[0].eval(alert, item).number ?? .nan
+                let dec = a.isEmpty ? alert.dec : a[1].eval(alert, item).number ?? .nan
                 guard ra.isFinite, dec.isFinite else { return .null }
                 let g = Sky.galactic(ra: ra, dec: dec)
                 return .number(latitude ? g.b : g.l)
             }
         case "days_since_first_detection":
-            return Compiled(type: .number) { s in
-                let first = s.alert.history.lazy.filter(\.isDetection).map(\.mjd).min() ?? s.alert.mjd
-                guard first.isFinite, s.alert.mjd.isFinite else { return .null }
-                return .number(s.alert.mjd - Swift.min(first, s.alert.mjd))
+            return Compiled(type: .number) { alert, item in
+                let first = alert.history.lazy.filter(\.isDetection).map(\.mjd).min() ?? alert.mjd
+                guard first.isFinite, alert.mjd.isFinite else { return .null }
+                return .number(alert.mjd - Swift.min(first, alert.mjd))
             }
         case "color":
             let b1 = try constantString(0), b2 = try constantString(1)
-            return Compiled(type: .number) { s in
-                guard let m1 = latest(s.alert, band: b1), let m2 = latest(s.alert, band: b2) else { return .null }
+            return Compiled(type: .number) { alert, item in
+                guard let m1 = latest(alert, band: b1), let m2 = latest(alert, band: b2) else { return .null }
                 return .number(m1 - m2)
             }
         case "rise_rate", "fade_rate":
             let band = args.isEmpty ? nil : try constantString(0)
             let sign: Double = name == "rise_rate" ? -1 : 1
-            return Compiled(type: .number) { s in Value(slope(s.alert, band: band).map { $0 * sign }) }
+            return Compiled(type: .number) { alert, item in Value(slope(alert, band: band).map { $0 * sign }) }
         case "in_watchlist":
             let listName = try constantString(0)
             try c.expect(compiled[1], .number, "in_watchlist's radius", args[1].span)
@@ -125,9 +125,9 @@ enum Functions {
                                   suggestion: closest(listName, in: c.resources.watchlists.keys))
             }
             let radius = compiled[1]
-            return Compiled(type: .bool) { s in
-                guard let r = radius.eval(s).number else { return .null }
-                return .bool(list.nearest(ra: s.alert.ra, dec: s.alert.dec, radius: r) != nil)
+            return Compiled(type: .bool) { alert, item in
+                guard let r = radius.eval(alert, item).number else { return .null }
+                return .bool(list.nearest(ra: alert.ra, dec: alert.dec, radius: r) != nil)
             }
         default:
             preconditionFailure("function \(name) is in the catalogue but not compiled")
@@ -162,9 +162,9 @@ enum Functions {
     /// A list to aggregate: how to get its items from an alert, the kind of item, and which value of
     /// each item the aggregate reads (nil: the item itself, for count/any/all with a condition).
     struct ListSource {
-        let items: @Sendable (Scope) -> [Scope.Item]
+        let items: @Sendable (borrowing Alert) -> [Item]
         let itemKind: Compiler.ItemKind
-        let value: (@Sendable (Scope.Item) -> Value)?
+        let value: (@Sendable (Item) -> Value)?
         let valueType: ValueType?
     }
 
@@ -174,7 +174,7 @@ enum Functions {
         }
         let parts = name.split(separator: ".").map(String.init)
         if parts[0] == "history" {
-            let items: @Sendable (Scope) -> [Scope.Item] = { s in s.alert.history.map { .point($0) } }
+            let items: @Sendable (borrowing Alert) -> [Item] = { alert in alert.history.map { .point($0) } }
             guard parts.count > 1 else { return ListSource(items: items, itemKind: .history, value: nil, valueType: nil) }
             let field = parts.dropFirst().joined(separator: ".")
             guard let (t, get) = Compiler.historyFields[field] else {
@@ -188,8 +188,8 @@ enum Functions {
             let prefix = parts[..<cut].joined(separator: ".")
             guard let path = try? FieldPath(prefix, in: c.schema), case .array(let itemSchema) = path.type,
                   case .record(let item) = itemSchema.nonNull else { continue }
-            let items: @Sendable (Scope) -> [Scope.Item] = { s in
-                (s.alert.value(at: path).arrayValue ?? []).compactMap { $0.recordValue.map { .record($0) } }
+            let items: @Sendable (borrowing Alert) -> [Item] = { alert in
+                (alert.value(at: path).arrayValue ?? []).compactMap { $0.recordValue.map { .record($0) } }
             }
             guard cut < parts.count else { return ListSource(items: items, itemKind: .record(item), value: nil, valueType: nil) }
             let rest = parts[cut...].joined(separator: ".")
@@ -219,15 +219,15 @@ enum Functions {
             condition = cond
         }
         let items = source.items, value = source.value, cond = condition
-        @Sendable func selected(_ s: Scope) -> [Scope.Item] {
-            let all = items(s)
+        @Sendable func selected(_ alert: borrowing Alert) -> [Item] {
+            let all = items(alert)
             guard let cond else { return all }
-            return all.filter { cond.eval(Scope(alert: s.alert, item: $0)).truth == true }
+            return all.filter { cond.eval(alert, $0).truth == true }
         }
         switch name {
         case "count":
-            return Compiled(type: .number) { s in
-                let chosen = selected(s)
+            return Compiled(type: .number) { alert, item in
+                let chosen = selected(alert)
                 guard let value else { return .number(Double(chosen.count)) }
                 return .number(Double(chosen.reduce(0) { $0 + (value($1) == .null ? 0 : 1) }))
             }
@@ -240,14 +240,14 @@ enum Functions {
             if let t = source.valueType, value != nil, t != .bool {
                 throw FilterError(.type, "\(name)() of a list of \(t)s: give a condition instead", offset: args[0].span.offset, length: args[0].span.length)
             }
-            return Compiled(type: .bool) { s in
-                let chosen = selected(s)
+            return Compiled(type: .bool) { alert, item in
+                let chosen = selected(alert)
                 if let value {
                     let flags = chosen.map { value($0).truth ?? false }
                     return .bool(isAny ? flags.contains(true) : flags.allSatisfy { $0 })
                 }
                 if isAny { return .bool(!chosen.isEmpty) }
-                return .bool(chosen.count == items(s).count)
+                return .bool(chosen.count == items(alert).count)
             }
         default:  // min max mean first last
             guard let value, let t = source.valueType else {
@@ -257,8 +257,8 @@ enum Functions {
             if ["min", "max", "mean"].contains(name) && t != .number {
                 throw FilterError(.type, "\(name)() needs numbers, found \(t)s", offset: args[0].span.offset, length: args[0].span.length)
             }
-            return Compiled(type: t) { s in
-                let values = selected(s).map(value).filter { $0 != .null }
+            return Compiled(type: t) { alert, item in
+                let values = selected(alert).map(value).filter { $0 != .null }
                 switch name {
                 case "first": return values.first ?? .null
                 case "last": return values.last ?? .null

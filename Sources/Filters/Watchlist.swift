@@ -10,6 +10,13 @@ public struct Watchlist: Sendable {
         public let dec: Double
         /// Match radius in degrees, when the list gives one per entry.
         public let radius: Double?
+
+        public init(name: String, ra: Double, dec: Double, radius: Double? = nil) {
+            self.name = name
+            self.ra = ra
+            self.dec = dec
+            self.radius = radius
+        }
     }
 
     public let name: String

@@ -5,7 +5,7 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure citsci's stages on real data (see docs/PERFORMANCE.md).",
-        subcommands: [BenchDecode.self, BenchConsume.self, BenchRender.self])
+        subcommands: [BenchDecode.self, BenchConsume.self, BenchRender.self, BenchFilter.self])
 }
 
 struct BenchDecode: ParsableCommand {

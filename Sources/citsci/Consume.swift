@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrokerIngest
+import Filters
 import Foundation
 
 struct Consume: AsyncParsableCommand {
@@ -36,6 +37,9 @@ struct Consume: AsyncParsableCommand {
     @Option(help: "Folder for undecodable messages (when no --dead-letter-topic).")
     var deadLetterDir: String = "dead-letters"
 
+    @Option(help: "A folder of filter files: print only the alerts they match, with the filters' names. Reloaded on change and on SIGHUP.")
+    var filters: String?
+
     func run() async throws {
         let properties = try kafka.parsedProperties()
         let consumer = try KafkaConsumer(KafkaConsumerConfiguration(
@@ -52,10 +56,37 @@ struct Consume: AsyncParsableCommand {
         let ingest = AlertIngest(consumer: consumer, schemas: try schemaOptions.source(), deadLetters: sink)
         let limit = max
         let asJSON = json
+        let filterSet = filters.map { FilterSet(folder: $0) }
+        if let filterSet {
+            let errors = filterSet.reload()
+            for e in errors { printError("\(e)") }
+            guard !filterSet.filters.isEmpty else { throw ValidationError("no usable filter in \(filters!)") }
+            printError("citsci consume: \(filterSet.filters.count) filters: \(filterSet.filters.map(\.name).joined(separator: ", "))")
+        }
+        let watcher = Task {
+            await filterSet?.watch { errors in
+                for e in errors { printError("\(e)") }
+                printError("citsci consume: filters reloaded\(errors.isEmpty ? "" : " (files in error keep their previous version)")")
+            }
+        }
+        let hangup = ReloadSignal {
+            guard let filterSet else { return }
+            for e in filterSet.reload() { printError("\(e)") }
+            printError("citsci consume: filters reloaded (SIGHUP)")
+        }
+        defer { hangup.cancel(); watcher.cancel() }
         let work = Task {
             try await ingest.run(limit: limit) { message, alerts in
                 var text = ""
-                for alert in alerts { text += (asJSON ? AlertJSON.line(alert) : "\(message.position) \(alert.summary)") + "\n" }
+                for alert in alerts {
+                    var tag = ""
+                    if let filterSet {
+                        let hits = filterSet.matches(alert)
+                        if hits.isEmpty { continue }
+                        tag = " [" + hits.map { "\($0.name)@\($0.version.prefix(8))" }.joined(separator: ",") + "]"
+                    }
+                    text += (asJSON ? AlertJSON.line(alert) : "\(message.position) \(alert.summary)\(tag)") + "\n"
+                }
                 // Unbuffered: once written, the message is done and its offset may be committed.
                 FileHandle.standardOutput.write(Data(text.utf8))
             }

@@ -67,3 +67,18 @@ final class StopSignals: @unchecked Sendable {
 
     func cancel() { sources.forEach { $0.cancel() } }
 }
+
+/// SIGHUP runs `action` (reload the filters) for as long as the value lives.
+final class ReloadSignal: @unchecked Sendable {
+    // @unchecked: the source is only touched at init and cancel.
+    private let source: DispatchSourceSignal
+
+    init(action: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: action)
+        source.resume()
+    }
+
+    func cancel() { source.cancel() }
+}

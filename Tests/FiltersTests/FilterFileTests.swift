@@ -77,6 +77,24 @@ import TestSupport
         #expect(c.evaluations == 3 && c.matches == 2)
     }
 
+    @Test func watchingTheFolderReloadsOnChange() async throws {
+        let dir = try folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("f.yaml")
+        try "name: f\nexpression: snr > 5\n".write(to: file, atomically: true, encoding: .utf8)
+        let set = FilterSet(folder: dir.path)
+        set.reload()
+        let reloads = Locked(0)
+        let watcher = Task { await set.watch(every: .milliseconds(50)) { _ in reloads.mutate { $0 += 1 } } }
+        defer { watcher.cancel() }
+        try await Task.sleep(for: .milliseconds(200))
+        try "name: f\nexpression: snr > 50\n".write(to: file, atomically: true, encoding: .utf8)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while set.filters.first?.rule.expression != "snr > 50" && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(set.filters.first?.rule.expression == "snr > 50")
+        #expect(reloads.value >= 1)
+    }
+
     @Test(needsData) func watchlistsBesideTheFilters() throws {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -91,4 +109,12 @@ import TestSupport
         #expect(set.matches(z).isEmpty, "in the watchlist, and the other filter is disabled")
         #expect(set.matches(Samples.rubin).map(\.name) == ["not-known"])
     }
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private var v: T
+    private let lock = NSLock()
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
 }

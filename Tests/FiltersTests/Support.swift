@@ -21,7 +21,7 @@ func eval(_ expression: String, _ alert: Alert = Samples.ztf, resources: FilterR
 /// The value of a non-boolean expression, through a comparison that is true exactly when equal.
 func number(_ expression: String, _ alert: Alert = Samples.ztf) throws -> Double? {
     let c = try Compiler(survey: alert.survey, resources: FilterResources()).compile(try Parser.parse(expression))
-    return c.eval(Scope(alert: alert)).number
+    return c.eval(alert, nil).number
 }
 
 func compileError(_ expression: String, survey: Survey? = .ztf, resources: FilterResources = FilterResources()) -> FilterError? {

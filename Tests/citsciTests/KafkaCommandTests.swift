@@ -97,6 +97,43 @@ struct KafkaCommandTests {
         #expect(info.contains("\"citsci.error.kind\":\"badMagicByte\""))
     }
 
+    /// `consume --filters`: only matching alerts are printed, tagged with the filter; an edited filter
+    /// takes effect on SIGHUP without restarting the consumer.
+    @Test func filtersApplyAndReloadOnSighup() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("live", partitions: 1)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let filter = dir.appendingPathComponent("f.yaml")
+        try "name: none\nexpression: magnitude > 100\n".write(to: filter, atomically: true, encoding: .utf8)
+        _ = try CLI.run(["replay", "--brokers", broker.bootstrap, "--topic", "live", CLI.data("ztf-alerts")])
+        let (process, out, err) = try CLI.start(["consume", "--brokers", broker.bootstrap, "--topic", "live", "--group", "f",
+                                                 "--filters", dir.path] + Self.fast)
+        let printed = Locked(Data())
+        out.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; printed.mutate { $0 += d } }
+        try await Task.sleep(for: .seconds(4))  // joined and read the 36 alerts: none match
+        #expect(printed.value.isEmpty)
+        try "name: all\nexpression: magnitude < 100\n".write(to: filter, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .seconds(1))
+        _ = try CLI.run(["replay", "--brokers", broker.bootstrap, "--topic", "live", CLI.data("ztf-alerts")])
+        let deadline = ContinuousClock.now + .seconds(20)
+        while String(decoding: printed.value, as: UTF8.self).split(separator: "\n").count < 36 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        out.fileHandleForReading.readabilityHandler = nil
+        let lines = String(decoding: printed.value, as: UTF8.self).split(separator: "\n")
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(lines.count == 36, "\(stderr)")
+        #expect(lines.allSatisfy { $0.hasSuffix("]") && $0.contains(" [all@") })
+        #expect(stderr.contains("filters reloaded"))
+        #expect(stderr.contains("72 messages, 72 alerts, 0 dead-lettered"))
+    }
+
     @Test func badOptionsAreExplained() throws {
         let r = try CLI.run(["consume", "--topic", "x", "--from", "yesterday"])
         #expect(r.status != 0)
@@ -114,4 +151,12 @@ func produceRaw(_ broker: TansuBroker, topic: String, value: [UInt8]) async thro
     let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: broker.bootstrap))
     defer { producer.close() }
     _ = try await producer.send(ProducerRecord(topic: topic, value: value))
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private var v: T
+    private let lock = NSLock()
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
 }

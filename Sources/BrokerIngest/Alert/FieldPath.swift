@@ -47,7 +47,17 @@ public struct FieldPath: Sendable, CustomStringConvertible {
     }
 
     public func value(in record: AvroRecord) -> AvroValue {
-        Self.walk(.record(record), steps[...])
+        if !crossesArray {  // the common case: records all the way down, no list to map over
+            var current = record.values[steps[0]]
+            var i = 1
+            while i < steps.count {
+                guard case .record(let r) = current else { return .null }
+                current = r.values[steps[i]]
+                i += 1
+            }
+            return current
+        }
+        return Self.walk(.record(record), steps[...])
     }
 
     private static func walk(_ value: AvroValue, _ steps: ArraySlice<Int>) -> AvroValue {
