@@ -35,7 +35,11 @@ struct Compiled {
 /// External data the functions use (watchlists, regions), by name.
 public struct FilterResources: Sendable {
     public var watchlists: [String: Watchlist] = [:]
-    public init(watchlists: [String: Watchlist] = [:]) { self.watchlists = watchlists }
+    public var regions: [String: Region] = [:]
+    public init(watchlists: [String: Watchlist] = [:], regions: [String: Region] = [:]) {
+        self.watchlists = watchlists
+        self.regions = regions
+    }
 }
 
 /// Checks a parsed rule against a survey's reader schema and compiles it to closures, once.

@@ -69,10 +69,11 @@ public final class FilterSet: Sendable {
     func fingerprint() -> [String] {
         let fm = FileManager.default
         let watchlists = (folder as NSString).appendingPathComponent("watchlists")
+        let regions = (folder as NSString).appendingPathComponent("regions")
         var out: [String] = []
-        for dir in [folder, watchlists] {
+        for dir in [folder, watchlists, regions] {
             for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-            where name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".csv") {
+            where name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".csv") || name.hasSuffix(".reg") {
                 let path = (dir as NSString).appendingPathComponent(name)
                 let a = try? fm.attributesOfItem(atPath: path)
                 let date = (a?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
@@ -90,6 +91,16 @@ public final class FilterSet: Sendable {
             do {
                 let text = try String(contentsOfFile: path, encoding: .utf8)
                 resources.watchlists[String(name.dropLast(4))] = try Watchlist(csv: text, name: String(name.dropLast(4)), file: path)
+            } catch {
+                errors.append(FilterError(.file, "\(error)", offset: 0, length: 0).inFile(path, line: 1, column: 1))
+            }
+        }
+        let regionDir = (folder as NSString).appendingPathComponent("regions")
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: regionDir)) ?? []).filter({ $0.hasSuffix(".reg") }).sorted() {
+            let path = (regionDir as NSString).appendingPathComponent(name)
+            do {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                resources.regions[String(name.dropLast(4))] = try Region(ds9: text, name: String(name.dropLast(4)), file: path)
             } catch {
                 errors.append(FilterError(.file, "\(error)", offset: 0, length: 0).inFile(path, line: 1, column: 1))
             }

@@ -24,6 +24,7 @@ enum Functions {
         "rise_rate": (0...1, "rise_rate(['band']): brightening in mag/day over the detections"),
         "fade_rate": (0...1, "fade_rate(['band']): fading in mag/day over the detections"),
         "in_watchlist": (2...2, "in_watchlist('name', radius): within radius of an entry of the named watchlist"),
+        "in_region": (1...1, "in_region('name'): inside a circle or polygon of regions/name.reg"),
     ]
 
     static func compile(_ name: String, _ args: [Expression], _ span: Span, _ c: Compiler) throws(FilterError) -> Compiled {
@@ -129,6 +130,14 @@ enum Functions {
                 guard let r = radius.eval(alert, item).number else { return .null }
                 return .bool(list.nearest(ra: alert.ra, dec: alert.dec, radius: r) != nil)
             }
+        case "in_region":
+            let regionName = try constantString(0)
+            guard let region = c.resources.regions[regionName] else {
+                throw FilterError(.unknownField, "no region named '\(regionName)' (loaded: \(c.resources.regions.keys.sorted().joined(separator: ", ")))",
+                                  offset: args[0].span.offset, length: args[0].span.length,
+                                  suggestion: closest(regionName, in: c.resources.regions.keys))
+            }
+            return Compiled(type: .bool) { alert, _ in .bool(region.contains(ra: alert.ra, dec: alert.dec)) }
         default:
             preconditionFailure("function \(name) is in the catalogue but not compiled")
         }

@@ -10,8 +10,8 @@ struct FilterCommand: ParsableCommand {
         subcommands: [FilterCheck.self, FilterTest.self, FilterExplain.self])
 }
 
-/// Watchlists for filters checked outside their folder: `--watchlist NAME=FILE.csv`, and any
-/// `watchlists/*.csv` beside the filter file.
+/// Watchlists and regions for filters checked outside a running set: `--watchlist NAME=FILE.csv`,
+/// and any `watchlists/*.csv` and `regions/*.reg` beside the filter file.
 struct WatchlistOptions: ParsableArguments {
     @Option(name: .customLong("watchlist"), help: ArgumentHelp("A watchlist for in_watchlist(), name=file.csv (repeatable).", valueName: "name=file.csv"))
     var watchlists: [String] = []
@@ -22,6 +22,11 @@ struct WatchlistOptions: ParsableArguments {
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".csv") }) {
             let path = (dir as NSString).appendingPathComponent(name)
             r.watchlists[String(name.dropLast(4))] = try Watchlist(csv: try String(contentsOfFile: path, encoding: .utf8), name: String(name.dropLast(4)), file: path)
+        }
+        let regionDir = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("regions")
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: regionDir)) ?? []).filter({ $0.hasSuffix(".reg") }) {
+            let path = (regionDir as NSString).appendingPathComponent(name)
+            r.regions[String(name.dropLast(4))] = try Region(ds9: try String(contentsOfFile: path, encoding: .utf8), name: String(name.dropLast(4)), file: path)
         }
         for w in watchlists {
             guard let eq = w.firstIndex(of: "=") else { throw ValidationError("--watchlist \(w): expected name=file.csv") }
