@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Filters
 
 @Suite struct WatchlistTests {
     /// The grid index gives the same answer as a scan, on 10,000 random entries, including across
     /// RA = 0/360 and near the poles.
     @Test func gridAgreesWithAScan() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var entries: [Watchlist.Entry] = []
         for i in 0..<10_000 {
             let ra = Double(rng.next() % 3_600_000) / 10_000, dec = asin(Double(rng.next() % 2_000_000) / 1_000_000 - 1) * 180 / .pi
@@ -37,14 +38,3 @@ import Testing
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

@@ -19,13 +19,7 @@ enum CLI {
 
     /// Runs the binary to completion; killed (and reported as such) after `timeout` seconds.
     static func run(_ arguments: [String], timeout: Double = 90) throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
+        let (p, out, err) = try start(arguments)
         let pid = p.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)

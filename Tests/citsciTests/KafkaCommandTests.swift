@@ -153,10 +153,3 @@ func produceRaw(_ broker: TansuBroker, topic: String, value: [UInt8]) async thro
     _ = try await producer.send(ProducerRecord(topic: topic, value: value))
 }
 
-final class Locked<T>: @unchecked Sendable {
-    private var v: T
-    private let lock = NSLock()
-    init(_ v: T) { self.v = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return v }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
-}
