@@ -18,6 +18,9 @@ public final class FilterSet: Sendable {
     /// The per-alert time a filter may take before it is flagged.
     public let budget: Duration
     private let state = Mutex<(files: [String: FilterFile], counters: [String: Counters])>(([:], [:]))
+    /// The fingerprint of the files as the last reload found them (taken before reading them, so an
+    /// edit made during a reload triggers another).
+    private let loaded = Mutex<[String]?>(nil)
 
     public init(folder: String, budget: Duration = .microseconds(200)) {
         self.folder = folder
@@ -27,6 +30,8 @@ public final class FilterSet: Sendable {
     /// Loads or reloads the folder; returns the errors (each file in error keeps its old version).
     @discardableResult
     public func reload() -> [FilterError] {
+        let seen = fingerprint()
+        defer { loaded.withLock { $0 = seen } }
         var errors: [FilterError] = []
         let resources = loadWatchlists(&errors)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
@@ -51,17 +56,12 @@ public final class FilterSet: Sendable {
         return errors
     }
 
-    /// Reloads whenever a filter or watchlist file changes (checked every `interval`), until the task
-    /// is cancelled; `report` gets each reload's errors.
+    /// Reloads whenever a filter, watchlist or region file differs from what the last reload read
+    /// (checked every `interval`), until the task is cancelled; `report` gets each reload's errors.
     public func watch(every interval: Duration = .seconds(2), report: @Sendable ([FilterError]) -> Void) async {
-        var last = fingerprint()
         while !Task.isCancelled {
+            if fingerprint() != loaded.withLock({ $0 }) { report(reload()) }
             try? await Task.sleep(for: interval)
-            let now = fingerprint()
-            if now != last {
-                last = now
-                report(reload())
-            }
         }
     }
 
