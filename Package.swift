@@ -24,12 +24,14 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
         .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka"]),
         .target(name: "Filters", dependencies: ["BrokerIngest", .product(name: "Yams", package: "Yams")]),
-        .target(name: "CitSciCore", dependencies: ["BrokerIngest", "Filters", "CPNG"]),
+        .target(name: "CitSciCore", dependencies: ["BrokerIngest", "Filters", "CPNG", "CSQLite"]),
         .executableTarget(name: "citsci", dependencies: [
             "BrokerIngest", "Filters", "CitSciCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -122,15 +122,40 @@ public struct FlipbookRenderer: Sendable {
 
     /// One frame per alert of the same object, oldest first.
     public func blink(_ alerts: [Alert], cutout: CutoutKind = .difference) throws(RenderError) -> Flipbook {
-        let ordered = alerts.sorted { $0.mjd < $1.mjd }
+        try blink(alerts.map { a in
+            BlinkStamp(alertId: a.alertId, objectId: a.objectId ?? String(a.alertId), mjd: a.mjd,
+                       label: Self.label(nil, a), fits: cutout.of(a)?.data, kind: cutout)
+        })
+    }
+
+    /// A blink from stamps kept in the state store.
+    public func blink(_ stored: [StateStore.StoredCutouts], cutout: CutoutKind = .difference) throws(RenderError) -> Flipbook {
+        try blink(stored.map { s in
+            let data = cutout == .science ? s.science : cutout == .template ? s.template : s.difference
+            return BlinkStamp(alertId: s.alertId, objectId: s.objectId, mjd: s.mjd,
+                              label: ([s.band].compactMap { $0 } + [Self.utcDate(mjd: s.mjd)].compactMap { $0 }).joined(separator: " "),
+                              fits: data, kind: cutout)
+        })
+    }
+
+    struct BlinkStamp {
+        let alertId: Int64, objectId: String, mjd: Double, label: String, fits: [UInt8]?, kind: CutoutKind
+    }
+
+    func blink(_ stamps: [BlinkStamp]) throws(RenderError) -> Flipbook {
+        let ordered = stamps.sorted { $0.mjd < $1.mjd }
         var images: [FITSImage] = []
-        for a in ordered { images.append(try image(a, cutout)) }
+        for s in ordered {
+            guard let data = s.fits, !data.isEmpty else { throw RenderError(alertId: s.alertId, reason: "no \(s.kind.rawValue) cutout") }
+            do { images.append(try FITSImage(data: data)) } catch {
+                throw RenderError(alertId: s.alertId, reason: "\(s.kind.rawValue) cutout: \(error)")
+            }
+        }
         let limits = settings.sharedLimits ? sharedLimits(images) : nil
         var frames: [RenderedFrame] = []
-        for (i, a) in ordered.enumerated() {
-            let frame = renderer.render(images[i], limits: limits, label: Self.label(nil, a))
-            let object = a.objectId ?? String(a.alertId)
-            frames.append(try encode(frame, name: "\(object)_blink_\(i + 1)_\(a.alertId).png", alertId: a.alertId))
+        for (i, s) in ordered.enumerated() {
+            let frame = renderer.render(images[i], limits: limits, label: s.label)
+            frames.append(try encode(frame, name: "\(s.objectId)_blink_\(i + 1)_\(s.alertId).png", alertId: s.alertId))
         }
         return Flipbook(kind: .blink, frames: frames, settings: settings)
     }

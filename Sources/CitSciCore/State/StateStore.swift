@@ -1,0 +1,131 @@
+import BrokerIngest
+import Foundation
+
+/// citsci's durable state (SQLite by default): which alerts were seen and what became of each, and
+/// the recent cutouts of each object for blinks. Schema changes are numbered migrations, applied in
+/// order when the store opens (`PRAGMA user_version` records how far a database has come).
+public final class StateStore: Sendable {
+    public let database: SQLiteDatabase
+
+    /// Migration n brings a database from version n to n + 1. Never edit one that has shipped: add one.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE alerts (
+            survey TEXT NOT NULL,
+            alert_id INTEGER NOT NULL,
+            object_id TEXT,
+            mjd REAL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('matched', 'filtered_out', 'refused', 'dead_lettered')),
+            filters TEXT NOT NULL DEFAULT '',
+            recorded_at REAL NOT NULL,
+            PRIMARY KEY (survey, alert_id)
+        );
+        CREATE INDEX alerts_object ON alerts (survey, object_id);
+        CREATE TABLE cutouts (
+            survey TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            alert_id INTEGER NOT NULL,
+            mjd REAL NOT NULL,
+            band TEXT,
+            science BLOB,
+            template BLOB,
+            difference BLOB,
+            PRIMARY KEY (survey, object_id, alert_id)
+        );
+        CREATE INDEX cutouts_age ON cutouts (mjd);
+        """,
+    ]
+
+    public enum Outcome: String, Sendable {
+        case matched
+        case filteredOut = "filtered_out"
+        case refused
+        case deadLettered = "dead_lettered"
+    }
+
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Opens (creating if needed) and migrates the store at `path` (":memory:" for a throwaway one).
+    public init(path: String) throws {
+        database = try SQLiteDatabase(path: path)
+        let version = Int(try database.execute("PRAGMA user_version")[0][0].integer ?? 0)
+        guard version <= Self.migrations.count else {
+            throw Error(reason: "\(path) is at schema version \(version), newer than this citsci knows (\(Self.migrations.count)): upgrade citsci")
+        }
+        for n in version..<Self.migrations.count {
+            try database.transaction { tx in
+                try tx.execute(Self.migrations[n] + ";")
+                try tx.execute("PRAGMA user_version = \(n + 1)")
+            }
+        }
+    }
+
+    public var schemaVersion: Int { get throws { Int(try database.execute("PRAGMA user_version")[0][0].integer ?? 0) } }
+
+    /// Records what became of an alert, once: false when its id was recorded before (ZTF packets
+    /// have arrived twice, and Rubin's test stream repeated whole nights), and then nothing changes.
+    @discardableResult
+    public func record(_ alert: Alert, outcome: Outcome, filters: [String] = []) throws -> Bool {
+        try database.execute(
+            "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
+             alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")),
+             .real(Date().timeIntervalSince1970)])
+        return database.changes == 1
+    }
+
+    /// What became of an alert, if it was seen.
+    public func outcome(of alertId: Int64, survey: Survey) throws -> (outcome: Outcome, filters: [String])? {
+        let rows = try database.execute("SELECT outcome, filters FROM alerts WHERE survey = ? AND alert_id = ?",
+                                        [.text(survey.rawValue), .integer(alertId)])
+        guard let row = rows.first, let o = row[0].text.flatMap(Outcome.init) else { return nil }
+        let filters = row[1].text.map { $0.split(separator: ",").map(String.init) } ?? []
+        return (o, filters)
+    }
+
+    /// One stored alert's stamps, for blinks.
+    public struct StoredCutouts: Sendable, Equatable {
+        public let alertId: Int64
+        public let objectId: String
+        public let mjd: Double
+        public let band: String?
+        public let science: [UInt8]?
+        public let template: [UInt8]?
+        public let difference: [UInt8]?
+    }
+
+    /// Keeps the alert's stamps for its object: at most `perObject` alerts per object (the newest),
+    /// none older than `maxAgeDays` before the newest alert stored. In one transaction.
+    public func remember(_ alert: Alert, perObject: Int = 5, maxAgeDays: Double = 30) throws {
+        guard let object = alert.objectId, alert.mjd.isFinite else { return }
+        let survey = SQLValue.text(alert.survey.rawValue)
+        try database.transaction { tx in
+            try tx.execute(
+                "INSERT OR REPLACE INTO cutouts (survey, object_id, alert_id, mjd, band, science, template, difference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [survey, .text(object), .integer(alert.alertId), .real(alert.mjd), alert.band.map(SQLValue.text) ?? .null,
+                 alert.cutouts.science.map { .blob($0.data) } ?? .null, alert.cutouts.template.map { .blob($0.data) } ?? .null,
+                 alert.cutouts.difference.map { .blob($0.data) } ?? .null])
+            try tx.execute("""
+                DELETE FROM cutouts WHERE survey = ?1 AND object_id = ?2 AND alert_id NOT IN (
+                    SELECT alert_id FROM cutouts WHERE survey = ?1 AND object_id = ?2 ORDER BY mjd DESC LIMIT ?3)
+                """, [survey, .text(object), .integer(Int64(perObject))])
+            try tx.execute("DELETE FROM cutouts WHERE mjd < (SELECT MAX(mjd) FROM cutouts) - ?", [.real(maxAgeDays)])
+        }
+    }
+
+    /// The object's stored stamps, oldest first.
+    public func recentCutouts(object: String, survey: Survey) throws -> [StoredCutouts] {
+        try database.execute(
+            "SELECT alert_id, mjd, band, science, template, difference FROM cutouts WHERE survey = ? AND object_id = ? ORDER BY mjd",
+            [.text(survey.rawValue), .text(object)]
+        ).map { r in
+            StoredCutouts(alertId: r[0].integer ?? 0, objectId: object, mjd: r[1].real ?? .nan, band: r[2].text,
+                          science: r[3].blob, template: r[4].blob, difference: r[5].blob)
+        }
+    }
+
+    public func cutoutCount() throws -> Int { Int(try database.execute("SELECT COUNT(*) FROM cutouts")[0][0].integer ?? 0) }
+}
