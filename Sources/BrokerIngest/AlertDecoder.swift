@@ -110,7 +110,7 @@ public final class AlertDecoder {
             case .confluent(let id):
                 let writer = try compiled(schemaId: id)
                 var cursor = BinaryCursor(bytes, from: 5)
-                let record = try writer.decodeOne(&cursor, base: 0)
+                let record = try writer.decodeOne(&cursor)
                 guard cursor.position == bytes.count else {
                     throw AlertDecodingError(.trailingBytes, "\(bytes.count - cursor.position) bytes left after the record: the data does not match schema \(id)", offset: cursor.position)
                 }
@@ -125,7 +125,7 @@ public final class AlertDecoder {
                         let record: AvroRecord
                         let start = cursor.position
                         do throws(AlertDecodingError) {
-                            record = try writer.decodeOne(&cursor, base: 0)
+                            record = try writer.decodeOne(&cursor)
                         } catch {
                             throw compressed
                                 ? AlertDecodingError(error.kind, "record \(i) of the \(header.codec.rawValue) block at byte \(block.dataOffset), at byte \(error.offset) of the decompressed block: \(error.reason)", offset: block.dataOffset)
@@ -217,7 +217,7 @@ final class CompiledWriter {
     }
 
     /// Validates then decodes one record at the cursor, leaving the cursor after it.
-    func decodeOne(_ cursor: inout BinaryCursor, base: Int) throws(AlertDecodingError) -> AvroRecord {
+    func decodeOne(_ cursor: inout BinaryCursor) throws(AlertDecodingError) -> AvroRecord {
         let start = cursor.position
         try validator.validate(&cursor)
         let slice = UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<cursor.position])

@@ -40,6 +40,33 @@ public struct FilterResources: Sendable {
         self.watchlists = watchlists
         self.regions = regions
     }
+
+    /// Where a filter folder keeps them: `watchlists/NAME.csv` and `regions/NAME.reg`.
+    static let subfolders = ["watchlists", "regions"]
+
+    /// Reads the watchlists and regions beside the filters in `folder`; a file that does not parse
+    /// is left out and its error appended to `errors`.
+    public static func load(folder: String, errors: inout [FilterError]) -> FilterResources {
+        var resources = FilterResources()
+        for (sub, suffix) in [("watchlists", ".csv"), ("regions", ".reg")] {
+            let dir = (folder as NSString).appendingPathComponent(sub)
+            for file in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(suffix) }).sorted() {
+                let path = (dir as NSString).appendingPathComponent(file)
+                let name = String(file.dropLast(suffix.count))
+                do {
+                    let text = try String(contentsOfFile: path, encoding: .utf8)
+                    if suffix == ".csv" {
+                        resources.watchlists[name] = try Watchlist(csv: text, name: name, file: path)
+                    } else {
+                        resources.regions[name] = try Region(ds9: text, name: name, file: path)
+                    }
+                } catch {
+                    errors.append(FilterError(.file, "\(error)", offset: 0, length: 0).inFile(path, line: 1, column: 1))
+                }
+            }
+        }
+        return resources
+    }
 }
 
 /// Checks a parsed rule against a survey's reader schema and compiles it to closures, once.
@@ -68,11 +95,10 @@ struct Compiler {
         case .bool(let v, _): let x = Value.bool(v); return Compiled(type: .bool) { _, _ in x }
         case .null: return Compiled(type: .null) { _, _ in .null }
         case .field(let name, let span): return try field(name, span)
-        case .unit(let inner, let unit, let span):
+        case .unit(let inner, let unit, _):
             let c = try compile(inner)
             try expect(c, .number, "an angle in \(unit)", inner.span)
             let f = unit == "arcsec" ? 1.0 / 3600 : unit == "arcmin" ? 1.0 / 60 : 1.0
-            _ = span
             return Compiled(type: .number) { alert, item in c.eval(alert, item).number.map { .number($0 * f) } ?? .null }
         case .unary(let op, let inner, _):
             let c = try compile(inner)

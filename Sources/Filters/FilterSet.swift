@@ -33,7 +33,7 @@ public final class FilterSet: Sendable {
         let seen = fingerprint()
         defer { loaded.withLock { $0 = seen } }
         var errors: [FilterError] = []
-        let resources = loadWatchlists(&errors)
+        let resources = FilterResources.load(folder: folder, errors: &errors)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         var loaded: [String: FilterFile] = [:]
@@ -68,10 +68,8 @@ public final class FilterSet: Sendable {
     /// Names, sizes and modification times of the files a reload reads.
     func fingerprint() -> [String] {
         let fm = FileManager.default
-        let watchlists = (folder as NSString).appendingPathComponent("watchlists")
-        let regions = (folder as NSString).appendingPathComponent("regions")
         var out: [String] = []
-        for dir in [folder, watchlists, regions] {
+        for dir in [folder] + FilterResources.subfolders.map({ (folder as NSString).appendingPathComponent($0) }) {
             for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
             where name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.hasSuffix(".csv") || name.hasSuffix(".reg") {
                 let path = (dir as NSString).appendingPathComponent(name)
@@ -81,31 +79,6 @@ public final class FilterSet: Sendable {
             }
         }
         return out
-    }
-
-    private func loadWatchlists(_ errors: inout [FilterError]) -> FilterResources {
-        var resources = FilterResources()
-        let dir = (folder as NSString).appendingPathComponent("watchlists")
-        for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".csv") }).sorted() {
-            let path = (dir as NSString).appendingPathComponent(name)
-            do {
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                resources.watchlists[String(name.dropLast(4))] = try Watchlist(csv: text, name: String(name.dropLast(4)), file: path)
-            } catch {
-                errors.append(FilterError(.file, "\(error)", offset: 0, length: 0).inFile(path, line: 1, column: 1))
-            }
-        }
-        let regionDir = (folder as NSString).appendingPathComponent("regions")
-        for name in ((try? FileManager.default.contentsOfDirectory(atPath: regionDir)) ?? []).filter({ $0.hasSuffix(".reg") }).sorted() {
-            let path = (regionDir as NSString).appendingPathComponent(name)
-            do {
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                resources.regions[String(name.dropLast(4))] = try Region(ds9: text, name: String(name.dropLast(4)), file: path)
-            } catch {
-                errors.append(FilterError(.file, "\(error)", offset: 0, length: 0).inFile(path, line: 1, column: 1))
-            }
-        }
-        return resources
     }
 
     /// The filters running now (enabled or not), by name.

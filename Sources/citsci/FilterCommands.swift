@@ -17,17 +17,9 @@ struct WatchlistOptions: ParsableArguments {
     var watchlists: [String] = []
 
     func resources(near file: String) throws -> FilterResources {
-        var r = FilterResources()
-        let dir = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("watchlists")
-        for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter({ $0.hasSuffix(".csv") }) {
-            let path = (dir as NSString).appendingPathComponent(name)
-            r.watchlists[String(name.dropLast(4))] = try Watchlist(csv: try String(contentsOfFile: path, encoding: .utf8), name: String(name.dropLast(4)), file: path)
-        }
-        let regionDir = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent("regions")
-        for name in ((try? FileManager.default.contentsOfDirectory(atPath: regionDir)) ?? []).filter({ $0.hasSuffix(".reg") }) {
-            let path = (regionDir as NSString).appendingPathComponent(name)
-            r.regions[String(name.dropLast(4))] = try Region(ds9: try String(contentsOfFile: path, encoding: .utf8), name: String(name.dropLast(4)), file: path)
-        }
+        var errors: [FilterError] = []
+        var r = FilterResources.load(folder: (file as NSString).deletingLastPathComponent, errors: &errors)
+        if let first = errors.first { throw first }
         for w in watchlists {
             guard let eq = w.firstIndex(of: "=") else { throw ValidationError("--watchlist \(w): expected name=file.csv") }
             let name = String(w[..<eq]), path = String(w[w.index(after: eq)...])

@@ -102,7 +102,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let result: Result<PollResult, KafkaError> = pollLock.withLock { closed in
             if closed { return .success(.closed) }
             guard let raw = rd_kafka_consumer_poll(handle, 0) else {
-                core.commitIfDue(handle, force: false)
+                core.commitIfDue(handle)
                 return .success(.nothing)
             }
             defer { rd_kafka_message_destroy(raw) }
@@ -125,7 +125,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [],
                 headers: Self.headers(of: raw), timestamp: Self.timestamp(of: raw))
             guard core.received(message) else {
-                core.commitIfDue(handle, force: false)
+                core.commitIfDue(handle)
                 return .success(.nothing)  // before the start time: skipped, and counted done
             }
             return .success(.message(message))
@@ -158,7 +158,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func markDone(_ message: KafkaMessage) {
         core.done(message)
         pollLock.withLock { closed in
-            if !closed { core.commitIfDue(handle, force: false) }
+            if !closed { core.commitIfDue(handle) }
         }
     }
 
@@ -249,9 +249,9 @@ final class ConsumerCore: @unchecked Sendable {
     var assignment: Set<OffsetTracker.Partition> { state.withLock { $0.assigned } }
     var inFlight: Int { state.withLock { $0.tracker.inFlight } }
 
-    func commitIfDue(_ rk: OpaquePointer, force: Bool) {
+    func commitIfDue(_ rk: OpaquePointer) {
         let offsets: [OffsetTracker.Partition: Int64] = state.withLock { s in
-            guard force || ContinuousClock.now - s.lastCommit >= commitInterval else { return [:] }
+            guard ContinuousClock.now - s.lastCommit >= commitInterval else { return [:] }
             s.lastCommit = .now
             return s.tracker.takeCommittable()
         }
