@@ -29,7 +29,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 /// (DESIGN.md rule 1 relies on that).
 public final class SQLiteDatabase: @unchecked Sendable {
     // @unchecked: the connection is used only under `lock`.
-    private let handle: OpaquePointer
+    fileprivate let handle: OpaquePointer
     private let lock = Mutex(())
     public let path: String
 
@@ -82,8 +82,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
         public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> [[SQLValue]] {
             try database.run(sql, parameters)
         }
+        /// Rows changed by the last statement.
+        public var changes: Int { Int(sqlite3_changes(database.handle)) }
     }
 
+    /// Rows changed by the last statement on this connection (use `Transaction.changes` when other
+    /// threads share the connection).
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
     fileprivate func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {

@@ -34,6 +34,60 @@ public final class StateStore: Sendable {
         );
         CREATE INDEX cutouts_age ON cutouts (mjd);
         """,
+        // 2: subject sets and subjects — the folder sink's batches, and each subject's way to Zooniverse.
+        """
+        CREATE TABLE sink_sets (
+            name TEXT PRIMARY KEY,
+            destination TEXT NOT NULL,
+            filter TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            opened_at REAL NOT NULL,
+            closed_at REAL,
+            size INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE sink_subjects (
+            destination TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            set_name TEXT NOT NULL,
+            object_id TEXT,
+            filters TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (destination, external_id)
+        );
+        CREATE INDEX sink_subjects_object ON sink_subjects (object_id);
+        CREATE INDEX sink_subjects_time ON sink_subjects (created_at);
+        CREATE TABLE zooniverse_sets (
+            project TEXT NOT NULL,
+            name TEXT NOT NULL,
+            workflow TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN ('creating', 'created', 'workflow_linked')),
+            zooniverse_id TEXT,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (project, name)
+        );
+        CREATE TABLE subjects (
+            project TEXT NOT NULL,
+            workflow TEXT NOT NULL DEFAULT '',
+            external_id TEXT NOT NULL,
+            set_name TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            object_id TEXT,
+            frames TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('ready', 'held', 'creating', 'created', 'uploaded', 'linked')),
+            reason TEXT,
+            zooniverse_id TEXT,
+            upload_urls TEXT,
+            frames_uploaded INTEGER NOT NULL DEFAULT 0,
+            staged INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (project, workflow, external_id)
+        );
+        CREATE INDEX subjects_state ON subjects (project, state);
+        CREATE INDEX subjects_object ON subjects (project, object_id);
+        """,
     ]
 
     public enum Outcome: String, Sendable {
@@ -69,12 +123,14 @@ public final class StateStore: Sendable {
     /// have arrived twice, and Rubin's test stream repeated whole nights), and then nothing changes.
     @discardableResult
     public func record(_ alert: Alert, outcome: Outcome, filters: [String] = []) throws -> Bool {
-        try database.execute(
-            "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
-             alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")),
-             .real(Date().timeIntervalSince1970)])
-        return database.changes == 1
+        try database.transaction { tx in
+            try tx.execute(
+                "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
+                 alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")),
+                 .real(Date().timeIntervalSince1970)])
+            return tx.changes == 1
+        }
     }
 
     /// What became of an alert, if it was seen.

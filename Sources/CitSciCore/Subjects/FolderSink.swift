@@ -1,0 +1,159 @@
+import Foundation
+
+/// The embedded default sink: subject sets as folders of frames with a `manifest.csv` and a
+/// `set.json`, ready for `citsci push` or Zooniverse's own uploader. A set fills up to `maxSetSize`
+/// subjects or `maxSetAge`, then closes and the next one opens. Each alert becomes at most one
+/// subject per destination (project and workflow), whatever the number of filters it matched.
+public final class FolderSink: Sendable {
+    public struct Options: Sendable {
+        /// At most this many subjects per set (Zooniverse takes 10,000 per batch from an approved project).
+        public var maxSetSize = 1000
+        /// A set older than this closes even when not full.
+        public var maxSetAge: Double = 86_400
+
+        public init(maxSetSize: Int = 1000, maxSetAge: Double = 86_400) {
+            self.maxSetSize = min(max(1, maxSetSize), 10_000)
+            self.maxSetAge = maxSetAge
+        }
+    }
+
+    public let root: String
+    public let options: Options
+    let state: StateStore
+
+    public init(root: String, state: StateStore, options: Options = Options()) throws {
+        self.root = root
+        self.state = state
+        self.options = options
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    /// Whether the alert already has a subject for the destination.
+    public func contains(_ externalID: String, destination: SubjectDestination) throws -> Bool {
+        try !state.database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ?",
+                                    [.text(destination.description), .text(externalID)]).isEmpty
+    }
+
+    /// The alert ids of the object's earlier subjects for the destination, oldest first.
+    public func previousSubjects(object: String, destination: SubjectDestination) throws -> [String] {
+        try state.database.execute(
+            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? ORDER BY created_at",
+            [.text(destination.description), .text(object)]).compactMap { $0[0].text }
+    }
+
+    /// Adds a subject to the open set of (`filter`, `destination`), opening one named by `pattern`
+    /// (`{filter}`, `{date}`, `{n}`) when needed. Returns the set's name, or nil when the alert
+    /// already had a subject there. Frames and the manifest row are on disk before the state store
+    /// records the subject, so a crash in between repeats the row (readers keep the first).
+    @discardableResult
+    public func add(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
+                    frameColumns: Int, now: Date = Date()) throws -> String? {
+        if try contains(draft.externalID, destination: destination) { return nil }
+        let filter = filters.first ?? "subjects"
+        let set = try openSet(filter: filter, destination: destination, pattern: pattern,
+                              frameColumns: max(frameColumns, draft.frames.count), now: now)
+        let folder = root + "/" + set.name
+        for frame in draft.frames {
+            try Data(frame.bytes).write(to: URL(fileURLWithPath: folder + "/" + frame.name), options: .atomic)
+        }
+        try append(Manifest.line(draft.row, header: set.header), to: folder + "/" + Manifest.fileName)
+        try state.database.transaction { tx in
+            try tx.execute("INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [.text(destination.description), .text(draft.externalID), .text(set.name),
+                            draft.objectID.map(SQLValue.text) ?? .null, .text(";" + filters.joined(separator: ";") + ";"),
+                            .real(now.timeIntervalSince1970)])
+            try tx.execute("UPDATE sink_sets SET size = size + 1 WHERE name = ?", [.text(set.name)])
+        }
+        return set.name
+    }
+
+    /// Subjects a filter sent in the last `seconds`.
+    public func count(filter: String, since seconds: Double, now: Date = Date()) throws -> Int {
+        Int(try state.database.execute(
+            "SELECT COUNT(*) FROM sink_subjects WHERE instr(filters, ?) > 0 AND created_at > ?",
+            [.text(";" + filter + ";"), .real(now.timeIntervalSince1970 - seconds)])[0][0].integer ?? 0)
+    }
+
+    /// Closes the sets that are full or too old. Returns their names.
+    @discardableResult
+    public func closeDue(now: Date = Date()) throws -> [String] {
+        let rows = try state.database.execute(
+            "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)",
+            [.integer(Int64(options.maxSetSize)), .real(now.timeIntervalSince1970 - options.maxSetAge)])
+        var closed: [String] = []
+        for r in rows {
+            guard let name = r[0].text, let folder = r[1].text else { continue }
+            var set = try SubjectSetFolder.read(folder: folder)
+            set.closedAt = now
+            try set.write(folder: folder)
+            try state.database.execute("UPDATE sink_sets SET closed_at = ? WHERE name = ?", [.real(now.timeIntervalSince1970), .text(name)])
+            closed.append(name)
+        }
+        return closed
+    }
+
+    private func openSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
+                         now: Date) throws -> SubjectSetFolder {
+        try closeDue(now: now)
+        let open = try state.database.execute(
+            "SELECT folder FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
+            [.text(filter), .text(destination.description)])
+        if let folder = open.first?[0].text {
+            let set = try SubjectSetFolder.read(folder: folder)
+            if set.frameColumns >= frameColumns { return set }
+            // A wider subject than the set was laid out for: close it and open a wider one.
+            try state.database.execute("UPDATE sink_sets SET closed_at = ? WHERE folder = ?", [.real(now.timeIntervalSince1970), .text(folder)])
+            var closed = set
+            closed.closedAt = now
+            try closed.write(folder: folder)
+        }
+        let date = Self.utcDay(now)
+        var n = 1 + Int(try state.database.execute("SELECT COUNT(*) FROM sink_sets WHERE filter = ? AND destination = ? AND opened_at >= ?",
+                                                   [.text(filter), .text(destination.description), .real(Self.dayStart(now))])[0][0].integer ?? 0)
+        var name = Self.name(pattern, filter: filter, date: date, n: n)
+        while try !state.database.execute("SELECT 1 FROM sink_sets WHERE name = ?", [.text(name)]).isEmpty {
+            n += 1
+            name = Self.name(pattern, filter: filter, date: date, n: n)
+        }
+        let folder = root + "/" + name
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let set = SubjectSetFolder(name: name, filter: filter, project: destination.project, workflow: destination.workflow,
+                                   frameColumns: frameColumns, metadataKeys: SubjectContent.metadataKeys, openedAt: now, closedAt: nil)
+        try set.write(folder: folder)
+        try Data((set.header.map(Manifest.quote).joined(separator: ",") + "\n").utf8)
+            .write(to: URL(fileURLWithPath: folder + "/" + Manifest.fileName), options: .atomic)
+        try state.database.execute("INSERT INTO sink_sets (name, destination, filter, folder, opened_at) VALUES (?, ?, ?, ?, ?)",
+                                   [.text(name), .text(destination.description), .text(filter), .text(folder), .real(now.timeIntervalSince1970)])
+        return set
+    }
+
+    /// A set name from the filter's pattern; characters that are unsafe in a file name become '-'.
+    static func name(_ pattern: String, filter: String, date: String, n: Int) -> String {
+        let raw = pattern.replacingOccurrences(of: "{filter}", with: filter).replacingOccurrences(of: "{date}", with: date)
+            .replacingOccurrences(of: "{n}", with: String(n))
+        let safe = raw.map { c -> Character in c.isLetter || c.isNumber || "-_.".contains(c) ? c : "-" }
+        let name = String(safe).trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        return name.isEmpty ? "set-\(n)" : name
+    }
+
+    static func utcDay(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    static func dayStart(_ date: Date) -> Double { (date.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 }
+
+    /// Appends one whole line and syncs it, so a crash leaves either the line or nothing (or a torn
+    /// last line, which readers skip).
+    private func append(_ line: String, to path: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw ManifestError(path: path, line: 0, reason: "cannot open for appending")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
+        try handle.synchronize()
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// One subject in a `manifest.csv`: its id, its frames (file names in the set's folder, in order)
+/// and its metadata.
+public struct ManifestRow: Sendable, Equatable {
+    /// The alert id: Zooniverse's subject-set import upserts by it, and citsci's push dedupes by it.
+    public var externalID: String
+    public var frames: [String]
+    public var metadata: [(key: String, value: String)]
+
+    public init(externalID: String, frames: [String], metadata: [(key: String, value: String)]) {
+        self.externalID = externalID
+        self.frames = frames
+        self.metadata = metadata
+    }
+
+    public func value(_ key: String) -> String? { metadata.first { $0.key == key }?.value }
+
+    public static func == (a: ManifestRow, b: ManifestRow) -> Bool {
+        a.externalID == b.externalID && a.frames == b.frames
+            && a.metadata.map { [$0.key, $0.value] } == b.metadata.map { [$0.key, $0.value] }
+    }
+}
+
+/// A bad manifest line: where and why.
+public struct ManifestError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let line: Int
+    public let reason: String
+    public var description: String { "\(path):\(line): \(reason)" }
+}
+
+/// The `manifest.csv` of a subject set, in a layout both readers accept:
+///
+/// - Zooniverse's subject-set import reads `external_id`, every `location:*` column in order (the
+///   MIME type from the file extension) and `metadata:<key>` columns, and ignores the rest;
+/// - the Rubin notebooks' tools read `filename` and `objectId` / `diaObjectId`.
+///
+///     external_id,filename,objectId,diaObjectId,location:1,location:2,location:3,location:4,metadata:#alert_id,...
+///
+/// Each row names all its frames (not only the first row, a fault of the Rubin exporter); a row
+/// with fewer frames than the set's widest leaves the remaining location cells empty.
+public enum Manifest {
+    public static let fileName = "manifest.csv"
+
+    public static func header(frameColumns: Int, metadataKeys: [String]) -> [String] {
+        ["external_id", "filename", "objectId", "diaObjectId"] + (0..<frameColumns).map { "location:\($0 + 1)" }
+            + metadataKeys.map { "metadata:" + $0 }
+    }
+
+    /// The CSV line (with its newline) of a row under `header`.
+    public static func line(_ row: ManifestRow, header: [String]) -> String {
+        var cells: [String] = []
+        var frame = 0
+        for column in header {
+            switch column {
+            case "external_id": cells.append(row.externalID)
+            case "filename": cells.append(row.frames.first ?? "")
+            case "objectId": cells.append(row.value("#objectId") ?? "")
+            case "diaObjectId": cells.append(row.value("#diaObjectId") ?? "")
+            case _ where column.hasPrefix("location:"):
+                cells.append(frame < row.frames.count ? row.frames[frame] : "")
+                frame += 1
+            case _ where column.hasPrefix("metadata:"):
+                cells.append(row.value(String(column.dropFirst("metadata:".count))) ?? "")
+            default: cells.append("")
+            }
+        }
+        return cells.map(quote).joined(separator: ",") + "\n"
+    }
+
+    static func quote(_ cell: String) -> String {
+        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return cell }
+        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Reads a set's manifest. Every frame must exist in `folder` under exactly its name; a repeated
+    /// `external_id` keeps its first row; a last line without its newline (a write cut short) is
+    /// ignored. Errors say which line and why.
+    public static func read(_ path: String) throws(ManifestError) -> [ManifestRow] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ManifestError(path: path, line: 0, reason: "cannot read the file")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        var text = String(decoding: data, as: UTF8.self)
+        if !text.hasSuffix("\n"), let cut = text.lastIndex(of: "\n") { text = String(text[...cut]) }
+        let records = try parse(text, path: path)
+        guard let header = records.first?.cells else { throw ManifestError(path: path, line: 1, reason: "empty manifest") }
+        guard let idColumn = header.firstIndex(of: "external_id") else {
+            throw ManifestError(path: path, line: 1, reason: "no external_id column")
+        }
+        let locations = header.indices.filter { header[$0].hasPrefix("location:") }
+        guard !locations.isEmpty else { throw ManifestError(path: path, line: 1, reason: "no location:N columns") }
+        let metadata = header.indices.filter { header[$0].hasPrefix("metadata:") }
+        var rows: [ManifestRow] = []
+        var seen = Set<String>()
+        for record in records.dropFirst() {
+            let cells = record.cells
+            guard cells.count == header.count else {
+                throw ManifestError(path: path, line: record.line, reason: "\(cells.count) cells, the header has \(header.count)")
+            }
+            let id = cells[idColumn]
+            guard !id.isEmpty else { throw ManifestError(path: path, line: record.line, reason: "empty external_id") }
+            guard seen.insert(id).inserted else { continue }
+            var frames: [String] = []
+            for c in locations where !cells[c].isEmpty {
+                let name = cells[c]
+                guard !name.contains("/"), FileManager.default.fileExists(atPath: folder + "/" + name) else {
+                    throw ManifestError(path: path, line: record.line, reason: "frame '\(name)' (\(header[c])) is not a file in \(folder)")
+                }
+                frames.append(name)
+            }
+            guard !frames.isEmpty else { throw ManifestError(path: path, line: record.line, reason: "no frames") }
+            let meta = metadata.compactMap { c -> (key: String, value: String)? in
+                cells[c].isEmpty ? nil : (String(header[c].dropFirst("metadata:".count)), cells[c])
+            }
+            rows.append(ManifestRow(externalID: id, frames: frames, metadata: meta))
+        }
+        return rows
+    }
+
+    /// RFC 4180 records with the line each starts on.
+    static func parse(_ text: String, path: String) throws(ManifestError) -> [(line: Int, cells: [String])] {
+        var records: [(Int, [String])] = []
+        var cells: [String] = []
+        var cell = ""
+        var quoted = false, wasQuoted = false
+        var line = 1, start = 1
+        var chars = text.makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? chars.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let n = chars.next() {
+                        if n == "\"" { cell.append("\"") } else { quoted = false; pending = n }
+                    } else { quoted = false }
+                } else {
+                    if c == "\n" { line += 1 }
+                    cell.append(c)
+                }
+                continue
+            }
+            switch c {
+            case "\"":
+                guard cell.isEmpty, !wasQuoted else { throw ManifestError(path: path, line: line, reason: "a quote inside an unquoted cell") }
+                quoted = true; wasQuoted = true
+            case ",":
+                cells.append(cell); cell = ""; wasQuoted = false
+            case "\r\n", "\n":
+                cells.append(cell); cell = ""; wasQuoted = false
+                if !(cells.count == 1 && cells[0].isEmpty) { records.append((start, cells)) }
+                cells = []
+                line += 1
+                start = line
+            case "\r":
+                continue
+            default:
+                cell.append(c)
+            }
+        }
+        if quoted { throw ManifestError(path: path, line: start, reason: "a quoted cell is not closed") }
+        if !cell.isEmpty || !cells.isEmpty { cells.append(cell); records.append((start, cells)) }
+        return records
+    }
+}

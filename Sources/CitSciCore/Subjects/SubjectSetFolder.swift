@@ -1,0 +1,60 @@
+import Foundation
+
+/// Where a set's subjects go on Zooniverse. `project` nil: the folder sink only.
+public struct SubjectDestination: Sendable, Hashable, CustomStringConvertible {
+    public var project: String?
+    public var workflow: String?
+    public init(project: String?, workflow: String?) { self.project = project; self.workflow = workflow }
+    /// "43/47", "43/-", or "-" (folder only): the key subjects are deduplicated by.
+    public var description: String { project.map { "\($0)/\(workflow ?? "-")" } ?? "-" }
+}
+
+/// A subject set in the folder sink: `<root>/<name>/` holds its frames, its `manifest.csv` and this
+/// description as `set.json`, which `citsci push` reads to know where the set goes.
+public struct SubjectSetFolder: Sendable, Codable, Equatable {
+    public var name: String
+    public var filter: String
+    public var project: String?
+    public var workflow: String?
+    public var frameColumns: Int
+    public var metadataKeys: [String]
+    public var openedAt: Date
+    public var closedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case name, filter, project, workflow
+        case frameColumns = "frame_columns", metadataKeys = "metadata_keys", openedAt = "opened_at", closedAt = "closed_at"
+    }
+
+    public static let fileName = "set.json"
+
+    public var header: [String] { Manifest.header(frameColumns: frameColumns, metadataKeys: metadataKeys) }
+
+    public static func read(folder: String) throws -> SubjectSetFolder {
+        let path = folder + "/" + fileName
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ManifestError(path: path, line: 0, reason: "missing: not a subject-set folder")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(SubjectSetFolder.self, from: data) } catch {
+            throw ManifestError(path: path, line: 0, reason: "not a valid set description: \(error)")
+        }
+    }
+
+    /// Writes set.json atomically (a new file renamed over the old).
+    public func write(folder: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: folder + "/" + Self.fileName), options: .atomic)
+    }
+
+    /// The subject-set folders under `root` (or `root` itself when it is one), by name.
+    public static func list(_ root: String) -> [String] {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: root + "/" + fileName) { return [root] }
+        let names = ((try? fm.contentsOfDirectory(atPath: root)) ?? []).sorted()
+        return names.map { root + "/" + $0 }.filter { fm.fileExists(atPath: $0 + "/" + fileName) }
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+
+/// The logged-in account and how many subjects it may still create (`subject_limit` is per user;
+/// Panoptes refuses `POST /api/subjects` beyond it).
+public struct ZooniverseAccount: Sendable {
+    public let id: String
+    public let login: String
+    public let subjectLimit: Int?
+    public let uploadedSubjects: Int
+    public var remainingSubjects: Int? { subjectLimit.map { max(0, $0 - uploadedSubjects) } }
+}
+
+public struct ZooniverseProject: Sendable {
+    public let id: String
+    public let slug: String?
+    public let displayName: String
+    public let workflowIDs: [String]
+    public let subjectSetIDs: [String]
+}
+
+public struct ZooniverseSubjectSet: Sendable {
+    public let id: String
+    public let displayName: String
+    /// Fraction retired per linked workflow; empty when linked to none.
+    public let completeness: [String: Double]
+    public let workflowIDs: [String]
+    public let etag: String?
+
+    /// Still being classified: some linked workflow has not retired all of it (a set linked to no
+    /// workflow is not counted: volunteers cannot see it).
+    public var isIncomplete: Bool { completeness.values.contains { $0 < 1 } }
+}
+
+public struct ZooniverseSubject: Sendable {
+    public let id: String
+    /// One (MIME type, URL) per frame, in frame order: signed upload URLs right after a create or
+    /// location update, public URLs later.
+    public let locations: [(mime: String, url: String)]
+    public let metadata: [String: JSONValue]
+    public let subjectSetIDs: [String]
+    public let etag: String?
+}
+
+extension PanoptesClient {
+    /// `GET /api/me`.
+    public func me() throws(PanoptesError) -> ZooniverseAccount {
+        let doc = try api("GET", "/me")
+        let u = try first(doc, "users", "/me")
+        return ZooniverseAccount(id: u["id"]?.id ?? "?", login: u["login"]?.string ?? "?",
+                                 subjectLimit: u["subject_limit"]?.number.map { Int($0) },
+                                 uploadedSubjects: Int(u["uploaded_subjects_count"]?.number ?? 0))
+    }
+
+    /// A project by id (`43`) or slug (`owner/name`).
+    public func project(_ idOrSlug: String) throws(PanoptesError) -> ZooniverseProject {
+        let p: JSONValue
+        if idOrSlug.allSatisfy(\.isNumber) {
+            p = try first(try api("GET", "/projects/\(idOrSlug)"), "projects", "/projects/\(idOrSlug)")
+        } else {
+            p = try first(try api("GET", "/projects", query: [("slug", idOrSlug)]), "projects", "/projects?slug=\(idOrSlug)")
+        }
+        return ZooniverseProject(id: p["id"]?.id ?? idOrSlug, slug: p["slug"]?.string,
+                                 displayName: p["display_name"]?.string ?? "", workflowIDs: ids(p["links"]?["workflows"]),
+                                 subjectSetIDs: ids(p["links"]?["subject_sets"]))
+    }
+
+    /// `POST /api/subject_sets`. Not retried after an unclear failure: look it up by name first.
+    public func createSubjectSet(name: String, project: String, metadata: [String: JSONValue] = [:]) throws(PanoptesError) -> ZooniverseSubjectSet {
+        let body: JSONValue = ["subject_sets": ["display_name": .string(name), "metadata": .object(metadata),
+                                                "links": ["project": .string(project)]]]
+        let doc = try api("POST", "/subject_sets", body: body, idempotent: false)
+        return subjectSet(try first(doc, "subject_sets", "/subject_sets"), etag: doc.etag)
+    }
+
+    /// The project's subject sets, optionally only the one with a display name.
+    public func subjectSets(project: String, displayName: String? = nil) throws(PanoptesError) -> [ZooniverseSubjectSet] {
+        var query = [("project_id", project)]
+        if let displayName { query.append(("display_name", displayName)) }
+        return try pages("/subject_sets", kind: "subject_sets", query: query).map { subjectSet($0, etag: nil) }
+    }
+
+    public func subjectSet(_ id: String) throws(PanoptesError) -> ZooniverseSubjectSet {
+        let doc = try api("GET", "/subject_sets/\(id)")
+        return subjectSet(try first(doc, "subject_sets", "/subject_sets/\(id)"), etag: doc.etag)
+    }
+
+    /// `POST /api/workflows/{id}/links/subject_sets`: volunteers on the workflow see the set.
+    public func link(subjectSet: String, toWorkflow workflow: String) throws(PanoptesError) {
+        _ = try api("POST", "/workflows/\(workflow)/links/subject_sets", body: ["subject_sets": [.string(subjectSet)]], idempotent: true)
+    }
+
+    /// `POST /api/subjects` with one MIME type per frame, in order; the answer holds one signed upload
+    /// URL per frame in the same order. Linking to `subjectSet` at creation makes the subject findable
+    /// by `subjects(inSet:)` if the answer is lost. Not retried after an unclear failure.
+    public func createSubject(project: String, subjectSet: String?, mimeTypes: [String],
+                              metadata: [String: JSONValue]) throws(PanoptesError) -> ZooniverseSubject {
+        var links: [String: JSONValue] = ["project": .string(project)]
+        if let subjectSet { links["subject_sets"] = [.string(subjectSet)] }
+        let body: JSONValue = ["subjects": ["locations": .array(mimeTypes.map(JSONValue.string)),
+                                            "metadata": .object(metadata), "links": .object(links)]]
+        let doc = try api("POST", "/subjects", body: body, idempotent: false)
+        return subject(try first(doc, "subjects", "/subjects"), etag: doc.etag)
+    }
+
+    public func subject(_ id: String) throws(PanoptesError) -> ZooniverseSubject {
+        let doc = try api("GET", "/subjects/\(id)")
+        return subject(try first(doc, "subjects", "/subjects/\(id)"), etag: doc.etag)
+    }
+
+    /// Fresh signed upload URLs for every frame (`PUT /api/subjects/{id}` with the locations again),
+    /// when the first ones expired. Reloads and tries once more if the subject changed meanwhile (412).
+    public func renewLocations(of subject: ZooniverseSubject, mimeTypes: [String]) throws(PanoptesError) -> ZooniverseSubject {
+        var current = subject
+        if current.etag == nil { current = try self.subject(subject.id) }
+        let body: JSONValue = ["subjects": ["locations": .array(mimeTypes.map(JSONValue.string))]]
+        do {
+            let doc = try api("PUT", "/subjects/\(subject.id)", body: body, ifMatch: current.etag)
+            return self.subject(try first(doc, "subjects", "/subjects/\(subject.id)"), etag: doc.etag)
+        } catch where error.status == 412 {
+            let reloaded = try self.subject(subject.id)
+            let doc = try api("PUT", "/subjects/\(subject.id)", body: body, ifMatch: reloaded.etag)
+            return self.subject(try first(doc, "subjects", "/subjects/\(subject.id)"), etag: doc.etag)
+        }
+    }
+
+    /// Every subject of a set (paged, 100 at a time).
+    public func subjects(inSet set: String) throws(PanoptesError) -> [ZooniverseSubject] {
+        try pages("/subjects", kind: "subjects", query: [("subject_set_id", set)]).map { subject($0, etag: nil) }
+    }
+
+    /// `POST /api/subject_sets/{id}/links/subjects`, at most 100 ids a request as Panoptes allows.
+    public func link(subjects: [String], toSet set: String) throws(PanoptesError) {
+        var start = 0
+        while start < subjects.count {
+            let batch = subjects[start..<min(start + 100, subjects.count)]
+            _ = try api("POST", "/subject_sets/\(set)/links/subjects", body: ["subjects": .array(batch.map(JSONValue.string))], idempotent: true)
+            start += 100
+        }
+    }
+
+    /// `DELETE /api/subject_sets/{id}/links/subjects/{ids}` (the subjects stay; only membership goes),
+    /// at most 100 ids a request, each with the set's current ETag.
+    public func unlink(subjects: [String], fromSet set: String) throws(PanoptesError) {
+        var start = 0
+        while start < subjects.count {
+            let batch = subjects[start..<min(start + 100, subjects.count)]
+            let etag = try subjectSet(set).etag
+            _ = try api("DELETE", "/subject_sets/\(set)/links/subjects/" + batch.joined(separator: ","), ifMatch: etag)
+            start += 100
+        }
+    }
+
+    /// Puts one frame to its signed URL (Azure blob storage): `Content-Type` as signed,
+    /// `x-ms-blob-type: BlockBlob`, and no Zooniverse credentials.
+    public func upload(_ bytes: [UInt8], mimeType: String, to url: String) throws(PanoptesError) {
+        let headers = [("Content-Type", mimeType), ("x-ms-blob-type", "BlockBlob")]
+        let response = try send("PUT", url, headers: headers, body: bytes, idempotent: true)
+        guard (200..<300).contains(response.status) else {
+            let message = PanoptesError.message(from: response)
+            if response.status == 403 {
+                throw PanoptesError(kind: .uploadExpired, method: "PUT", url: Self.redacted(url), message: message)
+            }
+            throw PanoptesError(kind: .http(status: response.status), method: "PUT", url: Self.redacted(url), message: message)
+        }
+    }
+
+    // MARK: - Documents
+
+    private func pages(_ path: String, kind: String, query: [(String, String)]) throws(PanoptesError) -> [JSONValue] {
+        var all: [JSONValue] = []
+        var page = 1
+        while true {
+            let doc = try api("GET", path, query: query + [("page_size", "100"), ("page", String(page))])
+            all += doc.body[kind]?.array ?? []
+            guard let next = doc.body["meta"]?[kind]?["next_page"]?.number, Int(next) > page else { return all }
+            page = Int(next)
+        }
+    }
+
+    private func first(_ doc: Document, _ kind: String, _ path: String) throws(PanoptesError) -> JSONValue {
+        guard let r = doc.body[kind]?[0] else {
+            throw PanoptesError(kind: .badResponse, method: "GET", url: configuration.endpoint + "/api" + path,
+                                message: "no \(kind) in the answer: \(doc.body.description.prefix(200))")
+        }
+        return r
+    }
+
+    private func ids(_ v: JSONValue?) -> [String] { v?.array?.compactMap(\.id) ?? [] }
+
+    private func subjectSet(_ s: JSONValue, etag: String?) -> ZooniverseSubjectSet {
+        var completeness: [String: Double] = [:]
+        for (k, v) in s["completeness"]?.object ?? [:] { completeness[k] = v.number ?? 0 }
+        return ZooniverseSubjectSet(id: s["id"]?.id ?? "?", displayName: s["display_name"]?.string ?? "",
+                                    completeness: completeness, workflowIDs: ids(s["links"]?["workflows"]), etag: etag)
+    }
+
+    private func subject(_ s: JSONValue, etag: String?) -> ZooniverseSubject {
+        let locations = (s["locations"]?.array ?? []).compactMap { loc -> (String, String)? in
+            guard let (mime, url) = loc.object?.first, let u = url.string else { return nil }
+            return (mime, u)
+        }
+        return ZooniverseSubject(id: s["id"]?.id ?? "?", locations: locations, metadata: s["metadata"]?.object ?? [:],
+                                 subjectSetIDs: ids(s["links"]?["subject_sets"]), etag: etag)
+    }
+}

@@ -1,0 +1,415 @@
+import Foundation
+import Synchronization
+
+/// Pushes subject sets from the folder sink to a Zooniverse project, exactly once per subject and
+/// within the data-rights gates, resuming wherever a previous run stopped.
+///
+/// Each subject moves ready → creating → created → uploaded → linked, and the state store records
+/// each step before and after its remote call. A subject is created linked to the project's
+/// staging set (`citsci-staging`, shown on no workflow), so volunteers never see a subject whose
+/// frames are still going up, and so a create whose answer was lost is found again by its
+/// `#alert_id` instead of being made twice. Its frames go to their signed URLs (fresh ones are
+/// asked for when they expire); then it joins its real set, 100 at a time, and leaves staging.
+public final class ZooniversePush: Sendable {
+    public struct Options: Sendable {
+        /// Project id or slug.
+        public var project: String
+        /// Overrides the workflow each set.json names.
+        public var workflow: String?
+        /// Approved by Rubin's data-rights panel: 10,000 subjects per batch instead of 100 in all.
+        public var approved = false
+        public var unapprovedLimit = 100
+        public var batchLimit = 10_000
+        /// No new set while this many of the project's sets are incomplete on their workflows.
+        public var maxIncompleteSets = 3
+        /// Subjects worked on at once (uploads dominate; the official client uses 5).
+        public var concurrency = 4
+        /// Rounds over subjects whose remote call failed before giving up until the next push.
+        public var rounds = 3
+        public var stagingSetName = "citsci-staging"
+
+        public init(project: String) { self.project = project }
+    }
+
+    public struct Report: Sendable, CustomStringConvertible {
+        public var imported = 0
+        public var pushed = 0
+        public var alreadyDone = 0
+        public var linked = 0
+        public var setsCreated: [String] = []
+        public var held: [String: Int] = [:]
+        public var failed: [String: String] = [:]
+        public var retries = 0
+
+        public var description: String {
+            var lines = ["\(pushed) subjects pushed (\(alreadyDone) done before, \(linked) linked to their sets this run, \(imported) new in the manifests)"]
+            if !setsCreated.isEmpty { lines.append("subject sets created: " + setsCreated.joined(separator: ", ")) }
+            for (reason, n) in held.sorted(by: { $0.key < $1.key }) { lines.append("held \(n): \(reason)") }
+            for (id, error) in failed.sorted(by: { $0.key < $1.key }).prefix(10) { lines.append("failed \(id): \(error)") }
+            if failed.count > 10 { lines.append("… and \(failed.count - 10) more failures") }
+            if retries > 0 { lines.append("\(retries) requests retried (429, 5xx, no answer)") }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public let client: PanoptesClient
+    public let state: StateStore
+    public let options: Options
+    private let staged = Mutex<[String: ZooniverseSubject]?>(nil)
+
+    public init(client: PanoptesClient, state: StateStore, options: Options) {
+        self.client = client
+        self.state = state
+        self.options = options
+    }
+
+    var db: SQLiteDatabase { state.database }
+
+    /// Pushes the subject-set folders (each with set.json and manifest.csv).
+    public func push(folders: [String], progress: (@Sendable (String) -> Void)? = nil) throws -> Report {
+        var report = Report()
+        let project = try client.project(options.project)
+        let account = try client.me()
+        var sets: [String: SubjectSetFolder] = [:]
+        for folder in folders {
+            let set = try SubjectSetFolder.read(folder: folder)
+            sets[set.name] = set
+            report.imported += try importManifest(folder: folder, set: set, project: project.id)
+        }
+        let stagingID = try ensureSet(options.stagingSetName, project: project.id, workflow: nil, report: &report)
+        report.alreadyDone = try count("state = 'linked' AND project = ?", [.text(project.id)])
+
+        // Gates: decide which waiting subjects may go now; the others are held with the reason.
+        let incomplete = try client.subjectSets(project: project.id).filter(\.isIncomplete)
+        try gate(project: project.id, account: account, incomplete: incomplete.map(\.displayName), sets: sets)
+
+        for round in 1...max(1, options.rounds) {
+            let pending = try db.execute(
+                "SELECT external_id, workflow, set_name FROM subjects WHERE project = ? AND state IN ('ready', 'creating', 'created') ORDER BY created_at, external_id",
+                [.text(project.id)])
+            if pending.isEmpty { break }
+            // Sets first (few), then subjects in parallel.
+            var setIDs: [String: String] = [:]
+            for name in Set(pending.compactMap { $0[2].text }).sorted() {
+                let workflow = options.workflow ?? sets[name]?.workflow
+                setIDs[name] = try ensureSet(name, project: project.id, workflow: workflow, report: &report)
+            }
+            let work = pending.map { (id: $0[0].text!, workflow: $0[1].text ?? "") }
+            let next = Atomic<Int>(0)
+            let failures = Mutex<[String: String]>([:])
+            let done = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: max(1, min(options.concurrency, work.count))) { _ in
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    guard i < work.count else { return }
+                    do {
+                        try self.bring(work[i].id, workflow: work[i].workflow, project: project.id, staging: stagingID)
+                        let n = done.add(1, ordering: .relaxed).newValue
+                        if n % 50 == 0 { progress?("round \(round): \(n) of \(work.count) subjects created and uploaded") }
+                    } catch {
+                        failures.withLock { $0[work[i].id] = "\(error)" }
+                    }
+                }
+            }
+            report.failed = failures.withLock { $0 }
+            try linkUploaded(project: project.id, setIDs: setIDs, report: &report)
+            if report.failed.isEmpty { break }
+            staged.withLock { $0 = nil }  // look again: a failed create may have happened after all
+            if round < options.rounds { Thread.sleep(forTimeInterval: client.configuration.retry.baseDelay * Double(round)) }
+        }
+        try linkUploaded(project: project.id, setIDs: [:], report: &report)
+        try unstage(project: project.id, staging: stagingID)
+        for row in try db.execute("SELECT reason, COUNT(*) FROM subjects WHERE project = ? AND state = 'held' GROUP BY reason", [.text(project.id)]) {
+            report.held[row[0].text ?? "?"] = Int(row[1].integer ?? 0)
+        }
+        report.pushed = try count("state = 'linked' AND project = ?", [.text(project.id)]) - report.alreadyDone
+        report.retries = client.retries
+        return report
+    }
+
+    // MARK: - Manifests
+
+    /// Adds the manifest's subjects not yet known; returns how many.
+    func importManifest(folder: String, set: SubjectSetFolder, project: String) throws -> Int {
+        let rows = try Manifest.read(folder + "/" + Manifest.fileName)
+        let workflow = options.workflow ?? set.workflow ?? ""
+        let now = Date().timeIntervalSince1970
+        return try db.transaction { tx in
+            var added = 0
+            for (i, row) in rows.enumerated() {
+                let frames = JSONValue.array(row.frames.map { ["name": .string($0), "mime": .string(Self.mimeType($0))] })
+                let meta = JSONValue.object(Dictionary(row.metadata.map { ($0.key, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a }))
+                try tx.execute("""
+                    INSERT INTO subjects (project, workflow, external_id, set_name, folder, object_id, frames, metadata, state, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?) ON CONFLICT DO NOTHING
+                    """, [.text(project), .text(workflow), .text(row.externalID), .text(set.name), .text(folder),
+                          (row.value("#object_id") ?? row.value("#diaObjectId") ?? row.value("#objectId")).map(SQLValue.text) ?? .null,
+                          .text(frames.description), .text(meta.description), .real(now + Double(i) * 1e-6), .real(now)])
+                added += tx.changes
+            }
+            return added
+        }
+    }
+
+    static func mimeType(_ name: String) -> String {
+        switch (name as NSString).pathExtension.lowercased() {
+        case "png": "image/png"
+        case "jpg", "jpeg": "image/jpeg"
+        case "gif": "image/gif"
+        case "json": "application/json"
+        case "mp4": "video/mp4"
+        case "txt": "text/plain"
+        default: "application/octet-stream"
+        }
+    }
+
+    // MARK: - Gates
+
+    func gate(project: String, account: ZooniverseAccount, incomplete: [String], sets: [String: SubjectSetFolder]) throws {
+        let waiting = try db.execute(
+            "SELECT external_id, workflow, set_name FROM subjects WHERE project = ? AND state IN ('ready', 'held') ORDER BY created_at, external_id",
+            [.text(project)])
+        var inProject = try count("project = ? AND state NOT IN ('ready', 'held')", [.text(project)])
+        var accountLeft = account.remainingSubjects ?? .max
+        var perSet: [String: Int] = [:]
+        var incompleteNow = incomplete.count
+        var newSetAllowed: [String: Bool] = [:]
+        try db.transaction { tx in
+            for row in waiting {
+                let id = row[0].text!, workflow = row[1].text ?? "", setName = row[2].text!
+                var reason: String? = nil
+                if perSet[setName] == nil {
+                    perSet[setName] = Int(try tx.execute("SELECT COUNT(*) FROM subjects WHERE project = ? AND set_name = ? AND state NOT IN ('ready', 'held')",
+                                                         [.text(project), .text(setName)])[0][0].integer ?? 0)
+                }
+                if !options.approved && inProject >= options.unapprovedLimit {
+                    reason = "data rights: the project is not approved yet, so it may hold \(options.unapprovedLimit) subjects in all (set approved: true once Rubin's data-rights panel approves it)"
+                } else if options.approved && perSet[setName]! >= options.batchLimit {
+                    reason = "data rights: \(options.batchLimit) subjects per batch reached in \(setName)"
+                } else if accountLeft <= 0 {
+                    reason = "Zooniverse account limit: \(account.login) has uploaded \(account.uploadedSubjects) of \(account.subjectLimit ?? 0) subjects (ask Zooniverse to raise subject_limit)"
+                } else if try !setExists(setName, project: project) {
+                    if newSetAllowed[setName] == nil {
+                        newSetAllowed[setName] = incompleteNow < options.maxIncompleteSets
+                        if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { incompleteNow += 1 }
+                    }
+                    if !newSetAllowed[setName]! {
+                        reason = "\(incomplete.count) subject sets are still incomplete (\(incomplete.prefix(5).joined(separator: ", "))): no new batch until one completes"
+                    }
+                }
+                if let reason {
+                    try tx.execute("UPDATE subjects SET state = 'held', reason = ?, updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
+                                   [.text(reason), .real(Date().timeIntervalSince1970), .text(project), .text(workflow), .text(id)])
+                } else {
+                    inProject += 1
+                    accountLeft -= 1
+                    perSet[setName]! += 1
+                    try tx.execute("UPDATE subjects SET state = 'ready', reason = NULL WHERE project = ? AND workflow = ? AND external_id = ?",
+                                   [.text(project), .text(workflow), .text(id)])
+                }
+            }
+        }
+    }
+
+    func setExists(_ name: String, project: String) throws -> Bool {
+        try !db.execute("SELECT 1 FROM zooniverse_sets WHERE project = ? AND name = ? AND state != 'creating'", [.text(project), .text(name)]).isEmpty
+    }
+
+    // MARK: - Sets
+
+    /// The Zooniverse id of the set, creating it (and linking it to the workflow) if needed. A create
+    /// whose answer was lost is found by its name.
+    func ensureSet(_ name: String, project: String, workflow: String?, report: inout Report) throws -> String {
+        let rows = try db.execute("SELECT state, zooniverse_id FROM zooniverse_sets WHERE project = ? AND name = ?", [.text(project), .text(name)])
+        var id = rows.first?[1].text
+        var phase = rows.first?[0].text
+        if phase == nil || phase == "creating" {
+            if phase == "creating" { id = try client.subjectSets(project: project, displayName: name).first?.id }
+            if id == nil {
+                try db.execute("INSERT OR REPLACE INTO zooniverse_sets (project, name, workflow, state, updated_at) VALUES (?, ?, ?, 'creating', ?)",
+                               [.text(project), .text(name), .text(workflow ?? ""), .real(Date().timeIntervalSince1970)])
+                id = try client.createSubjectSet(name: name, project: project, metadata: ["#created_by": "citsci"]).id
+                report.setsCreated.append(name)
+            }
+            try db.execute("UPDATE zooniverse_sets SET state = 'created', zooniverse_id = ?, updated_at = ? WHERE project = ? AND name = ?",
+                           [.text(id!), .real(Date().timeIntervalSince1970), .text(project), .text(name)])
+            phase = "created"
+        }
+        if phase == "created", let workflow, !workflow.isEmpty {
+            try client.link(subjectSet: id!, toWorkflow: workflow)
+            try db.execute("UPDATE zooniverse_sets SET state = 'workflow_linked', updated_at = ? WHERE project = ? AND name = ?",
+                           [.real(Date().timeIntervalSince1970), .text(project), .text(name)])
+        }
+        return id!
+    }
+
+    // MARK: - One subject
+
+    struct Row {
+        var state: String
+        var folder: String
+        var objectID: String?
+        var frames: [(name: String, mime: String)]
+        var metadata: [String: JSONValue]
+        var zooniverseID: String?
+        var urls: [String]
+        var uploaded: Int
+    }
+
+    func load(_ id: String, workflow: String, project: String) throws -> Row {
+        let r = try db.execute("SELECT state, folder, object_id, frames, metadata, zooniverse_id, upload_urls, frames_uploaded FROM subjects WHERE project = ? AND workflow = ? AND external_id = ?",
+                               [.text(project), .text(workflow), .text(id)])[0]
+        let frames = (try? JSONValue.decode(Array(r[3].text!.utf8)))?.array?.map { ($0["name"]?.string ?? "", $0["mime"]?.string ?? "") } ?? []
+        let urls = r[6].text.flatMap { try? JSONValue.decode(Array($0.utf8)) }?.array?.compactMap(\.string) ?? []
+        return Row(state: r[0].text!, folder: r[1].text!, objectID: r[2].text, frames: frames,
+                   metadata: (try? JSONValue.decode(Array(r[4].text!.utf8)))?.object ?? [:],
+                   zooniverseID: r[5].text, urls: urls, uploaded: Int(r[7].integer ?? 0))
+    }
+
+    func update(_ id: String, workflow: String, project: String, _ sets: String, _ values: [SQLValue]) throws {
+        try db.execute("UPDATE subjects SET \(sets), updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
+                       values + [.real(Date().timeIntervalSince1970), .text(project), .text(workflow), .text(id)])
+    }
+
+    /// Creates (or finds) the subject and uploads its frames: ready/creating/created → uploaded.
+    func bring(_ id: String, workflow: String, project: String, staging: String) throws {
+        var row = try load(id, workflow: workflow, project: project)
+        if row.state == "ready" {
+            try update(id, workflow: workflow, project: project, "state = 'creating'", [])
+            row.state = "creating"
+            try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: false)
+        } else if row.state == "creating" {
+            try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: true)
+        }
+        guard row.state == "created", let subjectID = row.zooniverseID else { return }
+        var renewals = 0
+        var i = row.uploaded
+        while i < row.frames.count {
+            let frame = row.frames[i]
+            guard let bytes = FileManager.default.contents(atPath: row.folder + "/" + frame.name) else {
+                throw ManifestError(path: row.folder + "/" + frame.name, line: 0, reason: "frame file missing")
+            }
+            let sent = Result { () throws(PanoptesError) in
+                guard i < row.urls.count else { throw PanoptesError(kind: .uploadExpired, method: "PUT", url: "", message: "no upload URL") }
+                try client.upload(Array(bytes), mimeType: frame.mime, to: row.urls[i])
+            }
+            if case .failure(let e) = sent {
+                guard e.kind == .uploadExpired, renewals < 3 else { throw e }
+                renewals += 1
+                let subject = try client.renewLocations(of: try client.subject(subjectID), mimeTypes: row.frames.map(\.mime))
+                row.urls = subject.locations.map(\.url)
+                try update(id, workflow: workflow, project: project, "upload_urls = ?, frames_uploaded = 0", [.text(JSONValue.array(row.urls.map(JSONValue.string)).description)])
+                i = 0
+                continue
+            }
+            i += 1
+            try update(id, workflow: workflow, project: project, "frames_uploaded = ?", [.integer(Int64(i))])
+        }
+        try update(id, workflow: workflow, project: project, "state = 'uploaded', reason = NULL", [])
+    }
+
+    /// creating → created. `lookFirst`: an earlier attempt may have created it; find it in staging.
+    func create(_ id: String, workflow: String, project: String, staging: String, row: inout Row, lookFirst: Bool) throws {
+        var subject: ZooniverseSubject? = nil
+        if lookFirst, let found = try stagedSubjects(staging)[Self.key(id, workflow)] {
+            // Found: ask for fresh upload URLs, as which frames went up is unknown.
+            subject = try client.renewLocations(of: try client.subject(found.id), mimeTypes: row.frames.map(\.mime))
+        }
+        if subject == nil {
+            var metadata = row.metadata
+            if !workflow.isEmpty { metadata["#workflow"] = .string(workflow) }
+            if let object = row.objectID {
+                let previous = try db.execute(
+                    "SELECT zooniverse_id FROM subjects WHERE project = ? AND object_id = ? AND zooniverse_id IS NOT NULL AND external_id != ? ORDER BY created_at",
+                    [.text(project), .text(object), .text(id)]).compactMap { $0[0].text }
+                if !previous.isEmpty { metadata["#previous_subject_ids"] = .string(previous.joined(separator: ";")) }
+            }
+            let created = Result { () throws(PanoptesError) -> ZooniverseSubject in
+                try client.createSubject(project: project, subjectSet: staging, mimeTypes: row.frames.map(\.mime), metadata: metadata)
+            }
+            if case .failure(let e) = created, let status = e.status, (400..<500).contains(status), status != 429 {
+                // Refused, not lost: nothing was created. Back to waiting, with the reason.
+                let limit = status == 403 && e.message.contains("subjects of")
+                try update(id, workflow: workflow, project: project, "state = ?, reason = ?, failures = failures + 1",
+                           [.text(limit ? "held" : "ready"), .text(limit ? "Zooniverse account limit: \(e.message)" : e.description)])
+            }
+            subject = try created.get()
+        }
+        guard let subject, subject.locations.count == row.frames.count else {
+            throw PanoptesError(kind: .badResponse, method: "POST", url: "/api/subjects", message: "\(subject?.locations.count ?? 0) upload URLs for \(row.frames.count) frames")
+        }
+        row.zooniverseID = subject.id
+        row.urls = subject.locations.map(\.url)
+        row.uploaded = 0
+        row.state = "created"
+        try update(id, workflow: workflow, project: project, "state = 'created', zooniverse_id = ?, upload_urls = ?, frames_uploaded = 0, staged = 1",
+                   [.text(subject.id), .text(JSONValue.array(row.urls.map(JSONValue.string)).description)])
+    }
+
+    static func key(_ alertID: String, _ workflow: String) -> String { workflow + "/" + alertID }
+
+    /// The staging set's subjects by (workflow, #alert_id), listed once per round.
+    func stagedSubjects(_ staging: String) throws -> [String: ZooniverseSubject] {
+        if let cached = staged.withLock({ $0 }) { return cached }
+        var map: [String: ZooniverseSubject] = [:]
+        for s in try client.subjects(inSet: staging) {
+            guard let alert = s.metadata["#alert_id"]?.string else { continue }
+            map[Self.key(alert, s.metadata["#workflow"]?.string ?? "")] = s
+        }
+        staged.withLock { $0 = map }
+        return map
+    }
+
+    // MARK: - Links
+
+    /// uploaded → linked: each set's uploaded subjects join it, 100 a request. Subjects left
+    /// `uploaded` by an earlier run may have joined already: those are checked against the set first.
+    func linkUploaded(project: String, setIDs: [String: String], report: inout Report) throws {
+        let rows = try db.execute("SELECT set_name, external_id, workflow, zooniverse_id, updated_at FROM subjects WHERE project = ? AND state = 'uploaded' ORDER BY set_name, created_at",
+                                  [.text(project)])
+        let bySet = Dictionary(grouping: rows) { $0[0].text! }
+        for (name, members) in bySet.sorted(by: { $0.key < $1.key }) {
+            guard let setID = try setIDs[name] ?? db.execute("SELECT zooniverse_id FROM zooniverse_sets WHERE project = ? AND name = ?",
+                                                              [.text(project), .text(name)]).first?[0].text else { continue }
+            var todo = members
+            let present = Set(try client.subjects(inSet: setID).map(\.id))
+            let already = todo.filter { present.contains($0[3].text ?? "") }
+            try markLinked(already, project: project)
+            todo.removeAll { present.contains($0[3].text ?? "") }
+            var start = 0
+            while start < todo.count {
+                let batch = Array(todo[start..<min(start + 100, todo.count)])
+                try client.link(subjects: batch.compactMap { $0[3].text }, toSet: setID)
+                try markLinked(batch, project: project)
+                report.linked += batch.count
+                start += 100
+            }
+        }
+    }
+
+    func markLinked(_ rows: [[SQLValue]], project: String) throws {
+        guard !rows.isEmpty else { return }
+        try db.transaction { tx in
+            for r in rows {
+                try tx.execute("UPDATE subjects SET state = 'linked', updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
+                               [.real(Date().timeIntervalSince1970), .text(project), .text(r[2].text ?? ""), .text(r[1].text!)])
+            }
+        }
+    }
+
+    /// Linked subjects leave the staging set (best effort: staying there is harmless, only slower to search).
+    func unstage(project: String, staging: String) throws {
+        let rows = try db.execute("SELECT zooniverse_id FROM subjects WHERE project = ? AND state = 'linked' AND staged = 1", [.text(project)])
+        let ids = rows.compactMap { $0[0].text }
+        guard !ids.isEmpty else { return }
+        let inStaging = Set(try client.subjects(inSet: staging).map(\.id))
+        try client.unlink(subjects: ids.filter(inStaging.contains), fromSet: staging)
+        try db.transaction { tx in
+            for id in ids { try tx.execute("UPDATE subjects SET staged = 0 WHERE project = ? AND zooniverse_id = ?", [.text(project), .text(id)]) }
+        }
+    }
+
+    func count(_ condition: String, _ values: [SQLValue]) throws -> Int {
+        Int(try db.execute("SELECT COUNT(*) FROM subjects WHERE " + condition, values)[0][0].integer ?? 0)
+    }
+}
