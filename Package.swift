@@ -37,10 +37,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["BrokerIngest"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["BrokerIngest", "CitSciCore"], path: "Tests/TestSupport"),
         .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
         .testTarget(name: "FiltersTests", dependencies: ["Filters", "BrokerIngest", "TestSupport"]),
         .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "TestSupport"]),
-        .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest"]),
+        .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest", "CitSciCore"]),
     ]
 )

@@ -18,8 +18,8 @@ enum CLI {
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
     /// Runs the binary to completion; killed (and reported as such) after `timeout` seconds.
-    static func run(_ arguments: [String], timeout: Double = 90) throws -> Result {
-        let (p, out, err) = try start(arguments)
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 90) throws -> Result {
+        let (p, out, err) = try start(arguments, environment: environment)
         let pid = p.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
@@ -35,10 +35,11 @@ enum CLI {
     static func data(_ path: String) -> String { Paths.data(path) }
 
     /// Starts the binary and returns the process with its output pipes (for commands that run until stopped).
-    static func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

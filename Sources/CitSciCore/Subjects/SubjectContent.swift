@@ -9,6 +9,13 @@ public struct SubjectDraft: Sendable {
     public var frames: [(name: String, bytes: [UInt8])]
     public var metadata: [(key: String, value: String)]
 
+    public init(externalID: String, objectID: String?, frames: [(name: String, bytes: [UInt8])], metadata: [(key: String, value: String)]) {
+        self.externalID = externalID
+        self.objectID = objectID
+        self.frames = frames
+        self.metadata = metadata
+    }
+
     public var row: ManifestRow { ManifestRow(externalID: externalID, frames: frames.map(\.name), metadata: metadata) }
 }
 

@@ -24,6 +24,8 @@ public struct ZooniverseSubjectSet: Sendable {
     /// Fraction retired per linked workflow; empty when linked to none.
     public let completeness: [String: Double]
     public let workflowIDs: [String]
+    /// `set_member_subjects_count`.
+    public let memberCount: Int
     public let etag: String?
 
     /// Still being classified: some linked workflow has not retired all of it (a set linked to no
@@ -191,7 +193,8 @@ extension PanoptesClient {
         var completeness: [String: Double] = [:]
         for (k, v) in s["completeness"]?.object ?? [:] { completeness[k] = v.number ?? 0 }
         return ZooniverseSubjectSet(id: s["id"]?.id ?? "?", displayName: s["display_name"]?.string ?? "",
-                                    completeness: completeness, workflowIDs: ids(s["links"]?["workflows"]), etag: etag)
+                                    completeness: completeness, workflowIDs: ids(s["links"]?["workflows"]),
+                                    memberCount: Int(s["set_member_subjects_count"]?.number ?? 0), etag: etag)
     }
 
     private func subject(_ s: JSONValue, etag: String?) -> ZooniverseSubject {

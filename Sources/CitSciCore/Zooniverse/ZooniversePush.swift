@@ -119,9 +119,7 @@ public final class ZooniversePush: Sendable {
         }
         try linkUploaded(project: project.id, setIDs: [:], report: &report)
         try unstage(project: project.id, staging: stagingID)
-        for row in try db.execute("SELECT reason, COUNT(*) FROM subjects WHERE project = ? AND state = 'held' GROUP BY reason", [.text(project.id)]) {
-            report.held[row[0].text ?? "?"] = Int(row[1].integer ?? 0)
-        }
+        report.held = try Self.summary(state: state, project: project.id).held
         report.pushed = try count("state = 'linked' AND project = ?", [.text(project.id)]) - report.alreadyDone
         report.retries = client.retries
         return report
@@ -174,6 +172,8 @@ public final class ZooniversePush: Sendable {
         var perSet: [String: Int] = [:]
         var incompleteNow = incomplete.count
         var newSetAllowed: [String: Bool] = [:]
+        let existing = Set(try db.execute("SELECT name FROM zooniverse_sets WHERE project = ? AND state != 'creating'", [.text(project)])
+            .compactMap { $0[0].text })
         try db.transaction { tx in
             for row in waiting {
                 let id = row[0].text!, workflow = row[1].text ?? "", setName = row[2].text!
@@ -183,12 +183,12 @@ public final class ZooniversePush: Sendable {
                                                          [.text(project), .text(setName)])[0][0].integer ?? 0)
                 }
                 if !options.approved && inProject >= options.unapprovedLimit {
-                    reason = "data rights: the project is not approved yet, so it may hold \(options.unapprovedLimit) subjects in all (set approved: true once Rubin's data-rights panel approves it)"
+                    reason = "data rights: the project is not approved yet, so it may hold \(options.unapprovedLimit) subjects in all (--approved once Rubin's data-rights panel approves it)"
                 } else if options.approved && perSet[setName]! >= options.batchLimit {
                     reason = "data rights: \(options.batchLimit) subjects per batch reached in \(setName)"
                 } else if accountLeft <= 0 {
                     reason = "Zooniverse account limit: \(account.login) has uploaded \(account.uploadedSubjects) of \(account.subjectLimit ?? 0) subjects (ask Zooniverse to raise subject_limit)"
-                } else if try !setExists(setName, project: project) {
+                } else if !existing.contains(setName) {
                     if newSetAllowed[setName] == nil {
                         newSetAllowed[setName] = incompleteNow < options.maxIncompleteSets
                         if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { incompleteNow += 1 }
@@ -209,10 +209,6 @@ public final class ZooniversePush: Sendable {
                 }
             }
         }
-    }
-
-    func setExists(_ name: String, project: String) throws -> Bool {
-        try !db.execute("SELECT 1 FROM zooniverse_sets WHERE project = ? AND name = ? AND state != 'creating'", [.text(project), .text(name)]).isEmpty
     }
 
     // MARK: - Sets
@@ -407,6 +403,18 @@ public final class ZooniversePush: Sendable {
         try db.transaction { tx in
             for id in ids { try tx.execute("UPDATE subjects SET staged = 0 WHERE project = ? AND zooniverse_id = ?", [.text(project), .text(id)]) }
         }
+    }
+
+    /// Subjects of the project in the state store by state, and the held ones by reason.
+    public static func summary(state: StateStore, project: String) throws -> (states: [String: Int], held: [String: Int]) {
+        var states: [String: Int] = [:], held: [String: Int] = [:]
+        for r in try state.database.execute("SELECT state, COUNT(*) FROM subjects WHERE project = ? GROUP BY state", [.text(project)]) {
+            states[r[0].text ?? "?"] = Int(r[1].integer ?? 0)
+        }
+        for r in try state.database.execute("SELECT reason, COUNT(*) FROM subjects WHERE project = ? AND state = 'held' GROUP BY reason", [.text(project)]) {
+            held[r[0].text ?? "?"] = Int(r[1].integer ?? 0)
+        }
+        return (states, held)
     }
 
     func count(_ condition: String, _ values: [SQLValue]) throws -> Int {

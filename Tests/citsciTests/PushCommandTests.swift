@@ -1,0 +1,172 @@
+import BrokerIngest
+import CitSciCore
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// `citsci push` and `citsci zooniverse` against the strict fake Panoptes server.
+@Suite struct PushCommandTests {
+    func tempDir() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-push-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func environment(_ fake: FakePanoptes) -> [String: String] {
+        ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
+         "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+    }
+
+    /// Kill `citsci push` at random points of a 500-subject push, five times, then let it finish:
+    /// every subject exists exactly once on Zooniverse, with every frame uploaded byte for byte,
+    /// in its own set and no longer in staging.
+    @Test func killedFiveTimesEverySubjectExactlyOnce() throws {
+        let fake = try FakePanoptes()
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sink = dir + "/sink"
+        let ids = try SyntheticSubjects.make(root: sink, sets: 2, perSet: 250)
+        // Lost answers too: creates that happen but whose answer never comes, failing links.
+        try fake.faults([
+            ["kind": "drop_after", "method": "POST", "path": "^/api/subjects$", "count": 4],
+            ["kind": "500", "method": "POST", "path": "/links/subjects$", "count": 2],
+            ["kind": "drop", "method": "PUT", "path": "^/uploads/", "count": 3],
+        ])
+        let args = ["push", sink, "--project", FakePanoptes.slug, "--approved", "--state", dir + "/state.sqlite",
+                    "--requests-per-second", "300", "--timeout", "10"]
+        let seed = UInt64(Date().timeIntervalSince1970 * 1000)
+        var rng = SplitMix64(seed: seed)
+        var killedWhileRunning = 0
+        for _ in 0..<5 {
+            let (p, out, err) = try CLI.start(args, environment: environment(fake))
+            // Drain the pipes so the process never blocks on a full one.
+            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+            DispatchQueue.global().async { _ = err.fileHandleForReading.readDataToEndOfFile() }
+            // About 2,100 requests at 300 a second: five kills of at most a second each land mid-push.
+            usleep(UInt32.random(in: 100_000...1_000_000, using: &rng))
+            if p.isRunning { killedWhileRunning += 1 }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let final = try CLI.run(args, environment: environment(fake), timeout: 300)
+        #expect(final.status == 0, "seed \(seed): \(final.stdout)\n\(final.stderr)")
+        #expect(killedWhileRunning >= 3, "seed \(seed): the push finished before most kills; the test proves little")
+
+        let subjects = try fake.subjects()
+        let sets = try fake.subjectSets()
+        let setName = Dictionary(uniqueKeysWithValues: sets.map { ($0.key, $0.value["display_name"] as? String ?? "") })
+        var byAlert: [String: [[String: Any]]] = [:]
+        for s in subjects.values {
+            byAlert[(s["metadata"] as? [String: Any])?["#alert_id"] as? String ?? "?", default: []].append(s)
+        }
+        #expect(subjects.count == 500, "seed \(seed): \(subjects.count) subjects on the server")
+        let sameAlerts = Set(byAlert.keys) == Set(ids)
+        #expect(sameAlerts, "seed \(seed): the server's #alert_ids are not the sink's")
+        let repeated = byAlert.filter { $0.value.count != 1 }.keys.sorted()
+        let repeatCount = repeated.count
+        #expect(repeatCount == 0, "seed \(seed): alerts made more than once: \(repeated.prefix(10))")
+        let http = HTTPClient()
+        var badFrames: [String] = [], badLinks: [String] = []
+        for (alert, list) in byAlert {
+            guard let s = list.first else { continue }
+            let folder = try #require(SubjectSetFolder.list(sink).first { FileManager.default.fileExists(atPath: $0 + "/\(alert)_1.png") })
+            let expectedSet = (folder as NSString).lastPathComponent
+            let links = (s["links"] as? [String: Any])?["subject_sets"] as? [String] ?? []
+            if links.map({ setName[$0] ?? "" }) != [expectedSet] { badLinks.append("\(alert): \(links.map { setName[$0] ?? $0 })") }
+            let locations = (s["locations"] as? [[String: String]] ?? []).compactMap(\.values.first)
+            let names = ["\(alert)_1.png", "\(alert)_2.png", "\(alert)_lightcurve.json"]
+            guard locations.count == 3 else { badFrames.append("\(alert): \(locations.count) locations"); continue }
+            for (url, name) in zip(locations, names) {
+                let r = try http.get(String(url.split(separator: "?")[0]))  // the blob, as Zooniverse serves it
+                let local = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+                if r.status != 200 || Data(r.body) != local { badFrames.append("\(alert) \(name): HTTP \(r.status), \(r.body.count) bytes") }
+            }
+        }
+        let (frameFaults, linkFaults) = (badFrames.count, badLinks.count)
+        #expect(frameFaults == 0, "seed \(seed): \(badFrames.prefix(10))")
+        #expect(linkFaults == 0, "seed \(seed): \(badLinks.prefix(10))")
+        #expect((try fake.state()["user"] as? [String: Any])?["uploaded_subjects_count"] as? Int == 500)
+        // A push with nothing left to do does nothing.
+        let again = try CLI.run(args, environment: environment(fake))
+        #expect(again.status == 0)
+        #expect(again.stdout.hasPrefix("0 subjects pushed (500 done before"), "\(again.stdout)")
+        #expect(try fake.subjects().count == 500)
+    }
+
+    @Test func loginStatusAndMissingCredentials() throws {
+        let fake = try FakePanoptes(subjectLimit: 250)
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let login = try CLI.run(["zooniverse", "login"], environment: environment(fake))
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(login.stdout.contains("as pi (id 7) with OAuth client test-client"))
+        #expect(login.stdout.contains("subjects uploaded: 0 of 250"))
+
+        var wrong = environment(fake)
+        wrong["PANOPTES_CLIENT_SECRET"] = "not-the-secret"
+        let refused = try CLI.run(["zooniverse", "login"], environment: wrong)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("HTTP 401") && refused.stderr.contains("invalid_client"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("not-the-secret"))
+
+        let none = try CLI.run(["zooniverse", "login"], environment: ["PANOPTES_CLIENT_ID": "", "PANOPTES_CLIENT_SECRET": "",
+                                                                        "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""])
+        #expect(none.status != 0)
+        #expect(none.stderr.contains("no Zooniverse credentials"))
+
+        let sink = dir + "/sink"
+        try SyntheticSubjects.make(root: sink, sets: 1, perSet: 130)
+        let push = try CLI.run(["push", sink, "--project", "43", "--state", dir + "/s.sqlite", "--requests-per-second", "1000"],
+                               environment: environment(fake))
+        #expect(push.status == 2, "held subjects: exit 2; \(push.stderr)")
+        #expect(push.stdout.hasPrefix("100 subjects pushed"), "\(push.stdout)")
+        #expect(push.stdout.contains("held 30: data rights: the project is not approved yet"))
+        let status = try CLI.run(["zooniverse", "status", "--project", FakePanoptes.slug, "--state", dir + "/s.sqlite"],
+                                 environment: environment(fake))
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("account pi: 100 of 250 subjects uploaded, 150 left"), "\(status.stdout)")
+        #expect(status.stdout.contains("synthetic-1: 100 subjects, workflow 47 0% (incomplete)"), "\(status.stdout)")
+        #expect(status.stdout.contains("local state"))
+        #expect(status.stdout.contains("30 held") && status.stdout.contains("100 linked"), "\(status.stdout)")
+    }
+
+    @Test(.enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.missingDataMessage)))
+    func batchThenPushRealAlerts() throws {
+        let fake = try FakePanoptes()
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/filters", withIntermediateDirectories: true)
+        try """
+            name: bright
+            expression: magnitude < 15
+            destination: {project: "43", workflow: "47", subject_set: "{filter}-{date}-{n}"}
+            flipbook: {kind: triplet, stretch: asinh, size: 128}
+            """.write(toFile: dir + "/filters/bright.yaml", atomically: true, encoding: .utf8)
+        let state = dir + "/citsci.sqlite"
+        let batch = try CLI.run(["batch", "--filters", dir + "/filters", "--sink", dir + "/sink", "--state", state,
+                                 "--dead-letter-dir", dir + "/dead", CLI.data("ztf-alerts")])
+        #expect(batch.status == 0, "\(batch.stderr)")
+        #expect(batch.stdout.hasPrefix("36 alerts: 14 new subjects"), "\(batch.stdout)")
+        let subjects = try #require(Int(batch.stdout.split(separator: " ")[2]))
+        #expect(subjects > 0 && subjects < 36)
+        // The same files again: no new subject.
+        let again = try CLI.run(["batch", "--filters", dir + "/filters", "--sink", dir + "/sink", "--state", state,
+                                 "--dead-letter-dir", dir + "/dead", CLI.data("ztf-alerts")])
+        #expect(again.stdout.hasPrefix("36 alerts: 0 new subjects"), "\(again.stdout)")
+
+        let push = try CLI.run(["push", dir + "/sink", "--project", "43", "--state", state, "--include-open",
+                                "--requests-per-second", "1000"], environment: environment(fake))
+        #expect(push.status == 0, "\(push.stdout)\n\(push.stderr)")
+        #expect(push.stdout.hasPrefix("\(subjects) subjects pushed"), "\(push.stdout)")
+        let remote = try fake.subjects().values.filter { (($0["metadata"] as? [String: Any])?["#filter"] as? String) == "bright" }
+        #expect(remote.count == subjects)
+        for s in remote {
+            let meta = try #require(s["metadata"] as? [String: Any])
+            #expect(meta["#survey"] as? String == "ztf")
+            #expect((meta["#render"] as? String)?.contains("asinh 128px") == true)
+            #expect(meta["#priority"] == nil)
+            #expect((s["locations"] as? [Any])?.count == 4)
+        }
+    }
+}
