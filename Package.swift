@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["BrokerIngest", "CitSciCore"], path: "Tests/TestSupport"),
         .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
         .testTarget(name: "FiltersTests", dependencies: ["Filters", "BrokerIngest", "TestSupport"]),
-        .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "TestSupport"]),
+        .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "Filters", "TestSupport"]),
         .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest", "CitSciCore"]),
     ]
 )

@@ -92,6 +92,8 @@ public enum Manifest {
         let locations = header.indices.filter { header[$0].hasPrefix("location:") }
         guard !locations.isEmpty else { throw ManifestError(path: path, line: 1, reason: "no location:N columns") }
         let metadata = header.indices.filter { header[$0].hasPrefix("metadata:") }
+        // Names compared exactly with the folder's listing (not through a possibly case-folding file system).
+        let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
         var rows: [ManifestRow] = []
         var seen = Set<String>()
         for record in records.dropFirst() {
@@ -105,7 +107,7 @@ public enum Manifest {
             var frames: [String] = []
             for c in locations where !cells[c].isEmpty {
                 let name = cells[c]
-                guard !name.contains("/"), FileManager.default.fileExists(atPath: folder + "/" + name) else {
+                guard present.contains(name) else {
                     throw ManifestError(path: path, line: record.line, reason: "frame '\(name)' (\(header[c])) is not a file in \(folder)")
                 }
                 frames.append(name)

@@ -170,7 +170,7 @@ public final class ZooniversePush: Sendable {
         var inProject = try count("project = ? AND state NOT IN ('ready', 'held')", [.text(project)])
         var accountLeft = account.remainingSubjects ?? .max
         var perSet: [String: Int] = [:]
-        var incompleteNow = incomplete.count
+        var busy = incomplete  // incomplete sets, and the new ones this push opens
         var newSetAllowed: [String: Bool] = [:]
         let existing = Set(try db.execute("SELECT name FROM zooniverse_sets WHERE project = ? AND state != 'creating'", [.text(project)])
             .compactMap { $0[0].text })
@@ -190,11 +190,11 @@ public final class ZooniversePush: Sendable {
                     reason = "Zooniverse account limit: \(account.login) has uploaded \(account.uploadedSubjects) of \(account.subjectLimit ?? 0) subjects (ask Zooniverse to raise subject_limit)"
                 } else if !existing.contains(setName) {
                     if newSetAllowed[setName] == nil {
-                        newSetAllowed[setName] = incompleteNow < options.maxIncompleteSets
-                        if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { incompleteNow += 1 }
+                        newSetAllowed[setName] = busy.count < options.maxIncompleteSets
+                        if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { busy.append(setName) }
                     }
                     if !newSetAllowed[setName]! {
-                        reason = "\(incomplete.count) subject sets are still incomplete (\(incomplete.prefix(5).joined(separator: ", "))): no new batch until one completes"
+                        reason = "\(busy.count) subject sets are still incomplete (\(busy.prefix(5).joined(separator: ", "))): no new set until one completes"
                     }
                 }
                 if let reason {
@@ -324,10 +324,12 @@ public final class ZooniversePush: Sendable {
                 try client.createSubject(project: project, subjectSet: staging, mimeTypes: row.frames.map(\.mime), metadata: metadata)
             }
             if case .failure(let e) = created, let status = e.status, (400..<500).contains(status), status != 429 {
-                // Refused, not lost: nothing was created. Back to waiting, with the reason.
+                // Refused, not lost: nothing was created. Held with the reason; the next push tries again.
                 let limit = status == 403 && e.message.contains("subjects of")
-                try update(id, workflow: workflow, project: project, "state = ?, reason = ?, failures = failures + 1",
-                           [.text(limit ? "held" : "ready"), .text(limit ? "Zooniverse account limit: \(e.message)" : e.description)])
+                try update(id, workflow: workflow, project: project, "state = 'held', reason = ?, failures = failures + 1",
+                           [.text(limit ? "Zooniverse account limit: \(e.message)" : "refused by Zooniverse: \(e.description)")])
+                row.state = "held"
+                if limit { return }
             }
             subject = try created.get()
         }

@@ -1,0 +1,122 @@
+import BrokerIngest
+import Filters
+import Foundation
+import Testing
+import TestSupport
+@testable import CitSciCore
+
+/// Real alerts through filters into the folder sink, and the manifests read back.
+@Suite(needsData) struct SubjectBatcherTests {
+    struct Fixture {
+        let dir: String
+        let state: StateStore
+        let sink: FolderSink
+        let batcher: SubjectBatcher
+        init(maxSetSize: Int = 1000, maxSetAge: Double = 86_400) throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-batch-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            state = try StateStore(path: dir + "/state.sqlite")
+            sink = try FolderSink(root: dir + "/sink", state: state, options: .init(maxSetSize: maxSetSize, maxSetAge: maxSetAge))
+            batcher = SubjectBatcher(sink: sink, state: state)
+        }
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    func filter(_ name: String, _ expression: String, workflow: String = "47", extra: String = "") throws -> FilterFile {
+        try FilterFile(text: """
+            name: \(name)
+            expression: \(expression)
+            destination: {project: "43", workflow: "\(workflow)", subject_set: "{filter}-{date}-{n}"}
+            flipbook: {kind: triplet, size: 64}
+            \(extra)
+            """, path: name + ".yaml")
+    }
+
+    func ztfAlerts() throws -> [Alert] {
+        try Paths.avroFiles("ztf-alerts").flatMap { try AlertDecoder().decode(try Paths.bytes($0)) }
+    }
+
+    @Test func oneSubjectPerDestinationListingEveryFilterAndNoRepeats() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let bright = try filter("bright", "magnitude < 15")
+        let all = try filter("all", "ra IS NOT NULL")
+        let other = try filter("variables", "magnitude < 15", workflow: "48")
+        let filters = [all, bright, other]
+        let alerts = try ztfAlerts()
+        let day = Date(timeIntervalSince1970: 1_790_000_000)
+        for a in alerts { try f.batcher.add(a, matches: filters.filter { $0.rule.matches(a) }, now: day) }
+        let brightCount = alerts.filter { bright.rule.matches($0) }.count
+        #expect(brightCount == 14)
+        // Workflow 47: every alert once, in the set of its first filter by name ("all"), listing both filters.
+        let sets = SubjectSetFolder.list(f.dir + "/sink").map { ($0 as NSString).lastPathComponent }
+        #expect(sets == ["all-2026-09-21-1", "variables-2026-09-21-1"])
+        let main = try Manifest.read(f.dir + "/sink/all-2026-09-21-1/manifest.csv")
+        #expect(main.count == 36)
+        #expect(main.filter { $0.value("#filter") == "all;bright" }.count == 14)
+        #expect(Set(main.map(\.externalID)) == Set(alerts.map { String($0.alertId) }))
+        let second = try Manifest.read(f.dir + "/sink/variables-2026-09-21-1/manifest.csv")
+        #expect(second.count == 14)
+        for row in main {
+            #expect(row.frames.count == 4, "three stamps and the light curve")
+            #expect(row.value("#alert_id") == row.externalID)
+            #expect(row.value("#filter_version")?.contains("all=\(all.version)") == true)
+            #expect(row.value("#render") == "zscale linear 64px grey nearest")
+            #expect(row.value("#objectId")?.hasPrefix("ZTF") == true)
+            #expect(row.value("#priority") == nil)
+        }
+        // The same alerts again (ZTF sent some twice): no new subject anywhere.
+        for a in alerts {
+            let r = try f.batcher.add(a, matches: filters.filter { $0.rule.matches(a) }, now: day.addingTimeInterval(60))
+            #expect(r.sets.isEmpty && r.repeats >= 1)
+        }
+        #expect(try Manifest.read(f.dir + "/sink/all-2026-09-21-1/manifest.csv").count == 36)
+        #expect(try f.state.outcome(of: alerts[0].alertId, survey: .ztf)?.outcome == .matched)
+    }
+
+    @Test func setsCloseBySizeAndAgeAndLimitsRefuseTheRest() throws {
+        let f = try Fixture(maxSetSize: 10, maxSetAge: 3_600)
+        defer { f.remove() }
+        let all = try filter("all", "ra IS NOT NULL", extra: "limits: {per_hour: 25}")
+        let alerts = try ztfAlerts()
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        var limited = 0
+        for (i, a) in alerts.enumerated() {
+            // 30 alerts in the first hour, the last 6 two hours later.
+            let now = i < 30 ? t0.addingTimeInterval(Double(i)) : t0.addingTimeInterval(7_200 + Double(i))
+            let r = try f.batcher.add(a, matches: [all], now: now)
+            if !r.limited.isEmpty {
+                limited += 1
+                #expect(try f.state.outcome(of: a.alertId, survey: .ztf)?.outcome == .refused)
+            }
+        }
+        #expect(limited == 5, "per_hour 25: alerts 26 to 30 of the first hour refused")
+        let sets = SubjectSetFolder.list(f.dir + "/sink")
+        let sizes = try sets.map { try Manifest.read($0 + "/manifest.csv").count }
+        #expect(sizes == [10, 10, 5, 6], "\(sets)")
+        // The 25-subject set closed by age when the later alerts came; the last one is still open.
+        let closed = try sets.map { try SubjectSetFolder.read(folder: $0).closedAt != nil }
+        #expect(closed == [true, true, true, false])
+        #expect(try f.sink.closeDue(now: t0.addingTimeInterval(20_000)).count == 1)
+    }
+
+    @Test func lightCurveIsZooniverseScatterPlotOnePerBand() throws {
+        // A Fink-distributed ZTF alert carries a history of earlier detections in several bands.
+        let alerts = try Paths.avroFiles("ztf-fink-distributed").flatMap { try AlertDecoder().decode(try Paths.bytes($0)) }
+        let alert = try #require(alerts.max { $0.history.filter(\.isDetection).count < $1.history.filter(\.isDetection).count })
+        let json = try #require(SubjectContent.lightCurve(alert))
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let data = try #require(doc["data"] as? [[String: Any]])
+        let bands = Set(([alert] .map(\.band) + alert.history.filter(\.isDetection).map(\.band)).compactMap { $0 })
+        #expect(data.count == bands.count)
+        var points = 0
+        for series in data {
+            let options = try #require(series["seriesOptions"] as? [String: Any])
+            #expect(options["label"] is String && options["color"] is String)
+            let xs = try #require(series["seriesData"] as? [[String: Double]]).map { $0["x"]! }
+            #expect(xs == xs.sorted(), "in time order")
+            points += xs.count
+        }
+        #expect(points == alert.history.filter { $0.isDetection && ($0.flux ?? $0.magnitude) != nil }.count + 1)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import CitSciCore
+
+/// Pushing subject-set folders: the data-rights gates both ways, faults mid-push, provenance links.
+@Suite struct ZooniversePushTests {
+    struct Fixture {
+        let fake: FakePanoptes
+        let dir: String
+        let state: StateStore
+        init(subjectLimit: Int = 10_000) throws {
+            fake = try FakePanoptes(subjectLimit: subjectLimit)
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-pushlib-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            state = try StateStore(path: dir + "/state.sqlite")
+        }
+        func push(approved: Bool = false, concurrency: Int = 4, configure: (inout ZooniversePush.Options) -> Void = { _ in }) throws -> ZooniversePush.Report {
+            var options = ZooniversePush.Options(project: "43")
+            options.approved = approved
+            options.concurrency = concurrency
+            configure(&options)
+            return try ZooniversePush(client: PanoptesClientTests.client(fake), state: state, options: options)
+                .push(folders: SubjectSetFolder.list(dir + "/sink"))
+        }
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
+        /// #alert_id → the sets (by name) each server subject is in.
+        func remote() throws -> [String: [[String]]] {
+            let names = try fake.subjectSets().mapValues { $0["display_name"] as? String ?? "" }
+            var out: [String: [[String]]] = [:]
+            for s in try fake.subjects().values {
+                let id = (s["metadata"] as? [String: Any])?["#alert_id"] as? String ?? "?"
+                out[id, default: []].append(((s["links"] as? [String: Any])?["subject_sets"] as? [String] ?? []).map { names[$0] ?? $0 })
+            }
+            return out
+        }
+    }
+
+    @Test func unapprovedProjectHoldsAHundredThenApprovalReleasesTheRest() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        try SyntheticSubjects.make(root: f.dir + "/sink", sets: 1, perSet: 130)
+        let first = try f.push()
+        #expect(first.pushed == 100)
+        #expect(first.held.count == 1 && first.held.first?.value == 30)
+        #expect(first.held.first?.key.hasPrefix("data rights: the project is not approved yet, so it may hold 100 subjects in all") == true)
+        #expect(try f.fake.subjects().count == 100, "nothing beyond the gate reached Zooniverse")
+        let again = try f.push()
+        #expect(again.pushed == 0 && again.held.first?.value == 30, "the gate still holds; the held are kept, not dropped")
+        let approved = try f.push(approved: true)
+        #expect(approved.pushed == 30 && approved.held.isEmpty)
+        let remote = try f.remote()
+        #expect(remote.count == 130 && remote.values.allSatisfy { $0 == [["synthetic-1"]] })
+    }
+
+    @Test func approvedProjectTakesAtMostABatchPerSet() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        try SyntheticSubjects.make(root: f.dir + "/sink", sets: 1, perSet: 15)
+        let r = try f.push(approved: true) { $0.batchLimit = 10 }  // 10,000 in production; 10 keeps the test small
+        #expect(r.pushed == 10)
+        #expect(r.held == ["data rights: 10 subjects per batch reached in synthetic-1": 5])
+    }
+
+    @Test func accountSubjectLimitIsCheckedBeforePushing() throws {
+        let f = try Fixture(subjectLimit: 20)
+        defer { f.remove() }
+        try SyntheticSubjects.make(root: f.dir + "/sink", sets: 1, perSet: 30)
+        let r = try f.push(approved: true)
+        #expect(r.pushed == 20)
+        #expect(r.failed.isEmpty, "refused up front, not failed half-way")
+        #expect(r.held.first?.key == "Zooniverse account limit: pi has uploaded 0 of 20 subjects (ask Zooniverse to raise subject_limit)")
+        #expect(try f.fake.log().filter { $0["path"] as? String == "/api/subjects" && $0["method"] as? String == "POST" }.count == 20)
+        try f.fake.configure(["subject_limit": 100])
+        #expect(try f.push(approved: true).pushed == 10)
+        // The limit reached behind citsci's back (another uploader, after /api/me answered): Panoptes's
+        // 403 holds the subjects, with its reason, instead of failing them.
+        try SyntheticSubjects.make(root: f.dir + "/sink2", sets: 1, perSet: 5, firstID: 5_000_000, filter: "other")
+        try f.fake.fault("slow", method: "POST", path: "^/api/subjects$", count: 1, delay: 1.5)
+        let background = DispatchQueue(label: "other uploader")
+        background.asyncAfter(deadline: .now() + 0.7) { try? f.fake.configure(["uploaded_subjects_count": 100]) }
+        var options = ZooniversePush.Options(project: "43")
+        options.approved = true
+        options.concurrency = 1
+        let report = try ZooniversePush(client: PanoptesClientTests.client(f.fake), state: f.state, options: options)
+            .push(folders: SubjectSetFolder.list(f.dir + "/sink2"))
+        #expect(report.pushed == 0 && report.failed.isEmpty, "\(report)")
+        #expect(report.held == ["Zooniverse account limit: User has uploaded 100 subjects of 100 maximum": 5], "\(report)")
+    }
+
+    @Test func noNewSetWhileThreeAreIncompleteThenOneCompletes() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        try SyntheticSubjects.make(root: f.dir + "/sink", sets: 4, perSet: 5)
+        let first = try f.push(approved: true)
+        #expect(first.pushed == 15)
+        #expect(first.setsCreated.sorted() == ["citsci-staging", "synthetic-1", "synthetic-2", "synthetic-3"])
+        #expect(first.held == ["3 subject sets are still incomplete (synthetic-1, synthetic-2, synthetic-3): no new set until one completes": 5])
+        // Volunteers finish synthetic-1 on workflow 47.
+        let id = try #require(try f.fake.subjectSets().first { $0.value["display_name"] as? String == "synthetic-1" }?.key)
+        try f.fake.configure(["completeness": [id: ["47": 1.0]]])
+        let second = try f.push(approved: true)
+        #expect(second.pushed == 5 && second.held.isEmpty && second.setsCreated == ["synthetic-4"])
+        let wf = try f.fake.state()["workflows"] as? [String: [String: Any]]
+        #expect(((wf?["47"]?["links"] as? [String: Any])?["subject_sets"] as? [String])?.count == 4, "each set linked to its workflow")
+    }
+
+    @Test func faultsMidPushLeaveEverySubjectExactlyOnce() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let ids = try SyntheticSubjects.make(root: f.dir + "/sink", sets: 2, perSet: 40)
+        try f.fake.configure(["url_ttl": 1])
+        try f.fake.faults([
+            ["kind": "drop_after", "method": "POST", "path": "^/api/subjects$", "count": 3],
+            ["kind": "500", "method": "POST", "path": "^/api/subjects$", "count": 2],
+            ["kind": "slow", "method": "PUT", "path": "^/uploads/", "count": 2, "delay": 1.3],  // its URL expires meanwhile
+            ["kind": "429", "method": "PUT", "path": "^/uploads/", "count": 3, "retry_after": 0],
+            ["kind": "503", "method": "POST", "path": "/links/subjects$", "count": 2],
+            ["kind": "drop", "method": "GET", "path": "^/api/subjects$", "count": 1],
+        ])
+        let r = try f.push(approved: true)
+        #expect(r.failed.isEmpty, "\(r.failed)")
+        #expect(r.pushed == 80)
+        #expect(r.retries > 0)
+        let remote = try f.remote()
+        #expect(Set(remote.keys) == Set(ids))
+        #expect(remote.values.allSatisfy { $0.count == 1 }, "\(remote.filter { $0.value.count != 1 })")
+        #expect(remote.values.allSatisfy { $0[0].count == 1 && $0[0][0].hasPrefix("synthetic-") }, "in its set, out of staging")
+        let blobs = try f.fake.blobs()
+        let missing = blobs.values.filter { $0["sha256"] == nil }.count
+        #expect(blobs.count == 240 && missing == 0)
+    }
+
+    @Test func laterSubjectsOfAnObjectNameTheEarlierOnes() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        try SyntheticSubjects.make(root: f.dir + "/sink", sets: 1, perSet: 6)
+        _ = try f.push(approved: true, concurrency: 1)
+        let subjects = try f.fake.subjects()
+        let byAlert = Dictionary(uniqueKeysWithValues: subjects.map { (($0.value["metadata"] as! [String: Any])["#alert_id"] as! String, $0) })
+        // Alerts 1000002 and 1000005 share their objects with 1000001 and 1000004.
+        let meta = try #require(byAlert["1000002"]?.value["metadata"] as? [String: Any])
+        #expect(meta["#previous_subject_ids"] as? String == byAlert["1000001"]?.key)
+        #expect((byAlert["1000001"]?.value["metadata"] as? [String: Any])?["#previous_subject_ids"] == nil)
+        #expect((byAlert["1000005"]?.value["metadata"] as? [String: Any])?["#previous_subject_ids"] as? String == byAlert["1000004"]?.key)
+    }
+}
