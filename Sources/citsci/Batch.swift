@@ -53,7 +53,11 @@ struct Batch: AsyncParsableCommand {
         let folderSink = try FolderSink(root: sink, state: store,
                                         options: .init(maxSetSize: maxSetSize, maxSetAge: maxSetAge * 3600))
         let batcher = SubjectBatcher(sink: folderSink, state: store, lightCurve: !noLightCurve)
-        let deadLetters = try DeadLetterFolder(path: deadLetterDir)
+        var deadLetters: DeadLetterFolder? = nil  // made on the first bad alert, not left empty otherwise
+        func deadLetter(_ letter: DeadLetter) async throws {
+            if deadLetters == nil { deadLetters = try DeadLetterFolder(path: deadLetterDir) }
+            try await deadLetters!.store(letter)
+        }
         let decoder = AlertDecoder(schemas: try schemaOptions.source())
         var alerts = 0, subjects = 0, repeats = 0, dead = 0
         var limited: [String: Int] = [:]
@@ -67,7 +71,7 @@ struct Batch: AsyncParsableCommand {
             let decoded: [Alert]
             do { decoded = try decoder.decode(bytes, source: path) } catch {
                 printError("citsci batch: \(error)")
-                try await deadLetters.store(letter("decode", "\(error)"))
+                try await deadLetter(letter("decode", "\(error)"))
                 dead += 1
                 continue
             }
@@ -81,7 +85,7 @@ struct Batch: AsyncParsableCommand {
                 } catch where error is RenderError || error is FITSError || error is PNGError {
                     // The alert's stamps are bad; anything else (the state store, the disk) is not the alert's fault: stop.
                     printError("citsci batch: alert \(alert.alertId) in \(path): \(error)")
-                    try await deadLetters.store(letter("render", "alert \(alert.alertId): \(error)"))
+                    try await deadLetter(letter("render", "alert \(alert.alertId): \(error)"))
                     dead += 1
                 }
             }

@@ -102,8 +102,10 @@ public final class StateStore: Sendable {
         public var description: String { reason }
     }
 
-    /// Opens (creating if needed) and migrates the store at `path` (":memory:" for a throwaway one).
+    /// Opens (creating it and its folder if needed) and migrates the store at `path` (":memory:" for a throwaway one).
     public init(path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if path != ":memory:", !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         database = try SQLiteDatabase(path: path)
         let version = Int(try database.execute("PRAGMA user_version")[0][0].integer ?? 0)
         guard version <= Self.migrations.count else {
