@@ -166,7 +166,16 @@ import TestSupport
             #expect(meta["#survey"] as? String == "ztf")
             #expect((meta["#render"] as? String)?.contains("asinh 128px") == true)
             #expect(meta["#priority"] == nil)
-            #expect((s["locations"] as? [Any])?.count == 4)
+            // Every frame on the server is the rendered file, byte for byte.
+            let locations = (s["locations"] as? [[String: String]] ?? []).compactMap(\.values.first)
+            #expect(locations.count == 4)
+            let alert = try #require(meta["#alert_id"] as? String)
+            let folder = try #require(SubjectSetFolder.list(dir + "/sink").first { FileManager.default.fileExists(atPath: $0 + "/\(alert)_1.png") })
+            for (url, name) in zip(locations, ["\(alert)_1.png", "\(alert)_2.png", "\(alert)_3.png", "\(alert)_lightcurve.json"]) {
+                let served = try HTTPClient().get(String(url.split(separator: "?")[0]))
+                let local = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+                #expect(served.status == 200 && Data(served.body) == local, "\(name)")
+            }
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// When and how long to wait before trying a Zooniverse request again: on 429, 5xx and no answer,
-/// with exponential backoff and full jitter, honouring the server's `Retry-After`.
+/// with exponential backoff and jitter (between half and all of the doubled delay), honouring the
+/// server's `Retry-After` (in seconds; an HTTP date falls back to the backoff).
 public struct RetryPolicy: Sendable {
     public var attempts: Int
     public var baseDelay: Double
