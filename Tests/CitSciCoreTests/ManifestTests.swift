@@ -53,7 +53,7 @@ import TestSupport
         // A second frame that is missing is found too.
         text = header.joined(separator: ",") + "\n" + Manifest.line(ManifestRow(externalID: "2", frames: ["2_1.png", "2_2.png"], metadata: []), header: header)
         try text.write(toFile: dir + "/manifest.csv", atomically: true, encoding: .utf8)
-        #expect(throws: ManifestError.self) { try Manifest.read(dir + "/manifest.csv") }
+        #expect(throws: CSVFileError.self) { try Manifest.read(dir + "/manifest.csv") }
     }
 
     @Test func tornLastLineIsSkippedRepeatsKeepTheFirstAndBadShapesAreErrors() throws {

@@ -29,3 +29,14 @@ public struct FixtureError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+
+/// Python tools scripts/bootstrap installs for the comparisons tests make.
+public enum PythonTools {
+    /// The Python of the venv that holds panoptes_aggregation.
+    public static var aggregation: String {
+        ProcessInfo.processInfo.environment["CITSCI_AGGREGATION_VENV"].map { $0 + "/bin/python" }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/citsci/aggregation-venv/bin/python").path
+    }
+
+    public static var hasAggregation: Bool { FileManager.default.isExecutableFile(atPath: aggregation) }
+}

@@ -149,7 +149,7 @@ public final class FolderSink: Sendable {
     /// last line, which readers skip).
     private func append(_ line: String, to path: String) throws {
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw ManifestError(path: path, line: 0, reason: "cannot open for appending")
+            throw CSVFileError(path: path, line: 0, reason: "cannot open for appending")
         }
         defer { try? handle.close() }
         try handle.seekToEnd()

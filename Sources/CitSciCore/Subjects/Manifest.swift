@@ -22,14 +22,6 @@ public struct ManifestRow: Sendable, Equatable {
     }
 }
 
-/// A bad manifest line: where and why.
-public struct ManifestError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let line: Int
-    public let reason: String
-    public var description: String { "\(path):\(line): \(reason)" }
-}
-
 /// The `manifest.csv` of a subject set, in a layout both readers accept:
 ///
 /// - Zooniverse's subject-set import reads `external_id`, every `location:*` column in order (the
@@ -77,20 +69,20 @@ public enum Manifest {
     /// Reads a set's manifest. Every frame must exist in `folder` under exactly its name; a repeated
     /// `external_id` keeps its first row; a last line without its newline (a write cut short) is
     /// ignored. Errors say which line and why.
-    public static func read(_ path: String) throws(ManifestError) -> [ManifestRow] {
+    public static func read(_ path: String) throws(CSVFileError) -> [ManifestRow] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError(path: path, line: 0, reason: "cannot read the file")
+            throw CSVFileError(path: path, line: 0, reason: "cannot read the file")
         }
         let folder = (path as NSString).deletingLastPathComponent
         var text = String(decoding: data, as: UTF8.self)
         if !text.hasSuffix("\n"), let cut = text.lastIndex(of: "\n") { text = String(text[...cut]) }
-        let records = try parse(text, path: path)
-        guard let header = records.first?.cells else { throw ManifestError(path: path, line: 1, reason: "empty manifest") }
+        let records = try CSV.records(text, path: path)
+        guard let header = records.first?.cells else { throw CSVFileError(path: path, line: 1, reason: "empty manifest") }
         guard let idColumn = header.firstIndex(of: "external_id") else {
-            throw ManifestError(path: path, line: 1, reason: "no external_id column")
+            throw CSVFileError(path: path, line: 1, reason: "no external_id column")
         }
         let locations = header.indices.filter { header[$0].hasPrefix("location:") }
-        guard !locations.isEmpty else { throw ManifestError(path: path, line: 1, reason: "no location:N columns") }
+        guard !locations.isEmpty else { throw CSVFileError(path: path, line: 1, reason: "no location:N columns") }
         let metadata = header.indices.filter { header[$0].hasPrefix("metadata:") }
         // Names compared exactly with the folder's listing (not through a possibly case-folding file system).
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
@@ -99,70 +91,25 @@ public enum Manifest {
         for record in records.dropFirst() {
             let cells = record.cells
             guard cells.count == header.count else {
-                throw ManifestError(path: path, line: record.line, reason: "\(cells.count) cells, the header has \(header.count)")
+                throw CSVFileError(path: path, line: record.line, reason: "\(cells.count) cells, the header has \(header.count)")
             }
             let id = cells[idColumn]
-            guard !id.isEmpty else { throw ManifestError(path: path, line: record.line, reason: "empty external_id") }
+            guard !id.isEmpty else { throw CSVFileError(path: path, line: record.line, reason: "empty external_id") }
             guard seen.insert(id).inserted else { continue }
             var frames: [String] = []
             for c in locations where !cells[c].isEmpty {
                 let name = cells[c]
                 guard present.contains(name) else {
-                    throw ManifestError(path: path, line: record.line, reason: "frame '\(name)' (\(header[c])) is not a file in \(folder)")
+                    throw CSVFileError(path: path, line: record.line, reason: "frame '\(name)' (\(header[c])) is not a file in \(folder)")
                 }
                 frames.append(name)
             }
-            guard !frames.isEmpty else { throw ManifestError(path: path, line: record.line, reason: "no frames") }
+            guard !frames.isEmpty else { throw CSVFileError(path: path, line: record.line, reason: "no frames") }
             let meta = metadata.compactMap { c -> (key: String, value: String)? in
                 cells[c].isEmpty ? nil : (String(header[c].dropFirst("metadata:".count)), cells[c])
             }
             rows.append(ManifestRow(externalID: id, frames: frames, metadata: meta))
         }
         return rows
-    }
-
-    /// RFC 4180 records with the line each starts on.
-    static func parse(_ text: String, path: String) throws(ManifestError) -> [(line: Int, cells: [String])] {
-        var records: [(Int, [String])] = []
-        var cells: [String] = []
-        var cell = ""
-        var quoted = false, wasQuoted = false
-        var line = 1, start = 1
-        var chars = text.makeIterator()
-        var pending: Character? = nil
-        while let c = pending ?? chars.next() {
-            pending = nil
-            if quoted {
-                if c == "\"" {
-                    if let n = chars.next() {
-                        if n == "\"" { cell.append("\"") } else { quoted = false; pending = n }
-                    } else { quoted = false }
-                } else {
-                    if c == "\n" { line += 1 }
-                    cell.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"":
-                guard cell.isEmpty, !wasQuoted else { throw ManifestError(path: path, line: line, reason: "a quote inside an unquoted cell") }
-                quoted = true; wasQuoted = true
-            case ",":
-                cells.append(cell); cell = ""; wasQuoted = false
-            case "\r\n", "\n":
-                cells.append(cell); cell = ""; wasQuoted = false
-                if !(cells.count == 1 && cells[0].isEmpty) { records.append((start, cells)) }
-                cells = []
-                line += 1
-                start = line
-            case "\r":
-                continue
-            default:
-                cell.append(c)
-            }
-        }
-        if quoted { throw ManifestError(path: path, line: start, reason: "a quoted cell is not closed") }
-        if !cell.isEmpty || !cells.isEmpty { cells.append(cell); records.append((start, cells)) }
-        return records
     }
 }

@@ -33,12 +33,12 @@ public struct SubjectSetFolder: Sendable, Codable, Equatable {
     public static func read(folder: String) throws -> SubjectSetFolder {
         let path = folder + "/" + fileName
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError(path: path, line: 0, reason: "missing: not a subject-set folder")
+            throw CSVFileError(path: path, line: 0, reason: "missing: not a subject-set folder")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do { return try decoder.decode(SubjectSetFolder.self, from: data) } catch {
-            throw ManifestError(path: path, line: 0, reason: "not a valid set description: \(error)")
+            throw CSVFileError(path: path, line: 0, reason: "not a valid set description: \(error)")
         }
     }
 

@@ -283,7 +283,7 @@ public final class ZooniversePush: Sendable {
         while i < row.frames.count {
             let frame = row.frames[i]
             guard let bytes = FileManager.default.contents(atPath: row.folder + "/" + frame.name) else {
-                throw ManifestError(path: row.folder + "/" + frame.name, line: 0, reason: "frame file missing")
+                throw CSVFileError(path: row.folder + "/" + frame.name, line: 0, reason: "frame file missing")
             }
             let sent = Result { () throws(PanoptesError) in
                 guard i < row.urls.count else { throw PanoptesError(kind: .uploadExpired, method: "PUT", url: "", message: "no upload URL") }

@@ -1,0 +1,175 @@
+import Foundation
+
+/// One task's answers on one subject.
+public struct TaskResult: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// One answer (a label, or null when skipped).
+        case question
+        /// Several answers allowed (a list of labels).
+        case multiple
+        /// Choices from a survey task (`{choice, answers, filters}` values).
+        case survey
+        /// Drawings and other tasks: counted, not tallied.
+        case other
+    }
+
+    public var task: String
+    public var kind: Kind
+    /// Volunteers whose latest classification of the subject has this task.
+    public var volunteers: Int
+    /// Votes per answer label (survey: per choice). A skipped question counts as `(no answer)`.
+    public var counts: [String: Int]
+    /// As panoptes_aggregation's question consensus reducer: the answer with most votes (ties: the
+    /// first met), its votes, and their share of all votes.
+    public var mostLikely: String?
+    public var numVotes: Int
+    public var agreement: Double?
+
+    /// Votes per answer over the volunteers who answered the task.
+    public var fractions: [String: Double] {
+        counts.mapValues { volunteers > 0 ? Double($0) / Double(volunteers) : 0 }
+    }
+
+    public static let noAnswer = "(no answer)"
+}
+
+/// Everything volunteers said about one subject in one workflow.
+public struct SubjectResult: Sendable, Equatable {
+    public var workflowID: String
+    public var subjectID: String
+    public var workflowVersion: String?
+    /// Distinct volunteers (each counted once, by their latest classification).
+    public var volunteers: Int
+    /// Classifications received, repeats by the same volunteer included: grows with every one, so
+    /// it versions the result (a consumer keeps the record with the highest).
+    public var classifications: Int
+    public var lastClassificationID: Int64
+    public var updatedAt: Date
+    public var tasks: [TaskResult]
+    public var retired: Bool
+    /// The subject's metadata (its hidden keys join it to the alert).
+    public var metadata: [String: JSONValue]
+}
+
+/// Aggregates classifications per subject and task, counting each volunteer's latest
+/// classification once (as the Rubin aggregation notebook and panoptes_aggregation's `last`
+/// filter do). Feed it in any order; a classification seen before (a resumed pull, a repeated
+/// export) changes nothing.
+public struct Aggregator: Sendable {
+    public struct Key: Hashable, Sendable, Comparable {
+        public var workflowID: String
+        public var subjectID: String
+        public static func < (a: Key, b: Key) -> Bool { (a.workflowID, a.subjectID) < (b.workflowID, b.subjectID) }
+    }
+
+    struct Entry: Sendable {
+        var latest: [String: Classification] = [:]
+        var received = 0
+        var lastID: Int64 = 0
+        var updatedAt = Date(timeIntervalSince1970: 0)
+        var metadata: [String: JSONValue] = [:]
+        var retiredAt: Int?  // volunteers when it retired; a retired subject stays retired
+    }
+
+    public var rule: RetirementRule
+    private var entries: [Key: Entry] = [:]
+    private var seen = Set<Int64>()
+
+    public init(rule: RetirementRule = RetirementRule()) { self.rule = rule }
+
+    /// Adds a classification; returns the subjects whose result changed.
+    @discardableResult
+    public mutating func add(_ c: Classification) -> [Key] {
+        guard seen.insert(c.id).inserted else { return [] }
+        var changed: [Key] = []
+        for subject in c.subjectIDs {
+            let key = Key(workflowID: c.workflowID, subjectID: subject)
+            var e = entries[key] ?? Entry()
+            e.received += 1
+            if c.id > e.lastID { e.lastID = c.id }
+            if c.createdAt > e.updatedAt { e.updatedAt = c.createdAt }
+            if let meta = c.subjectMetadata[subject] { e.metadata = meta }
+            if let old = e.latest[c.user], (old.createdAt, old.id) > (c.createdAt, c.id) {
+                // An older classification arriving late: counted as received, not as the volunteer's answer.
+            } else {
+                e.latest[c.user] = c
+            }
+            entries[key] = e
+            if e.retiredAt == nil, rule.retires(result(key, e)) {
+                entries[key]!.retiredAt = e.latest.count
+            }
+            changed.append(key)
+        }
+        return changed
+    }
+
+    public var keys: [Key] { entries.keys.sorted() }
+
+    public func result(_ key: Key) -> SubjectResult? { entries[key].map { result(key, $0) } }
+
+    public var results: [SubjectResult] { keys.compactMap(result) }
+
+    private func result(_ key: Key, _ e: Entry) -> SubjectResult {
+        let latest = e.latest.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        var byTask: [String: [JSONValue]] = [:]
+        var order: [String] = []
+        for c in latest {
+            for a in c.annotations {
+                if byTask[a.task] == nil { order.append(a.task) }
+                byTask[a.task, default: []].append(a.value)
+            }
+        }
+        let tasks = order.sorted().map { Self.tally(task: $0, values: byTask[$0]!) }
+        return SubjectResult(workflowID: key.workflowID, subjectID: key.subjectID,
+                             workflowVersion: latest.last?.workflowVersion, volunteers: latest.count,
+                             classifications: e.received, lastClassificationID: e.lastID, updatedAt: e.updatedAt,
+                             tasks: tasks, retired: e.retiredAt != nil, metadata: e.metadata)
+    }
+
+    /// One task's values (one per volunteer) tallied.
+    static func tally(task: String, values: [JSONValue]) -> TaskResult {
+        var kind = TaskResult.Kind.question
+        var counts: [String: Int] = [:]
+        var firstSeen: [String] = []
+        func vote(_ label: String) {
+            if counts[label] == nil { firstSeen.append(label) }
+            counts[label, default: 0] += 1
+        }
+        for v in values {
+            switch v {
+            case .array(let items):
+                for item in items {
+                    if let choice = item["choice"] {
+                        kind = .survey
+                        vote(label(choice))
+                    } else if item.object != nil {
+                        kind = .other  // a drawing mark
+                    } else {
+                        if kind == .question { kind = .multiple }
+                        vote(label(item))
+                    }
+                }
+            case .object:
+                kind = .other
+            default:
+                vote(label(v))
+            }
+        }
+        if kind == .other { counts = [:]; firstSeen = [] }
+        let total = counts.values.reduce(0, +)
+        // Ties go to the answer met first, as Counter.most_common does.
+        let best = firstSeen.max { counts[$0]! < counts[$1]! || (counts[$0]! == counts[$1]! && firstSeen.firstIndex(of: $0)! > firstSeen.firstIndex(of: $1)!) }
+        return TaskResult(task: task, kind: kind, volunteers: values.count, counts: counts, mostLikely: best,
+                          numVotes: best.map { counts[$0]! } ?? 0, agreement: best.map { Double(counts[$0]!) / Double(total) })
+    }
+
+    static func label(_ v: JSONValue) -> String {
+        switch v {
+        case .null: TaskResult.noAnswer
+        case .string(let s): s
+        case .bool(let b): b ? "True" : "False"
+        case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        default: v.description
+        }
+    }
+}
