@@ -43,14 +43,27 @@ state = {
     "sessions": {},          # session cookie -> csrf / user
     "user": {"id": "7", "login": args.login, "subject_limit": args.subject_limit, "uploaded_subjects_count": 0},
     "projects": {"43": {"id": "43", "slug": "pi/alerts", "display_name": "Alert vetting", "links": {"workflows": ["47", "48"], "subject_sets": []}}},
-    "workflows": {"47": {"id": "47", "display_name": "Real or bogus?", "links": {"project": "43", "subject_sets": []}},
-                  "48": {"id": "48", "display_name": "Variable or not?", "links": {"project": "43", "subject_sets": []}}},
+    "workflows": {"47": {"id": "47", "display_name": "Real or bogus?", "version": "12.3",
+                         "tasks": {"T0": {"type": "single", "question": "T0.question",
+                                          "answers": [{"label": "T0.answers.0.label"}, {"label": "T0.answers.1.label"}]},
+                                   "T1": {"type": "multiple", "question": "T1.question",
+                                          "answers": [{"label": "T1.answers.0.label"}, {"label": "T1.answers.1.label"},
+                                                      {"label": "T1.answers.2.label"}]}},
+                         "strings": {"T0.question": "Is this a real astrophysical transient?", "T0.answers.0.label": "Real",
+                                     "T0.answers.1.label": "Bogus", "T1.question": "What do you see?",
+                                     "T1.answers.0.label": "Point source", "T1.answers.1.label": "Galaxy",
+                                     "T1.answers.2.label": "Artefact"},
+                         "links": {"project": "43", "subject_sets": []}},
+                  "48": {"id": "48", "display_name": "Variable or not?", "version": "3.1",
+                         "tasks": {"T0": {"type": "single", "question": "Variable?", "answers": [{"label": "Yes"}, {"label": "No"}]}},
+                         "links": {"project": "43", "subject_sets": []}}},
     "subject_sets": {},
     "subjects": {},
     "blobs": {},             # key -> {"content_type", "size", "sha256", "head"}
     "config": {"token_ttl": 7200, "url_ttl": 1200, "completeness": {}},
     "faults": [],
     "log": [],
+    "classifications": [],   # as the API lists them, ascending id
 }
 
 
@@ -187,6 +200,13 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     state["config"][k] = v
             return 200, {"ok": True}, {}, "application/json"
+        if path == "/__admin/classifications":
+            for c in doc.get("classifications", []):
+                if not any(x["id"] == str(c["id"]) for x in state["classifications"]):
+                    c = dict(c, id=str(c["id"]))
+                    state["classifications"].append(c)
+            state["classifications"].sort(key=lambda c: int(c["id"]))
+            return 200, {"ok": True, "count": len(state["classifications"])}, {}, "application/json"
         if path == "/__admin/faults":
             state["faults"] = [dict(f) for f in doc.get("faults", [])]
             return 200, {"ok": True}, {}, "application/json"
@@ -352,9 +372,33 @@ class Handler(BaseHTTPRequestHandler):
                 return self.one("workflows", wf)
         if head == "subject_sets":
             return self.subject_sets(method, parts, query, doc)
+        if head == "classifications" and method == "GET" and parts[1:] == ["project"]:
+            return self.project_classifications(query)
         if head == "subjects":
             return self.subjects(method, parts, query, doc)
         raise Reject(404, "Not found")
+
+    def project_classifications(self, query):
+        """GET /api/classifications/project: classifications of a project the user can edit, ascending id,
+        after last_id, paged; no page counts, only meta.classifications.next_href."""
+        if "project_id" not in query:
+            raise Reject(422, "project_id is required")
+        self.project_of(query["project_id"])
+        size = int(query.get("page_size", 20))
+        if size < 1 or size > 100:
+            raise Reject(422, "page_size must be 1 to 100")
+        page = int(query.get("page", 1))
+        items = [c for c in state["classifications"] if c["links"]["project"] == query["project_id"]
+                 and ("workflow_id" not in query or c["links"]["workflow"] == query["workflow_id"])
+                 and int(c["id"]) > int(query.get("last_id", 0))]
+        chunk = items[(page - 1) * size: page * size]
+        more = page * size < len(items)
+        nxt = None
+        if more:
+            q = dict(query, page=str(page + 1))
+            nxt = "/classifications/project?" + "&".join(f"{k}={v}" for k, v in sorted(q.items()))
+        meta = {"page": page, "page_size": size, "next_href": nxt, "previous_href": None}
+        return 200, {"classifications": chunk, "links": {}, "meta": {"classifications": meta}}, {"ETag": etag_of(chunk)}, None
 
     def link_ids(self, doc, key):
         if not isinstance(doc, dict) or set(doc.keys()) != {key} or not isinstance(doc[key], list):

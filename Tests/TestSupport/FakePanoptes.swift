@@ -74,6 +74,9 @@ public final class FakePanoptes: @unchecked Sendable {
     public func subjectSets() throws -> [String: [String: Any]] { try state()["subject_sets"] as? [String: [String: Any]] ?? [:] }
     public func blobs() throws -> [String: [String: Any]] { try state()["blobs"] as? [String: [String: Any]] ?? [:] }
 
+    /// Classifications for `GET /api/classifications/project`, in the API's form.
+    public func addClassifications(_ list: [[String: Any]]) throws { try post("/__admin/classifications", ["classifications": list]) }
+
     func post(_ path: String, _ body: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: body)
         let r = try http.request("POST", endpoint + path, headers: [("Content-Type", "application/json")], body: Array(data))

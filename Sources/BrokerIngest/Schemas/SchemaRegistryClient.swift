@@ -53,4 +53,24 @@ public final class SchemaRegistryClient: WriterSchemaSource {
         cache.withLock { $0[id] = schema }
         return schema
     }
+
+    /// Registers a schema under `subject` (`<topic>-value` by Confluent's convention) and returns its
+    /// id; registering the same schema again gives the same id.
+    public func register(schemaJSON: String, subject: String) throws(AlertDecodingError) -> UInt32 {
+        let url = "\(baseURL)/subjects/\(subject)/versions"
+        var headers = [("Content-Type", "application/vnd.schemaregistry.v1+json"), ("Accept", "application/vnd.schemaregistry.v1+json, application/json")]
+        if let authorization { headers.append(("Authorization", authorization)) }
+        let body = (try? JSONSerialization.data(withJSONObject: ["schema": schemaJSON])) ?? Data()
+        let response: HTTPResponse
+        do {
+            response = try http.request("POST", url, headers: headers, body: Array(body))
+        } catch {
+            throw AlertDecodingError(.schemaUnavailable, "schema registry unreachable: \(error)", offset: 0)
+        }
+        guard response.status == 200, let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+              let id = object["id"] as? Int, let id32 = UInt32(exactly: id) else {
+            throw AlertDecodingError(.schemaUnavailable, "POST \(url) answered HTTP \(response.status): \(response.text.prefix(300))", offset: 0)
+        }
+        return id32
+    }
 }

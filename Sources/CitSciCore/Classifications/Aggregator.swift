@@ -46,6 +46,7 @@ public struct SubjectResult: Sendable, Equatable {
     public var lastClassificationID: Int64
     public var updatedAt: Date
     public var tasks: [TaskResult]
+    /// By the retirement rule, or by Zooniverse (an export's `subject_data` says `retired`).
     public var retired: Bool
     /// The subject's metadata (its hidden keys join it to the alert).
     public var metadata: [String: JSONValue]
@@ -89,10 +90,10 @@ public struct Aggregator: Sendable {
             if c.id > e.lastID { e.lastID = c.id }
             if c.createdAt > e.updatedAt { e.updatedAt = c.createdAt }
             if let meta = c.subjectMetadata[subject] { e.metadata = meta }
-            if let old = e.latest[c.user], (old.createdAt, old.id) > (c.createdAt, c.id) {
+            if let old = e.latest[c.volunteer], (old.createdAt, old.id) > (c.createdAt, c.id) {
                 // An older classification arriving late: counted as received, not as the volunteer's answer.
             } else {
-                e.latest[c.user] = c
+                e.latest[c.volunteer] = c
             }
             entries[key] = e
             if e.retiredAt == nil, rule.retires(result(key, e)) {
@@ -123,7 +124,7 @@ public struct Aggregator: Sendable {
         return SubjectResult(workflowID: key.workflowID, subjectID: key.subjectID,
                              workflowVersion: latest.last?.workflowVersion, volunteers: latest.count,
                              classifications: e.received, lastClassificationID: e.lastID, updatedAt: e.updatedAt,
-                             tasks: tasks, retired: e.retiredAt != nil, metadata: e.metadata)
+                             tasks: tasks, retired: e.retiredAt != nil || e.metadata["retired"]?.object != nil, metadata: e.metadata)
     }
 
     /// One task's values (one per volunteer) tallied.

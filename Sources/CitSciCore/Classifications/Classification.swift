@@ -41,6 +41,32 @@ public struct Classification: Sendable, Equatable {
         self.subjectMetadata = subjectMetadata
     }
 
+    /// Who counts as one volunteer: a signed-in user by their id, anyone else by the name the export
+    /// gives them (`not-logged-in-<hashed ip>`; the API gives no such name, so there each anonymous
+    /// classification counts alone).
+    public var volunteer: String { userID.map { "user:" + $0 } ?? user }
+
+    /// A classification as `GET /api/classifications/...` lists it, answer indices turned into the
+    /// workflow's labels. Nil when it lacks an id, time, workflow or subject.
+    public init?(api c: JSONValue, workflow: ZooniverseWorkflow?) {
+        guard let id = c["id"]?.id.flatMap({ Int64($0) }), let created = c["created_at"]?.string.flatMap(Self.date),
+              let wf = c["links"]?["workflow"]?.id else { return nil }
+        let subjects = c["links"]?["subjects"]?.array?.compactMap(\.id) ?? []
+        guard !subjects.isEmpty else { return nil }
+        let user = c["links"]?["user"]?.id
+        let annotations = (c["annotations"]?.array ?? []).compactMap { a -> Annotation? in
+            guard let task = a["task"]?.string else { return nil }
+            let value = a["value"] ?? .null
+            return Annotation(task: task, value: workflow?.labelled(task: task, value: value) ?? value)
+        }
+        var gold = false
+        if case .bool(let b)? = c["gold_standard"] { gold = b }
+        self.init(id: id, user: user.map { "user:" + $0 } ?? "anonymous-\(id)", userID: user, workflowID: wf,
+                  workflowVersion: c["metadata"]?["workflow_version"]?.string, createdAt: created, goldStandard: gold,
+                  expert: c["expert_classifier"]?.string != nil || c["expert_classifier"]?.number != nil,
+                  subjectIDs: subjects, annotations: annotations)
+    }
+
     /// Panoptes's two time formats: exports' `2016-12-12 16:46:28 UTC`, the API's ISO 8601.
     public static func date(_ text: String) -> Date? {
         let t = text.trimmingCharacters(in: .whitespaces)

@@ -55,7 +55,8 @@ public enum ClassificationExport {
             }
             let subjects = cell("subject_ids").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !subjects.isEmpty else { throw fail("subject_ids", "empty") }
-            let userID = cell("user_id")
+            // Anonymous rows have no user id: empty in Panoptes's own exports, NA once R has rewritten them.
+            let userID = ["", "na", "null", "none"].contains(cell("user_id").lowercased()) ? "" : cell("user_id")
             let user = cell("user_name").isEmpty ? "not-logged-in-" + cell("user_ip") : cell("user_name")
             out.append(Classification(id: id, user: user, userID: userID.isEmpty ? nil : userID,
                                       workflowID: cell("workflow_id"), workflowVersion: cell("workflow_version").isEmpty ? nil : cell("workflow_version"),

@@ -88,6 +88,40 @@ public final class StateStore: Sendable {
         CREATE INDEX subjects_state ON subjects (project, state);
         CREATE INDEX subjects_object ON subjects (project, object_id);
         """,
+        // 3: classifications pulled back, where each pull stopped, and what was published.
+        """
+        CREATE TABLE classifications (
+            id INTEGER PRIMARY KEY,
+            project TEXT NOT NULL DEFAULT '',
+            workflow TEXT NOT NULL,
+            workflow_version TEXT,
+            user TEXT NOT NULL,
+            user_id TEXT,
+            created_at REAL NOT NULL,
+            gold_standard INTEGER NOT NULL DEFAULT 0,
+            expert INTEGER NOT NULL DEFAULT 0,
+            subject_ids TEXT NOT NULL,
+            annotations TEXT NOT NULL,
+            subject_data TEXT
+        );
+        CREATE INDEX classifications_workflow ON classifications (workflow, id);
+        CREATE TABLE classification_cursors (
+            project TEXT NOT NULL,
+            workflow TEXT NOT NULL,
+            last_id INTEGER NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (project, workflow)
+        );
+        CREATE TABLE published_results (
+            workflow TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            retired INTEGER NOT NULL,
+            published_at REAL NOT NULL,
+            PRIMARY KEY (workflow, subject)
+        );
+        CREATE INDEX subjects_zooniverse ON subjects (zooniverse_id);
+        """,
     ]
 
     public enum Outcome: String, Sendable {

@@ -179,7 +179,7 @@ extension PanoptesClient {
         }
     }
 
-    private func first(_ doc: Document, _ kind: String, _ path: String) throws(PanoptesError) -> JSONValue {
+    func first(_ doc: Document, _ kind: String, _ path: String) throws(PanoptesError) -> JSONValue {
         guard let r = doc.body[kind]?[0] else {
             throw PanoptesError(kind: .badResponse, method: "GET", url: configuration.endpoint + "/api" + path,
                                 message: "no \(kind) in the answer: \(doc.body.description.prefix(200))")
@@ -187,7 +187,7 @@ extension PanoptesClient {
         return r
     }
 
-    private func ids(_ v: JSONValue?) -> [String] { v?.array?.compactMap(\.id) ?? [] }
+    func ids(_ v: JSONValue?) -> [String] { v?.array?.compactMap(\.id) ?? [] }
 
     private func subjectSet(_ s: JSONValue, etag: String?) -> ZooniverseSubjectSet {
         var completeness: [String: Double] = [:]

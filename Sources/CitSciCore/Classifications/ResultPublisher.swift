@@ -1,0 +1,111 @@
+import BrokerIngest
+import Foundation
+
+/// Republishes subjects' aggregates to Kafka as `ClassificationResultRecord`s keyed by object id
+/// (Confluent wire format), and optionally as Lasair annotations. A subject's record goes out when
+/// its aggregate has changed since the last one sent — at most once per `debounce` seconds — and at
+/// once when it retires. What was sent is recorded after the broker acknowledged it, so a restart
+/// may send a record again (at-least-once), with the same version: harmless to a consumer that
+/// keeps the highest version.
+public final class ResultPublisher: Sendable {
+    public struct Options: Sendable {
+        public var topic: String
+        /// The schema's id in the registry (or the id agreed with consumers when there is none).
+        public var schemaID: UInt32
+        public var debounce: Double = 300
+        public var rule: RetirementRule
+        /// The Zooniverse project, when the subjects' own records do not say.
+        public var projectID: String?
+        /// Also publish Lasair annotations (JSON) to this topic.
+        public var lasairTopic: String?
+        /// The task whose consensus is the Lasair `classification` (default: the first question task).
+        public var lasairTask: String?
+
+        public init(topic: String, schemaID: UInt32, rule: RetirementRule) {
+            self.topic = topic
+            self.schemaID = schemaID
+            self.rule = rule
+        }
+    }
+
+    public struct Report: Sendable, Equatable, CustomStringConvertible {
+        public var published = 0
+        public var retired = 0
+        public var unchanged = 0
+        public var debounced = 0
+        public var description: String {
+            "\(published) results published (\(retired) newly retired), \(unchanged) unchanged, \(debounced) changed but sent less than the debounce interval ago"
+        }
+    }
+
+    public let producer: KafkaProducer
+    public let state: StateStore
+    public let options: Options
+
+    public init(producer: KafkaProducer, state: StateStore, options: Options) {
+        self.producer = producer
+        self.state = state
+        self.options = options
+    }
+
+    public var aggregation: String {
+        "latest classification per volunteer; question consensus as panoptes_aggregation (most_likely, num_votes, agreement); retirement \(options.rule)"
+    }
+
+    /// Publishes what changed among `results`.
+    public func publish(_ results: [SubjectResult], now: Date = Date()) async throws -> Report {
+        var report = Report()
+        for r in results {
+            let last = try state.published(workflow: r.workflowID, subject: r.subjectID)
+            let version = Int64(r.classifications)
+            if let last, last.version >= version && last.retired == r.retired { report.unchanged += 1; continue }
+            let retiresNow = r.retired && last?.retired != true
+            if let last, !retiresNow, now.timeIntervalSince(last.at) < options.debounce { report.debounced += 1; continue }
+            let origin = try origin(of: r)
+            let value = ClassificationResultRecord.value(r, origin: origin, rule: options.rule, aggregation: aggregation, publishedAt: now)
+            let key = Array((origin.objectID ?? r.subjectID).utf8)
+            _ = try await producer.send(ProducerRecord(topic: options.topic, key: key,
+                                                       value: try ClassificationResultRecord.framed(value, schemaID: options.schemaID)))
+            if let lasair = options.lasairTopic, let object = origin.objectID,
+               let annotation = Self.lasairAnnotation(r, objectID: object, task: options.lasairTask, topic: lasair) {
+                _ = try await producer.send(ProducerRecord(topic: lasair, key: Array(object.utf8), value: annotation))
+            }
+            try state.markPublished(workflow: r.workflowID, subject: r.subjectID, version: version, retired: r.retired, at: now)
+            report.published += 1
+            if retiresNow { report.retired += 1 }
+        }
+        return report
+    }
+
+    /// Ids and provenance: from the state store when citsci pushed the subject, else from the
+    /// subject's hidden metadata as the export carried it.
+    func origin(of r: SubjectResult) throws -> ClassificationResultRecord.Origin {
+        if let pushed = try state.pushedSubject(zooniverseID: r.subjectID) {
+            return .init(metadata: pushed.metadata, projectID: pushed.project)
+        }
+        return .init(metadata: r.metadata, projectID: options.projectID)
+    }
+
+    /// Lasair's annotation form, `{objectId, topic, classification, version, explanation, classdict, url}`,
+    /// as its annotators send it: the consensus of the task, with every answer's count in `classdict`.
+    public static func lasairAnnotation(_ r: SubjectResult, objectID: String, task: String?, topic: String) -> [UInt8]? {
+        guard let t = task.flatMap({ name in r.tasks.first { $0.task == name } })
+                ?? r.tasks.first(where: { $0.kind == .question || $0.kind == .multiple }),
+              let consensus = t.mostLikely else { return nil }
+        var classdict: [String: JSONValue] = [:]
+        for (answer, n) in t.counts { classdict[answer] = .number(Double(n)) }
+        classdict["volunteers"] = .number(Double(t.volunteers))
+        classdict["agreement"] = t.agreement.map(JSONValue.number) ?? .null
+        classdict["retired"] = .bool(r.retired)
+        classdict["subject_id"] = .string(r.subjectID)
+        classdict["workflow_id"] = .string(r.workflowID)
+        let doc: JSONValue = [
+            "objectId": .string(objectID), "topic": .string(topic), "classification": .string(consensus),
+            "version": .string("citsci-\(r.classifications)"),
+            "explanation": .string("Zooniverse volunteers: \(t.numVotes) of \(t.volunteers) said \(consensus) on \(t.task)"),
+            "classdict": .object(classdict),
+            "url": .string("https://www.zooniverse.org/subjects/\(r.subjectID)"),
+        ]
+        return doc.encoded()
+    }
+}

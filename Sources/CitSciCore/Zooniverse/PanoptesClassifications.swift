@@ -1,0 +1,62 @@
+import Foundation
+
+/// A workflow's tasks, to turn the API's answer indices into the labels volunteers saw.
+public struct ZooniverseWorkflow: Sendable {
+    public struct Task: Sendable {
+        /// `single`, `multiple`, `survey`, `drawing`, ...
+        public var type: String
+        public var answers: [String]
+    }
+
+    public let id: String
+    public let displayName: String
+    public let version: String?
+    public let tasks: [String: Task]
+
+    /// An annotation's value with answer indices replaced by their labels (question tasks); other
+    /// values as they are.
+    public func labelled(task: String, value: JSONValue) -> JSONValue {
+        guard let t = tasks[task], t.type == "single" || t.type == "multiple" else { return value }
+        func label(_ v: JSONValue) -> JSONValue {
+            guard let n = v.number, n >= 0, Int(n) < t.answers.count, n == n.rounded() else { return v }
+            return .string(t.answers[Int(n)])
+        }
+        if case .array(let items) = value { return .array(items.map(label)) }
+        return label(value)
+    }
+}
+
+extension PanoptesClient {
+    /// `GET /api/workflows/{id}`: its tasks, with labels from `strings` where the workflow keeps them apart.
+    public func workflow(_ id: String) throws(PanoptesError) -> ZooniverseWorkflow {
+        let w = try first(try api("GET", "/workflows/\(id)"), "workflows", "/workflows/\(id)")
+        let strings = w["strings"]?.object ?? [:]
+        var tasks: [String: ZooniverseWorkflow.Task] = [:]
+        for (key, t) in w["tasks"]?.object ?? [:] {
+            let answers = (t["answers"]?.array ?? []).map { a -> String in
+                let raw = a["label"]?.string ?? ""
+                return strings[raw]?.string ?? raw
+            }
+            tasks[key] = .init(type: t["type"]?.string ?? "", answers: answers)
+        }
+        return ZooniverseWorkflow(id: w["id"]?.id ?? id, displayName: w["display_name"]?.string ?? "",
+                                  version: w["version"]?.string, tasks: tasks)
+    }
+
+    /// Classifications of a project you can edit, after `lastID`, a page at a time
+    /// (`GET /api/classifications/project`, following `meta.classifications.next_href`). `page` gets
+    /// each page's raw classifications in ascending id; returning false stops.
+    public func classifications(project: String, workflow: String?, after lastID: Int64?, pageSize: Int = 100,
+                                page: ([JSONValue]) throws -> Bool) throws {
+        var query = [("project_id", project), ("page_size", String(min(100, max(1, pageSize))))]
+        if let workflow { query.append(("workflow_id", workflow)) }
+        if let lastID { query.append(("last_id", String(lastID))) }
+        var doc = try api("GET", "/classifications/project", query: query)
+        while true {
+            let items = doc.body["classifications"]?.array ?? []
+            guard try page(items) else { return }
+            guard let next = doc.body["meta"]?["classifications"]?["next_href"]?.string, !items.isEmpty else { return }
+            doc = try api("GET", next.hasPrefix("/api/") ? String(next.dropFirst(4)) : next)
+        }
+    }
+}

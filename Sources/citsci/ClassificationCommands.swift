@@ -1,0 +1,193 @@
+import ArgumentParser
+import BrokerIngest
+import CitSciCore
+import Foundation
+
+/// How subjects retire, shared by `aggregate` and `publish`.
+struct RetirementOptions: ParsableArguments {
+    @Option(help: "Retire a subject after this many volunteers (0: never by count).")
+    var retireAfter: Int = 15
+
+    @Option(help: "Or retire once the consensus agreement reaches this (0 to 1)...")
+    var agreement: Double?
+
+    @Option(help: "...with at least this many volunteers.")
+    var minimum: Int = 5
+
+    @Option(help: "The task the agreement rule reads (default: the first question task).")
+    var task: String?
+
+    func rule() throws -> RetirementRule {
+        if let agreement, !(0...1).contains(agreement) { throw ValidationError("--agreement \(agreement): expected 0 to 1") }
+        return RetirementRule(classifications: retireAfter > 0 ? retireAfter : nil, agreement: agreement, minimum: minimum, task: task)
+    }
+}
+
+/// Where classifications come from: export files, and/or those pulled into the state store.
+struct ClassificationSource: ParsableArguments {
+    @Option(name: .customLong("export"), help: "A Panoptes classification export (CSV); repeatable.")
+    var exports: [String] = []
+
+    @Option(help: "State store (SQLite) holding pulled classifications (used when it exists).")
+    var state: String = "citsci.sqlite"
+
+    @Option(help: "Only this workflow.")
+    var workflow: String?
+
+    func aggregate(rule: RetirementRule) throws -> (Aggregator, StateStore?) {
+        var aggregator = Aggregator(rule: rule)
+        var store: StateStore? = nil
+        if FileManager.default.fileExists(atPath: state) || exports.isEmpty {
+            store = try StateStore(path: state)
+            for c in try store!.classifications(workflow: workflow) { aggregator.add(c) }
+        }
+        for path in exports {
+            for c in try ClassificationExport.read(path) where workflow == nil || c.workflowID == workflow { aggregator.add(c) }
+        }
+        return (aggregator, store)
+    }
+}
+
+struct ClassificationsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifications",
+        abstract: "Bring volunteers' classifications back from Zooniverse.",
+        subcommands: [ClassificationsPull.self])
+}
+
+struct ClassificationsPull: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Pull a project's new classifications through the Panoptes API into the state store.",
+        discussion: """
+        Uses GET /api/classifications/project (you must be able to edit the project), from where the last pull
+        stopped: each page is stored with the position in one transaction, so an interrupted pull resumes
+        without skipping or repeating a classification. Answer indices become the workflow's labels.
+        """)
+
+    @OptionGroup var panoptes: PanoptesOptions
+
+    @Option(help: "Zooniverse project id or slug.")
+    var project: String
+
+    @Option(name: .customLong("workflow"), help: "A workflow to pull (repeatable; default: all of the project's).")
+    var workflows: [String] = []
+
+    @Option(help: "State store (SQLite).")
+    var state: String = "citsci.sqlite"
+
+    @Option(help: "Stop after this many pages of 100.")
+    var maxPages: Int?
+
+    func run() throws {
+        var pull = ClassificationPull(client: try panoptes.client(), state: try StateStore(path: state), project: project, workflows: workflows)
+        pull.maxPages = maxPages
+        print(try pull.run { printError("citsci classifications pull: \($0)") })
+    }
+}
+
+struct Aggregate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Aggregate classifications per subject and task (from exports and/or the state store).",
+        discussion: """
+        Each volunteer counts once, by their latest classification of the subject. Question tasks give each answer's
+        count and fraction and the consensus (most_likely, num_votes, agreement) as panoptes_aggregation defines it;
+        survey tasks give choice counts. --format table (default) prints one line per subject and task; json prints
+        one JSON object per subject.
+        """)
+
+    @OptionGroup var source: ClassificationSource
+    @OptionGroup var retirement: RetirementOptions
+
+    @Option(help: "table or json.")
+    var format: String = "table"
+
+    func run() throws {
+        guard ["table", "json"].contains(format) else { throw ValidationError("--format \(format): expected table or json") }
+        let (aggregator, _) = try source.aggregate(rule: try retirement.rule())
+        let results = aggregator.results
+        for r in results {
+            if format == "json" { print(Self.json(r)); continue }
+            let alert = r.metadata["#alert_id"]?.string.map { " alert \($0)" } ?? ""
+            for t in r.tasks {
+                let answers = t.counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                let consensus = t.mostLikely.map { " → \($0) (\(t.numVotes) votes, agreement \(String(format: "%.2f", t.agreement ?? 0)))" } ?? ""
+                print("workflow \(r.workflowID) subject \(r.subjectID)\(alert) \(t.task) [\(t.kind.rawValue)] \(t.volunteers) volunteers: \(answers)\(consensus)\(r.retired ? " retired" : "")")
+            }
+        }
+        printError("citsci aggregate: \(results.count) subjects, \(results.filter(\.retired).count) retired (\(try retirement.rule()))")
+    }
+
+    static func json(_ r: SubjectResult) -> String {
+        let tasks: [JSONValue] = r.tasks.map { t in
+            ["task": .string(t.task), "kind": .string(t.kind.rawValue), "volunteers": .number(Double(t.volunteers)),
+             "counts": .object(t.counts.mapValues { .number(Double($0)) }), "fractions": .object(t.fractions.mapValues(JSONValue.number)),
+             "most_likely": t.mostLikely.map(JSONValue.string) ?? .null, "num_votes": .number(Double(t.numVotes)),
+             "agreement": t.agreement.map(JSONValue.number) ?? .null]
+        }
+        let doc: JSONValue = ["workflow_id": .string(r.workflowID), "subject_id": .string(r.subjectID),
+                              "volunteers": .number(Double(r.volunteers)), "classifications": .number(Double(r.classifications)),
+                              "retired": .bool(r.retired), "alert_id": r.metadata["#alert_id"] ?? .null, "tasks": .array(tasks)]
+        return doc.description
+    }
+}
+
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish the aggregates that changed to a Kafka topic (Avro, Confluent wire format, keyed by object id).",
+        discussion: """
+        Records follow schemas/classification-result.avsc. With --schema-registry the schema is registered under
+        <topic>-value and its id used; otherwise --schema-id names it. A subject's record is sent when its aggregate
+        changed since the last one sent (at most once per --debounce seconds) and at once when it retires; what
+        was sent is recorded in the state store after the broker acknowledged it (at-least-once: a restart can
+        repeat a record with the same version). --lasair-topic also sends Lasair's annotation JSON.
+        """)
+
+    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var source: ClassificationSource
+    @OptionGroup var retirement: RetirementOptions
+
+    @Option(help: "Topic for the results.")
+    var topic: String
+
+    @Option(help: "Schema id to frame records with (when no registry is given).")
+    var schemaId: UInt32?
+
+    @Option(help: "Confluent-compatible schema registry to register the result schema with.")
+    var schemaRegistry: String?
+
+    @Option(help: "Seconds between two records of the same subject (retirement goes at once).")
+    var debounce: Double = 300
+
+    @Option(help: "Zooniverse project id, for results whose subjects citsci did not push.")
+    var project: String?
+
+    @Option(help: "Also send Lasair annotations (JSON) to this topic.")
+    var lasairTopic: String?
+
+    func run() async throws {
+        let id: UInt32
+        if let schemaRegistry {
+            let registry = SchemaRegistryClient(url: schemaRegistry, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
+                                                password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
+            id = try registry.register(schemaJSON: ClassificationResultRecord.schemaJSON, subject: topic + "-value")
+        } else if let schemaId {
+            id = schemaId
+        } else {
+            throw ValidationError("give --schema-registry URL (the schema is registered there) or --schema-id N")
+        }
+        let rule = try retirement.rule()
+        let (aggregator, store) = try source.aggregate(rule: rule)
+        let state = try store ?? StateStore(path: source.state)
+        let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: kafka.brokers, properties: try kafka.parsedProperties()))
+        defer { producer.close() }
+        var options = ResultPublisher.Options(topic: topic, schemaID: id, rule: rule)
+        options.debounce = debounce
+        options.projectID = project
+        options.lasairTopic = lasairTopic
+        options.lasairTask = retirement.task
+        let report = try await ResultPublisher(producer: producer, state: state, options: options).publish(aggregator.results)
+        try producer.flush()
+        print("\(report) to \(topic) (schema id \(id))")
+    }
+}
