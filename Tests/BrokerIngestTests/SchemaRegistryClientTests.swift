@@ -69,4 +69,17 @@ final class FakeRegistry {
         #expect(e?.kind == .schemaUnavailable)
         #expect(e?.reason.hasPrefix("schema registry unreachable") == true)
     }
+
+    @Test func registersASchemaOnceAndServesIt() throws {
+        let registry = try FakeRegistry(arguments: ["--user", "citsci", "--password", "s3cret"])
+        let client = SchemaRegistryClient(url: registry.url, username: "citsci", password: "s3cret")
+        let json = #"{"type":"record","name":"R","namespace":"org.citsci","fields":[{"name":"a","type":"long"}]}"#
+        let id = try client.register(schemaJSON: json, subject: "results-value")
+        #expect(try client.register(schemaJSON: json, subject: "results-value") == id, "the same schema, the same id")
+        guard case .record(let r) = try client.schema(id: id) else { Issue.record("not a record"); return }
+        #expect(r.name == "org.citsci.R")
+        let anonymous = SchemaRegistryClient(url: registry.url)
+        #expect(throws: AlertDecodingError.self) { try anonymous.register(schemaJSON: json, subject: "results-value") }
+        #expect { try client.register(schemaJSON: "{\"type\": \"nope\"}", subject: "x-value") } throws: { "\($0)".contains("HTTP 422") }
+    }
 }
