@@ -1,0 +1,97 @@
+import CitSciCore
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// `citsci classifications pull`, `aggregate` and `publish`.
+@Suite struct ClassificationCommandTests {
+    func tempDir() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-cls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func environment(_ fake: FakePanoptes) -> [String: String] {
+        ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
+         "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+    }
+
+    static func seed(_ n: Int) -> [[String: Any]] {
+        (0..<n).map { i -> [String: Any] in
+            let annotation: [String: Any] = ["task": "T0", "value": i % 3 == 0 ? 1 : 0]
+            let links: [String: Any] = ["project": "43", "workflow": "47", "user": String(i % 50), "subjects": [String(7000 + i % 40)]]
+            return ["id": 1 + i, "created_at": "2026-11-20T10:00:00.000Z", "annotations": [annotation],
+                    "metadata": ["workflow_version": "12.3"], "links": links]
+        }
+    }
+
+    @Test(.enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.missingDataMessage)))
+    func aggregateAnExport() throws {
+        let path = CLI.data("zooniverse-exports/slsn-cls_export.csv")
+        let table = try CLI.run(["aggregate", "--export", path, "--state", "/nonexistent/none.sqlite"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("workflow 10 subject 96588114 T0 [question] 1 volunteers: Yes 1 → Yes (1 votes, agreement 1.00) retired"))
+        #expect(table.stderr.contains("7 subjects, 7 retired"))
+        let json = try CLI.run(["aggregate", "--export", path, "--state", "/nonexistent/none.sqlite", "--format", "json"])
+        let lines = json.stdout.split(separator: "\n")
+        #expect(lines.count == 7)
+        let bad = try CLI.run(["aggregate", "--export", CLI.data("zooniverse-exports/cat-project-subjects.csv"), "--state", "/nonexistent/none.sqlite"])
+        #expect(bad.status != 0 && bad.stderr.contains("no classification_id column: not a Panoptes classification export"), "\(bad.stderr)")
+    }
+
+    /// Kill the pull at random points, three times, then let it finish: every classification stored once.
+    @Test func pullKilledMidwayResumesWithoutGapsOrRepeats() throws {
+        let fake = try FakePanoptes()
+        try fake.addClassifications(Self.seed(3000))
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["classifications", "pull", "--project", FakePanoptes.slug, "--state", dir + "/s.sqlite", "--requests-per-second", "5"]
+        var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+        for _ in 0..<3 {
+            let (p, out, err) = try CLI.start(args, environment: environment(fake))
+            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+            DispatchQueue.global().async { _ = err.fileHandleForReading.readDataToEndOfFile() }
+            usleep(UInt32.random(in: 600_000...1_800_000, using: &rng))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let partial = try StateStore(path: dir + "/s.sqlite").classifications().count
+        #expect(partial > 0 && partial < 3000, "the kills landed mid-pull (\(partial) stored)")
+        let final = try CLI.run(args + ["--requests-per-second", "1000"], environment: environment(fake), timeout: 120)
+        #expect(final.status == 0, "\(final.stderr)")
+        #expect(final.stdout.hasPrefix("\(3000 - partial) new classifications"), "\(final.stdout)")
+        let stored = try StateStore(path: dir + "/s.sqlite").classifications()
+        #expect(stored.map(\.id) == (1...3000).map(Int64.init))
+
+        let aggregate = try CLI.run(["aggregate", "--state", dir + "/s.sqlite", "--format", "json", "--retire-after", "0"])
+        #expect(aggregate.stdout.split(separator: "\n").count == 40)
+        #expect(aggregate.stdout.contains(#""counts":{"Bogus":"#), "labels from the workflow, not indices")
+    }
+
+    @Test func publishSendsTheAggregatesOfPulledClassifications() throws {
+        let fake = try FakePanoptes()
+        try fake.addClassifications(Self.seed(200))
+        let broker = try TansuBroker()
+        try broker.createTopic("zooniverse-results", partitions: 1)
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pull = try CLI.run(["classifications", "pull", "--project", "43", "--state", dir + "/s.sqlite", "--requests-per-second", "1000"],
+                               environment: environment(fake))
+        #expect(pull.stdout.hasPrefix("200 new classifications"), "\(pull.stdout)\(pull.stderr)")
+        let publish = try CLI.run(["publish", "--brokers", broker.bootstrap, "--topic", "zooniverse-results", "--schema-id", "12",
+                                   "--state", dir + "/s.sqlite", "--project", "43", "--retire-after", "5"])
+        #expect(publish.status == 0, "\(publish.stderr)")
+        #expect(publish.stdout.hasPrefix("40 results published (40 newly retired)"), "\(publish.stdout)")
+        let again = try CLI.run(["publish", "--brokers", broker.bootstrap, "--topic", "zooniverse-results", "--schema-id", "12",
+                                 "--state", dir + "/s.sqlite", "--retire-after", "5"])
+        #expect(again.stdout.hasPrefix("0 results published (0 newly retired), 40 unchanged"), "\(again.stdout)")
+        let out = try runCommand("/usr/bin/env", ["python3", Paths.fixtures.appendingPathComponent("read_results.py").path,
+                                                  "--brokers", broker.bootstrap, "--topic", "zooniverse-results", "--count", "40",
+                                                  "--schema", Paths.packageRoot.appendingPathComponent("schemas/classification-result.avsc").path])
+        #expect(out.split(separator: "\n").count == 40)
+        #expect(out.contains(#""schema_id": 12"#) && out.contains(#""projectId": "43""#))
+        let missing = try CLI.run(["publish", "--brokers", broker.bootstrap, "--topic", "t", "--state", dir + "/s.sqlite"])
+        #expect(missing.status != 0 && missing.stderr.contains("--schema-registry URL"))
+    }
+}
