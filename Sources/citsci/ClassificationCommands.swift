@@ -165,6 +165,11 @@ struct Publish: AsyncParsableCommand {
     @Option(help: "Also send Lasair annotations (JSON) to this topic.")
     var lasairTopic: String?
 
+    @Flag(help: "Retire subjects on Zooniverse too when the rule retires them (credentials as for push).")
+    var retireOnZooniverse = false
+
+    @OptionGroup var panoptes: PanoptesOptions
+
     func run() async throws {
         let id: UInt32
         if let schemaRegistry {
@@ -186,6 +191,7 @@ struct Publish: AsyncParsableCommand {
         options.projectID = project
         options.lasairTopic = lasairTopic
         options.lasairTask = retirement.task
+        if retireOnZooniverse { options.retireOn = try panoptes.client() }
         let report = try await ResultPublisher(producer: producer, state: state, options: options).publish(aggregator.results)
         try producer.flush()
         print("\(report) to \(topic) (schema id \(id))")

@@ -357,6 +357,18 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reject(404, f"Could not find workflow with id='{parts[1]}'")
             if method == "GET" and len(parts) == 2:
                 return self.one("workflows", wf)
+            if method == "POST" and parts[2:] == ["retired_subjects"]:
+                # As panoptes-client's Workflow.retire_subjects: {"subject_ids": [...], "retirement_reason": ...}
+                if not isinstance(doc, dict) or not isinstance(doc.get("subject_ids"), list) or not doc["subject_ids"]:
+                    raise Reject(422, 'body must be {"subject_ids": ["id", ...], "retirement_reason": "..."}')
+                reason = doc.get("retirement_reason", "other")
+                if reason not in ("classification_count", "flagged", "nothing_here", "consensus", "other"):
+                    raise Reject(422, f"retirement_reason {reason!r} is not one Panoptes knows")
+                for sid in doc["subject_ids"]:
+                    if str(sid) not in state["subjects"]:
+                        raise Reject(422, f"subject {sid} not found")
+                    wf.setdefault("retired", {})[str(sid)] = reason
+                return 204, None, {}, None
             if method == "POST" and parts[2:] == ["links", "subject_sets"]:
                 ids = self.link_ids(doc, "subject_sets")
                 for sid in ids:

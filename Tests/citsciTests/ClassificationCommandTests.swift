@@ -94,4 +94,51 @@ import TestSupport
         let missing = try CLI.run(["publish", "--brokers", broker.bootstrap, "--topic", "t", "--state", dir + "/s.sqlite"])
         #expect(missing.status != 0 && missing.stderr.contains("--schema-registry URL"))
     }
+
+    /// The whole loop: subjects pushed, volunteers classify them, the classifications pulled, the
+    /// results published joined to their alerts, and the retired subjects retired on Zooniverse.
+    @Test func pushedSubjectsComeBackAsResultsJoinedToTheirAlerts() throws {
+        let fake = try FakePanoptes()
+        let broker = try TansuBroker()
+        try broker.createTopic("results", partitions: 1)
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = dir + "/citsci.sqlite"
+        let ids = try SyntheticSubjects.make(root: dir + "/sink", sets: 1, perSet: 6)
+        let push = try CLI.run(["push", dir + "/sink", "--project", "43", "--state", state, "--requests-per-second", "1000"],
+                               environment: environment(fake))
+        #expect(push.status == 0, "\(push.stdout)\(push.stderr)")
+        let subjects = try fake.subjects()
+        let zooniverseID = Dictionary(uniqueKeysWithValues: subjects.map { (($0.value["metadata"] as! [String: Any])["#alert_id"] as! String, $0.key) })
+        // Three volunteers classify each subject; the first two subjects get a fourth.
+        var seed: [[String: Any]] = []
+        for (n, alert) in ids.enumerated() {
+            for v in 0..<(n < 2 ? 4 : 3) {
+                let annotation: [String: Any] = ["task": "T0", "value": v == 2 ? 1 : 0]
+                let links: [String: Any] = ["project": "43", "workflow": "47", "user": String(v), "subjects": [zooniverseID[alert]!]]
+                seed.append(["id": 100 + seed.count, "created_at": "2026-11-21T10:00:00Z", "annotations": [annotation], "links": links])
+            }
+        }
+        try fake.addClassifications(seed)
+        let pull = try CLI.run(["classifications", "pull", "--project", "43", "--state", state, "--requests-per-second", "1000"],
+                               environment: environment(fake))
+        #expect(pull.stdout.hasPrefix("20 new classifications"), "\(pull.stdout)\(pull.stderr)")
+        let publish = try CLI.run(["publish", "--brokers", broker.bootstrap, "--topic", "results", "--schema-id", "3", "--state", state,
+                                   "--retire-after", "4", "--retire-on-zooniverse", "--requests-per-second", "1000"], environment: environment(fake))
+        #expect(publish.status == 0, "\(publish.stderr)")
+        #expect(publish.stdout.hasPrefix("6 results published (2 newly retired)"), "\(publish.stdout)")
+        let workflow = (try fake.state()["workflows"] as? [String: [String: Any]])?["47"]
+        let retired = workflow?["retired"] as? [String: String] ?? [:]
+        #expect(retired == [zooniverseID[ids[0]]!: "classification_count", zooniverseID[ids[1]]!: "classification_count"])
+        let out = try runCommand("/usr/bin/env", ["python3", Paths.fixtures.appendingPathComponent("read_results.py").path,
+                                                  "--brokers", broker.bootstrap, "--topic", "results", "--count", "6",
+                                                  "--schema", Paths.packageRoot.appendingPathComponent("schemas/classification-result.avsc").path])
+        let records = try out.split(separator: "\n").map { line -> [String: Any] in
+            let m = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require(m["record"] as? [String: Any])
+        }
+        #expect(Set(records.compactMap { $0["alertId"] as? String }) == Set(ids), "every result joined to its alert")
+        #expect(records.allSatisfy { ($0["objectId"] as? String)?.hasPrefix("obj-") == true && $0["filters"] as? [String] == ["synthetic"] })
+        #expect(records.allSatisfy { $0["projectId"] as? String == "43" })
+    }
 }

@@ -20,6 +20,8 @@ public final class ResultPublisher: Sendable {
         public var lasairTopic: String?
         /// The task whose consensus is the Lasair `classification` (default: the first question task).
         public var lasairTask: String?
+        /// Retire subjects on Zooniverse too when the rule retires them (volunteers then see them no more).
+        public var retireOn: PanoptesClient?
 
         public init(topic: String, schemaID: UInt32, rule: RetirementRule) {
             self.topic = topic
@@ -69,6 +71,9 @@ public final class ResultPublisher: Sendable {
             if let lasair = options.lasairTopic, let object = origin.objectID,
                let annotation = Self.lasairAnnotation(r, objectID: object, task: options.lasairTask, topic: lasair) {
                 _ = try await producer.send(ProducerRecord(topic: lasair, key: Array(object.utf8), value: annotation))
+            }
+            if retiresNow, r.metadata["retired"]?.object == nil, let client = options.retireOn {
+                try client.retire(subjects: [r.subjectID], workflow: r.workflowID, reason: r.volunteers >= (options.rule.classifications ?? .max) ? "classification_count" : "consensus")
             }
             try state.markPublished(workflow: r.workflowID, subject: r.subjectID, version: version, retired: r.retired, at: now)
             report.published += 1

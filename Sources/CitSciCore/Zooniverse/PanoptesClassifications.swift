@@ -59,4 +59,17 @@ extension PanoptesClient {
             doc = try api("GET", next.hasPrefix("/api/") ? String(next.dropFirst(4)) : next)
         }
     }
+
+    /// Retires subjects on a workflow (`POST /api/workflows/{id}/retired_subjects`, as panoptes-client's
+    /// `Workflow.retire_subjects`): volunteers see them no more. Reasons Panoptes knows:
+    /// classification_count, flagged, nothing_here, consensus, other.
+    public func retire(subjects: [String], workflow: String, reason: String = "consensus") throws(PanoptesError) {
+        var start = 0
+        while start < subjects.count {
+            let batch = subjects[start..<min(start + 100, subjects.count)]
+            _ = try api("POST", "/workflows/\(workflow)/retired_subjects",
+                        body: ["subject_ids": .array(batch.map(JSONValue.string)), "retirement_reason": .string(reason)], idempotent: true)
+            start += 100
+        }
+    }
 }
