@@ -23,6 +23,32 @@ struct RetirementOptions: ParsableArguments {
     }
 }
 
+/// Volunteer weighting (SWAP), off unless a task and its positive answer are given.
+struct WeightingOptions: ParsableArguments {
+    @Option(help: "Weight volunteers by skill (SWAP) on this question task...")
+    var swapTask: String?
+
+    @Option(help: "...reading this answer as positive (e.g. Real); skills are learned from gold-standard subjects.")
+    var swapPositive: String?
+
+    @Option(help: "SWAP: the probability a subject is positive before anyone classifies it.")
+    var swapPrior: Double = 0.5
+
+    @Option(help: "SWAP: the skill of a volunteer never seen on a gold subject (0.5: no weight).")
+    var swapInitialSkill: Double = 0.5
+
+    func swap() throws -> SWAP? {
+        switch (swapTask, swapPositive) {
+        case (nil, nil): return nil
+        case (let task?, let positive?):
+            guard (0...1).contains(swapPrior), swapPrior > 0, swapPrior < 1 else { throw ValidationError("--swap-prior \(swapPrior): expected between 0 and 1") }
+            guard (0...1).contains(swapInitialSkill) else { throw ValidationError("--swap-initial-skill \(swapInitialSkill): expected 0 to 1") }
+            return SWAP(task: task, positive: positive, prior: swapPrior, initialSkill: swapInitialSkill)
+        default: throw ValidationError("--swap-task and --swap-positive go together")
+        }
+    }
+}
+
 /// Where classifications come from: export files, and/or those pulled into the state store.
 struct ClassificationSource: ParsableArguments {
     @Option(name: .customLong("export"), help: "A Panoptes classification export (CSV); repeatable.")
@@ -34,8 +60,8 @@ struct ClassificationSource: ParsableArguments {
     @Option(help: "Only this workflow.")
     var workflow: String?
 
-    func aggregate(rule: RetirementRule) throws -> (Aggregator, StateStore?) {
-        var aggregator = Aggregator(rule: rule)
+    func aggregate(rule: RetirementRule, swap: SWAP? = nil) throws -> (Aggregator, StateStore?) {
+        var aggregator = Aggregator(rule: rule, swap: swap)
         var store: StateStore? = nil
         if FileManager.default.fileExists(atPath: state) || exports.isEmpty {
             store = try StateStore(path: state)
@@ -98,17 +124,18 @@ struct Aggregate: ParsableCommand {
 
     @OptionGroup var source: ClassificationSource
     @OptionGroup var retirement: RetirementOptions
+    @OptionGroup var weighting: WeightingOptions
 
     @Option(help: "table or json.")
     var format: String = "table"
 
     func run() throws {
         guard ["table", "json"].contains(format) else { throw ValidationError("--format \(format): expected table or json") }
-        let (aggregator, _) = try source.aggregate(rule: try retirement.rule())
+        let (aggregator, _) = try source.aggregate(rule: try retirement.rule(), swap: try weighting.swap())
         let results = aggregator.results
         for r in results {
             if format == "json" { print(Self.json(r)); continue }
-            let alert = r.metadata["#alert_id"]?.string.map { " alert \($0)" } ?? ""
+            let alert = (r.metadata["#alert_id"]?.string.map { " alert \($0)" } ?? "") + (r.posterior.map { String(format: " P(positive) %.3f", $0) } ?? "")
             for t in r.tasks {
                 let answers = t.counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 let consensus = t.mostLikely.map { " → \($0) (\(t.numVotes) votes, agreement \(String(format: "%.2f", t.agreement ?? 0)))" } ?? ""
@@ -127,7 +154,8 @@ struct Aggregate: ParsableCommand {
         }
         let doc: JSONValue = ["workflow_id": .string(r.workflowID), "subject_id": .string(r.subjectID),
                               "volunteers": .number(Double(r.volunteers)), "classifications": .number(Double(r.classifications)),
-                              "retired": .bool(r.retired), "alert_id": r.metadata["#alert_id"] ?? .null, "tasks": .array(tasks)]
+                              "retired": .bool(r.retired), "alert_id": r.metadata["#alert_id"] ?? .null,
+                              "posterior": r.posterior.map(JSONValue.number) ?? .null, "tasks": .array(tasks)]
         return doc.description
     }
 }
@@ -146,6 +174,7 @@ struct Publish: AsyncParsableCommand {
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var source: ClassificationSource
     @OptionGroup var retirement: RetirementOptions
+    @OptionGroup var weighting: WeightingOptions
 
     @Option(help: "Topic for the results.")
     var topic: String
@@ -182,7 +211,8 @@ struct Publish: AsyncParsableCommand {
             throw ValidationError("give --schema-registry URL (the schema is registered there) or --schema-id N")
         }
         let rule = try retirement.rule()
-        let (aggregator, store) = try source.aggregate(rule: rule)
+        let swap = try weighting.swap()
+        let (aggregator, store) = try source.aggregate(rule: rule, swap: swap)
         let state = try store ?? StateStore(path: source.state)
         let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: kafka.brokers, properties: try kafka.parsedProperties()))
         defer { producer.close() }
@@ -191,6 +221,7 @@ struct Publish: AsyncParsableCommand {
         options.projectID = project
         options.lasairTopic = lasairTopic
         options.lasairTask = retirement.task
+        options.swap = swap
         if retireOnZooniverse { options.retireOn = try panoptes.client() }
         let report = try await ResultPublisher(producer: producer, state: state, options: options).publish(aggregator.results)
         try producer.flush()

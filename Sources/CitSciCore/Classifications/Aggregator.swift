@@ -50,6 +50,8 @@ public struct SubjectResult: Sendable, Equatable {
     public var retired: Bool
     /// The subject's metadata (its hidden keys join it to the alert).
     public var metadata: [String: JSONValue]
+    /// With SWAP weighting: the probability that the subject is positive.
+    public var posterior: Double? = nil
 }
 
 /// Aggregates classifications per subject and task, counting each volunteer's latest
@@ -73,10 +75,15 @@ public struct Aggregator: Sendable {
     }
 
     public var rule: RetirementRule
+    /// Volunteer weighting (nil: every volunteer counts the same).
+    public var swap: SWAP?
     private var entries: [Key: Entry] = [:]
     private var seen = Set<Int64>()
 
-    public init(rule: RetirementRule = RetirementRule()) { self.rule = rule }
+    public init(rule: RetirementRule = RetirementRule(), swap: SWAP? = nil) {
+        self.rule = rule
+        self.swap = swap
+    }
 
     /// Adds a classification; returns the subjects whose result changed.
     @discardableResult
@@ -106,9 +113,27 @@ public struct Aggregator: Sendable {
 
     public var keys: [Key] { entries.keys.sorted() }
 
-    public func result(_ key: Key) -> SubjectResult? { entries[key].map { result(key, $0) } }
+    public func result(_ key: Key) -> SubjectResult? {
+        guard let e = entries[key] else { return nil }
+        var r = result(key, e)
+        if let swap { r.posterior = swap.posterior(Array(e.latest.values), skills: skills) }
+        return r
+    }
 
-    public var results: [SubjectResult] { keys.compactMap(result) }
+    public var results: [SubjectResult] {
+        guard let swap else { return keys.map { result($0, entries[$0]!) } }
+        let skills = swap.skills(latest: entries.values.map { Array($0.latest.values) })
+        return keys.map { key in
+            var r = result(key, entries[key]!)
+            r.posterior = swap.posterior(Array(entries[key]!.latest.values), skills: skills)
+            return r
+        }
+    }
+
+    /// Each volunteer's skill, learned from the gold subjects (empty without SWAP).
+    public var skills: [String: SWAP.Skill] {
+        swap?.skills(latest: entries.values.map { Array($0.latest.values) }) ?? [:]
+    }
 
     private func result(_ key: Key, _ e: Entry) -> SubjectResult {
         let latest = e.latest.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }

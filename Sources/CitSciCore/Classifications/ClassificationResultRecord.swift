@@ -94,7 +94,7 @@ public enum ClassificationResultRecord {
 
     /// The record's value for one subject.
     public static func value(_ r: SubjectResult, origin: Origin, rule: RetirementRule, aggregation: String,
-                             posterior: Double? = nil, publishedAt: Date = Date()) -> AvroValue {
+                             publishedAt: Date = Date()) -> AvroValue {
         guard case .record(let top) = schema,
               case .array(.record(let taskSchema)) = top.fields[top.index(of: "tasks")!].type,
               case .array(.record(let answerSchema)) = taskSchema.fields[taskSchema.index(of: "answers")!].type
@@ -117,7 +117,7 @@ public enum ClassificationResultRecord {
             "alertId": opt(origin.alertID), "sourceId": opt(origin.sourceID), "objectId": opt(origin.objectID),
             "filters": .array(origin.filters.map(AvroValue.string)), "filterVersions": opt(origin.filterVersions),
             "render": opt(origin.render), "volunteers": .long(Int64(r.volunteers)), "tasks": .array(tasks),
-            "posterior": posterior.map(AvroValue.double) ?? .null, "retired": .boolean(r.retired),
+            "posterior": r.posterior.map(AvroValue.double) ?? .null, "retired": .boolean(r.retired),
             "retirementRule": .string(rule.description), "aggregation": .string(aggregation),
             "updatedAt": millis(r.updatedAt), "publishedAt": millis(publishedAt),
         ]

@@ -20,6 +20,8 @@ public final class ResultPublisher: Sendable {
         public var lasairTopic: String?
         /// The task whose consensus is the Lasair `classification` (default: the first question task).
         public var lasairTask: String?
+        /// The volunteer weighting the results carry, named in each record's `aggregation`.
+        public var swap: SWAP?
         /// Retire subjects on Zooniverse too when the rule retires them (volunteers then see them no more).
         public var retireOn: PanoptesClient?
 
@@ -52,6 +54,7 @@ public final class ResultPublisher: Sendable {
 
     public var aggregation: String {
         "latest classification per volunteer; question consensus as panoptes_aggregation (most_likely, num_votes, agreement); retirement \(options.rule)"
+            + (options.swap.map { "; \($0)" } ?? "")
     }
 
     /// Publishes what changed among `results`.
