@@ -78,7 +78,7 @@ struct ClassificationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classifications",
         abstract: "Bring volunteers' classifications back from Zooniverse.",
-        subcommands: [ClassificationsPull.self])
+        subcommands: [ClassificationsPull.self, ClassificationsExport.self])
 }
 
 struct ClassificationsPull: ParsableCommand {
@@ -109,6 +109,68 @@ struct ClassificationsPull: ParsableCommand {
         var pull = ClassificationPull(client: try panoptes.client(), state: try StateStore(path: state), project: project, workflows: workflows)
         pull.maxPages = maxPages
         print(try pull.run { printError("citsci classifications pull: \($0)") })
+    }
+}
+
+struct ClassificationsExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Download the project's classification export (for backfill and offline work), asking for a new one if told.",
+        discussion: """
+        --generate asks Zooniverse for a fresh export first (it makes one a day per project; a refused request falls
+        back to the latest export) and waits until it is ready. --import also stores its classifications in the state
+        store, where pulled ones and exported ones are kept once each (by classification id).
+        """)
+
+    @OptionGroup var panoptes: PanoptesOptions
+
+    @Option(help: "Zooniverse project id or slug.")
+    var project: String
+
+    @Option(help: "Where to write the CSV.")
+    var output: String
+
+    @Flag(help: "Ask for a new export first.")
+    var generate = false
+
+    @Option(help: "Seconds to wait for the export to be ready.")
+    var wait: Double = 3600
+
+    @Flag(help: "Store the export's classifications in the state store too.")
+    var importClassifications = false
+
+    @Option(help: "State store (SQLite), for --import-classifications.")
+    var state: String = "citsci.sqlite"
+
+    func run() throws {
+        let client = try panoptes.client()
+        let p = try client.project(project)
+        if generate {
+            let asked = Result { () throws(PanoptesError) in try client.requestClassificationsExport(project: p.id) }
+            if case .failure(let e) = asked {
+                guard e.status == 429 || e.status == 422 else { throw e }
+                printError("citsci classifications export: Zooniverse refused a new export (\(e.message)); using the latest")
+            }
+        }
+        let deadline = Date().addingTimeInterval(wait)
+        var export = try client.classificationsExport(project: p.id)
+        while let e = export, !e.isReady {
+            guard Date() < deadline else { throw ValidationError("the export of project \(p.id) is still \(e.state) after \(Int(wait)) s: try again later") }
+            Thread.sleep(forTimeInterval: 2)
+            export = try client.classificationsExport(project: p.id)
+        }
+        guard let export, let url = export.url else {
+            throw ValidationError("project \(p.id) has no classification export yet: run with --generate (Zooniverse makes one a day)")
+        }
+        let bytes = try client.download(url)
+        try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
+        let classifications = try ClassificationExport.read(output)
+        var line = "\(classifications.count) classifications in \(output)"
+        if let at = export.updatedAt { line += " (export of \(ISO8601DateFormatter().string(from: at)))" }
+        if importClassifications {
+            line += ", \(try StateStore(path: state).store(classifications, project: p.id)) new in \(state)"
+        }
+        print(line)
     }
 }
 

@@ -60,7 +60,8 @@ state = {
     "subject_sets": {},
     "subjects": {},
     "blobs": {},             # key -> {"content_type", "size", "sha256", "head"}
-    "config": {"token_ttl": 7200, "url_ttl": 1200, "completeness": {}},
+    "config": {"token_ttl": 7200, "url_ttl": 1200, "completeness": {}, "export_delay": 0.5},
+    "exports": {},           # project id -> {"requested_at", "key"}
     "faults": [],
     "log": [],
     "classifications": [],   # as the API lists them, ascending id
@@ -267,6 +268,9 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             if not blob or "sha256" not in blob:
                 raise Reject(404, "BlobNotFound")
+            if key.startswith("exports/") and any(e["key"] == key and time.time() - e["requested_at"] < state["config"]["export_delay"]
+                                                  for e in state["exports"].values()):
+                raise Reject(404, "BlobNotFound (the export is still being made)")
             return 200, blob_bytes[key], {}, blob["content_type"]
         if method != "PUT":
             raise Reject(405, "method not allowed")
@@ -346,6 +350,8 @@ class Handler(BaseHTTPRequestHandler):
         head = parts[0]
         if head == "me" and method == "GET":
             return self.one("users", state["user"])
+        if head == "projects" and len(parts) == 3 and parts[2] == "classifications_export":
+            return self.classifications_export(method, self.project_of(parts[1]), doc)
         if head == "projects" and method == "GET":
             if len(parts) == 2:
                 return self.one("projects", self.project_of(parts[1]))
@@ -389,6 +395,66 @@ class Handler(BaseHTTPRequestHandler):
         if head == "subjects":
             return self.subjects(method, parts, query, doc)
         raise Reject(404, "Not found")
+
+    def classifications_export(self, method, project, doc):
+        """POST asks for a new export (once a day, as Zooniverse's dump workers allow; a second request
+        within 24 h is refused with 429 here, where Zooniverse silently cancels it); GET describes the
+        latest: media[0].src (a blob URL, no auth) and metadata.state (creating, then ready)."""
+        pid = project["id"]
+        if method == "POST":
+            if doc != {"media": {"content_type": "text/csv"}}:
+                raise Reject(422, 'body must be {"media": {"content_type": "text/csv"}}')
+            last = state["exports"].get(pid)
+            if last and time.time() - last["requested_at"] < 86400:
+                raise Reject(429, "Classification exports can be requested once every 24 hours")
+            key = f"exports/{uuid.uuid4()}.csv"
+            state["exports"][pid] = {"requested_at": time.time(), "key": key}
+            blob_bytes[key] = self.export_csv(pid)
+            state["blobs"][key] = {"content_type": "text/csv", "sha256": hashlib.sha256(blob_bytes[key]).hexdigest()}
+            return 201, {"media": [self.export_media(pid)]}, {}, None
+        if method == "GET":
+            if pid not in state["exports"]:
+                return 200, {"media": []}, {}, None
+            return 200, {"media": [self.export_media(pid)]}, {}, None
+        raise Reject(405, "method not allowed")
+
+    def export_media(self, pid):
+        e = state["exports"][pid]
+        ready = time.time() - e["requested_at"] >= state["config"]["export_delay"]
+        host = self.headers.get("Host")
+        return {"id": "9" + pid, "content_type": "text/csv", "src": f"http://{host}/uploads/{e['key']}",
+                "metadata": {"state": "ready" if ready else "creating"},
+                "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e["requested_at"]))}
+
+    def export_csv(self, pid):
+        """The project's classifications in the export's columns, answers as labels."""
+        import csv, io
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["classification_id", "user_name", "user_id", "user_ip", "workflow_id", "workflow_name", "workflow_version",
+                    "created_at", "gold_standard", "expert", "metadata", "annotations", "subject_data", "subject_ids"])
+        for c in state["classifications"]:
+            if c["links"]["project"] != pid:
+                continue
+            wf = state["workflows"][c["links"]["workflow"]]
+            strings = wf.get("strings", {})
+            annotations = []
+            for a in c["annotations"]:
+                task = wf["tasks"].get(a["task"], {})
+                labels = [strings.get(x["label"], x["label"]) for x in task.get("answers", [])]
+                lab = lambda v: labels[v] if isinstance(v, int) and 0 <= v < len(labels) else v
+                value = [lab(v) for v in a["value"]] if isinstance(a["value"], list) else lab(a["value"])
+                annotations.append({"task": a["task"], "task_label": strings.get(task.get("question", ""), ""), "value": value})
+            user = c["links"].get("user")
+            ip = hashlib.md5(str(c["id"]).encode()).hexdigest()[:20]
+            subject_data = {sid: dict({"retired": None}, **state["subjects"].get(sid, {}).get("metadata", {}))
+                            for sid in c["links"]["subjects"]}
+            created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.strptime(c["created_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+            w.writerow([c["id"], f"volunteer{user}" if user else f"not-logged-in-{ip}", user or "", ip, wf["id"], wf["display_name"],
+                        c.get("metadata", {}).get("workflow_version", wf.get("version", "")), created,
+                        "true" if c.get("gold_standard") else "", "", json.dumps(c.get("metadata", {})), json.dumps(annotations),
+                        json.dumps(subject_data), ";".join(c["links"]["subjects"])])
+        return out.getvalue().encode()
 
     def project_classifications(self, query):
         """GET /api/classifications/project: classifications of a project the user can edit, ascending id,

@@ -141,4 +141,31 @@ import TestSupport
         #expect(records.allSatisfy { ($0["objectId"] as? String)?.hasPrefix("obj-") == true && $0["filters"] as? [String] == ["synthetic"] })
         #expect(records.allSatisfy { $0["projectId"] as? String == "43" })
     }
+
+    /// The export route and the API route give the same aggregates.
+    @Test func exportDownloadedAndImportedAgreesWithThePull() throws {
+        let fake = try FakePanoptes()
+        try fake.addClassifications(Self.seed(300))
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let none = try CLI.run(["classifications", "export", "--project", "43", "--output", dir + "/x.csv", "--requests-per-second", "1000"],
+                               environment: environment(fake))
+        #expect(none.status != 0 && none.stderr.contains("has no classification export yet: run with --generate"), "\(none.stderr)")
+        let export = try CLI.run(["classifications", "export", "--project", FakePanoptes.slug, "--generate", "--output", dir + "/export.csv",
+                                  "--import-classifications", "--state", dir + "/from-export.sqlite", "--requests-per-second", "1000"],
+                                 environment: environment(fake))
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(export.stdout.hasPrefix("300 classifications in \(dir)/export.csv") && export.stdout.hasSuffix("300 new in \(dir)/from-export.sqlite\n"),
+                "\(export.stdout)")
+        // A second request the same day is refused by Zooniverse; the latest export is used.
+        let again = try CLI.run(["classifications", "export", "--project", "43", "--generate", "--output", dir + "/again.csv", "--requests-per-second", "1000"],
+                                environment: environment(fake))
+        #expect(again.status == 0 && again.stderr.contains("Zooniverse refused a new export"), "\(again.stderr)")
+        _ = try CLI.run(["classifications", "pull", "--project", "43", "--state", dir + "/from-api.sqlite", "--requests-per-second", "1000"],
+                        environment: environment(fake))
+        let viaExport = try CLI.run(["aggregate", "--state", dir + "/from-export.sqlite", "--format", "json"])
+        let viaAPI = try CLI.run(["aggregate", "--state", dir + "/from-api.sqlite", "--format", "json"])
+        #expect(viaExport.stdout.split(separator: "\n").count == 40)
+        #expect(viaExport.stdout == viaAPI.stdout)
+    }
 }

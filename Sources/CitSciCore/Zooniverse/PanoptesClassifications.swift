@@ -72,4 +72,41 @@ extension PanoptesClient {
             start += 100
         }
     }
+
+    /// The latest classification export of a project (`GET /api/projects/{id}/classifications_export`):
+    /// its download URL and whether it is ready; nil when none was ever made.
+    public func classificationsExport(project: String) throws(PanoptesError) -> ZooniverseExport? {
+        let doc = try api("GET", "/projects/\(project)/classifications_export")
+        return doc.body["media"]?[0].map(ZooniverseExport.init)
+    }
+
+    /// Asks for a new export (`POST .../classifications_export`). Zooniverse makes one a day per project.
+    public func requestClassificationsExport(project: String) throws(PanoptesError) -> ZooniverseExport? {
+        let doc = try api("POST", "/projects/\(project)/classifications_export", body: ["media": ["content_type": "text/csv"]], idempotent: false)
+        return doc.body["media"]?[0].map(ZooniverseExport.init)
+    }
+
+    /// Downloads an export's file (a blob URL: no Zooniverse credentials), retrying as the policy says.
+    public func download(_ url: String) throws(PanoptesError) -> [UInt8] {
+        let response = try send("GET", url, headers: [], body: nil, idempotent: true)
+        guard response.status == 200 else {
+            throw PanoptesError(kind: .http(status: response.status), method: "GET", url: Self.redacted(url), message: PanoptesError.message(from: response))
+        }
+        return response.body
+    }
+}
+
+/// A data export Zooniverse makes on request (classifications: one a day per project).
+public struct ZooniverseExport: Sendable {
+    public let url: String?
+    /// `creating`, `ready`, ...
+    public let state: String
+    public let updatedAt: Date?
+    public var isReady: Bool { state == "ready" || state == "finished" }
+
+    init(_ media: JSONValue) {
+        url = media["src"]?.string
+        state = media["metadata"]?["state"]?.string ?? "unknown"
+        updatedAt = media["updated_at"]?.string.flatMap(Classification.date)
+    }
 }
