@@ -122,6 +122,19 @@ public final class StateStore: Sendable {
         );
         CREATE INDEX subjects_zooniverse ON subjects (zooniverse_id);
         """,
+        // 4: reductions Caesar posts (external effects), each kept once per content.
+        """
+        CREATE TABLE caesar_reductions (
+            workflow TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            reducer_key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            subject_metadata TEXT,
+            version INTEGER NOT NULL,
+            received_at REAL NOT NULL,
+            PRIMARY KEY (workflow, subject, reducer_key)
+        );
+        """,
     ]
 
     public enum Outcome: String, Sendable {

@@ -1,0 +1,89 @@
+import ArgumentParser
+import BrokerIngest
+import CitSciCore
+import Foundation
+
+struct CaesarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caesar",
+        abstract: "Receive the reductions Zooniverse's Caesar posts in real time.",
+        subcommands: [CaesarListen.self])
+}
+
+struct CaesarListen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listen",
+        abstract: "Serve an endpoint for Caesar's external effects; store each reduction once and publish what changed.",
+        discussion: """
+        Configure the workflow's subject rule effect in Caesar as `external` (or `external_with_basic_auth`) with
+        url https://<your host>/caesar/<reducer_key> and the reducer key; Caesar posts only to HTTPS, so put a
+        TLS-terminating proxy in front. Basic auth is required when CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD
+        are set. Caesar repeats its POST each time the rule holds: a repeated reduction is answered 200 "unchanged"
+        and published no more. With --brokers and --topic, each change is published as a classification result
+        (schemas/classification-result.avsc). SIGTERM or Ctrl-C stops it.
+        """)
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port, printed at start).")
+    var port: Int = 8080
+
+    @Option(help: "URL path Caesar posts to.")
+    var path: String = "/caesar"
+
+    @Option(help: "State store (SQLite).")
+    var state: String = "citsci.sqlite"
+
+    @Option(help: "Kafka bootstrap servers, to publish each change (optional).")
+    var brokers: String?
+
+    @Option(help: "Topic for the results.")
+    var topic: String?
+
+    @Option(help: "Schema id to frame records with.")
+    var schemaId: UInt32 = 1
+
+    @Option(name: .customLong("property"), help: "A librdkafka property, name=value (repeatable).")
+    var properties: [String] = []
+
+    func run() async throws {
+        let store = try StateStore(path: state)
+        var publisher: ResultPublisher? = nil
+        var producer: KafkaProducer? = nil
+        if let brokers {
+            guard let topic else { throw ValidationError("--brokers needs --topic") }
+            var props: [String: String] = [:]
+            for p in properties {
+                guard let eq = p.firstIndex(of: "=") else { throw ValidationError("--property \(p): expected name=value") }
+                props[String(p[..<eq])] = String(p[p.index(after: eq)...])
+            }
+            if let password = Environment.get("CITSCI_KAFKA_PASSWORD") { props["sasl.password"] = password }
+            if let user = Environment.get("CITSCI_KAFKA_USERNAME") { props["sasl.username"] = user }
+            producer = try KafkaProducer(KafkaProducerConfiguration(brokers: brokers, properties: props))
+            var options = ResultPublisher.Options(topic: topic, schemaID: schemaId, rule: RetirementRule(classifications: nil))
+            options.debounce = 0  // Caesar decides when to post
+            publisher = ResultPublisher(producer: producer!, state: store, options: options)
+        }
+        let changes = AsyncStream<(workflow: String, subject: String)>.makeStream()
+        let receiver = CaesarReceiver(state: store, path: path, username: Environment.get("CITSCI_CAESAR_USERNAME"),
+                                      password: Environment.get("CITSCI_CAESAR_PASSWORD")) { reduction, _ in
+            changes.continuation.yield((reduction.workflowID, reduction.subjectID))
+        }
+        let server = try HTTPServer(host: host, port: port) { receiver.handle($0) }
+        printError("citsci caesar: listening on http://\(host):\(server.port)\(receiver.path)")
+        let signals = StopSignals { _ in changes.continuation.finish() }
+        defer { signals.cancel(); server.stop(); producer?.close() }
+        var published = 0
+        for await change in changes.stream {
+            guard let publisher, let result = try receiver.result(workflow: change.workflow, subject: change.subject) else { continue }
+            do {
+                published += try await publisher.publish([result]).published
+                try producer?.flush(timeout: .seconds(10))
+            } catch {
+                printError("citsci caesar: cannot publish subject \(change.subject): \(error) (stored; it goes out with its next change)")
+            }
+        }
+        printError("citsci caesar: stopped; \(published) results published")
+    }
+}
