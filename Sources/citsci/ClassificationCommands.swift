@@ -193,8 +193,16 @@ struct Aggregate: ParsableCommand {
 
     func run() throws {
         guard ["table", "json"].contains(format) else { throw ValidationError("--format \(format): expected table or json") }
-        let (aggregator, _) = try source.aggregate(rule: try retirement.rule(), swap: try weighting.swap())
-        let results = aggregator.results
+        let (aggregator, store) = try source.aggregate(rule: try retirement.rule(), swap: try weighting.swap())
+        var results = aggregator.results
+        // Subjects citsci pushed: their alert ids and provenance from the state store.
+        if let store {
+            for i in results.indices where results[i].metadata["#alert_id"] == nil {
+                if let pushed = try store.pushedSubject(zooniverseID: results[i].subjectID) {
+                    results[i].metadata.merge(pushed.metadata) { old, _ in old }
+                }
+            }
+        }
         for r in results {
             if format == "json" { print(Self.json(r)); continue }
             let alert = (r.metadata["#alert_id"]?.string.map { " alert \($0)" } ?? "") + (r.posterior.map { String(format: " P(positive) %.3f", $0) } ?? "")
@@ -253,6 +261,9 @@ struct Publish: AsyncParsableCommand {
     @Option(help: "Zooniverse project id, for results whose subjects citsci did not push.")
     var project: String?
 
+    @Option(help: "The project's slug (owner/name), for links to subjects' Talk pages in Lasair annotations.")
+    var projectSlug: String?
+
     @Option(help: "Also send Lasair annotations (JSON) to this topic.")
     var lasairTopic: String?
 
@@ -281,6 +292,7 @@ struct Publish: AsyncParsableCommand {
         var options = ResultPublisher.Options(topic: topic, schemaID: id, rule: rule)
         options.debounce = debounce
         options.projectID = project
+        options.projectSlug = projectSlug
         options.lasairTopic = lasairTopic
         options.lasairTask = retirement.task
         options.swap = swap

@@ -34,6 +34,7 @@ import TestSupport
         var options = ResultPublisher.Options(topic: "results", schemaID: 7, rule: RetirementRule(classifications: 3))
         options.lasairTopic = "lasair"
         options.projectID = "43"
+        options.projectSlug = "pi/alerts"
         let publisher = ResultPublisher(producer: producer, state: state, options: options)
         let rubin: [String: JSONValue] = ["#alert_id": "170", "#survey": "rubin", "#diaSourceId": "170", "#diaObjectId": "3001",
                                           "#object_id": "3001", "#filter": "bright;all", "#filter_version": "bright=ab;all=cd",
@@ -79,5 +80,7 @@ import TestSupport
         let annotation = try #require(try JSONSerialization.jsonObject(with: Data(last.value)) as? [String: Any])
         #expect(Set(annotation.keys) == ["objectId", "topic", "classification", "version", "explanation", "classdict", "url"])
         #expect(annotation["topic"] as? String == "lasair")
+        #expect((annotation["url"] as? String)?.hasPrefix("https://www.zooniverse.org/projects/pi/alerts/talk/subjects/") == true)
+        #expect(annotation["classification"] as? String != nil && (annotation["classdict"] as? [String: Any])?["volunteers"] != nil)
     }
 }

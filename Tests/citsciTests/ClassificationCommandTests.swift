@@ -140,6 +140,9 @@ import TestSupport
         #expect(Set(records.compactMap { $0["alertId"] as? String }) == Set(ids), "every result joined to its alert")
         #expect(records.allSatisfy { ($0["objectId"] as? String)?.hasPrefix("obj-") == true && $0["filters"] as? [String] == ["synthetic"] })
         #expect(records.allSatisfy { $0["projectId"] as? String == "43" })
+        // aggregate joins them to their alerts through the state store too.
+        let aggregate = try CLI.run(["aggregate", "--state", state, "--format", "json"])
+        for alert in ids { #expect(aggregate.stdout.contains(#""alert_id":"\#(alert)""#), "\(alert)") }
     }
 
     /// The export route and the API route give the same aggregates.

@@ -22,6 +22,8 @@ public final class ResultPublisher: Sendable {
         public var lasairTask: String?
         /// The volunteer weighting the results carry, named in each record's `aggregation`.
         public var swap: SWAP?
+        /// The project's slug (owner/name), for links to a subject's Talk page.
+        public var projectSlug: String?
         /// Retire subjects on Zooniverse too when the rule retires them (volunteers then see them no more).
         public var retireOn: PanoptesClient?
 
@@ -72,7 +74,7 @@ public final class ResultPublisher: Sendable {
             _ = try await producer.send(ProducerRecord(topic: options.topic, key: key,
                                                        value: try ClassificationResultRecord.framed(value, schemaID: options.schemaID)))
             if let lasair = options.lasairTopic, let object = origin.objectID,
-               let annotation = Self.lasairAnnotation(r, objectID: object, task: options.lasairTask, topic: lasair) {
+               let annotation = Self.lasairAnnotation(r, objectID: object, task: options.lasairTask, topic: lasair, projectSlug: options.projectSlug) {
                 _ = try await producer.send(ProducerRecord(topic: lasair, key: Array(object.utf8), value: annotation))
             }
             if retiresNow, r.metadata["retired"]?.object == nil, let client = options.retireOn {
@@ -96,7 +98,8 @@ public final class ResultPublisher: Sendable {
 
     /// Lasair's annotation form, `{objectId, topic, classification, version, explanation, classdict, url}`,
     /// as its annotators send it: the consensus of the task, with every answer's count in `classdict`.
-    public static func lasairAnnotation(_ r: SubjectResult, objectID: String, task: String?, topic: String) -> [UInt8]? {
+    public static func lasairAnnotation(_ r: SubjectResult, objectID: String, task: String?, topic: String,
+                                        projectSlug: String? = nil) -> [UInt8]? {
         guard let t = task.flatMap({ name in r.tasks.first { $0.task == name } })
                 ?? r.tasks.first(where: { $0.kind == .question || $0.kind == .multiple }),
               let consensus = t.mostLikely else { return nil }
@@ -112,7 +115,9 @@ public final class ResultPublisher: Sendable {
             "version": .string("citsci-\(r.classifications)"),
             "explanation": .string("Zooniverse volunteers: \(t.numVotes) of \(t.volunteers) said \(consensus) on \(t.task)"),
             "classdict": .object(classdict),
-            "url": .string("https://www.zooniverse.org/subjects/\(r.subjectID)"),
+            // The subject's Talk page, where volunteers discuss it; without the slug, the subject in the API.
+            "url": .string(projectSlug.map { "https://www.zooniverse.org/projects/\($0)/talk/subjects/\(r.subjectID)" }
+                ?? "https://www.zooniverse.org/api/subjects/\(r.subjectID)"),
         ]
         return doc.encoded()
     }
