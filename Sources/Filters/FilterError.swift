@@ -55,7 +55,7 @@ public struct FilterError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 /// The closest of `candidates` to `name` by edit distance, if close enough to be a likely typo.
-func closest(_ name: String, in candidates: some Sequence<String>) -> String? {
+public func closest(_ name: String, in candidates: some Sequence<String>) -> String? {
     let a = Array(name.lowercased())
     var best: (String, Int)? = nil
     for c in candidates {

@@ -1,0 +1,140 @@
+import BrokerIngest
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Alerts from Kafka through the pipeline. Offsets are committed only for messages whose effects are
+/// durable (subjects in the state store, or a dead letter); on graceful shutdown it stops taking
+/// messages, commits what is done, and returns.
+public struct KafkaIngestService: Service {
+    public let consumer: KafkaConsumer
+    public let ingest: AlertIngest
+    public let pipeline: AlertPipeline
+    public let deadLetters: any DeadLetterSink
+    public let logger: Logger
+
+    public init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
+                deadLetters: any DeadLetterSink, logger: Logger) {
+        self.consumer = consumer
+        self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
+        self.pipeline = pipeline
+        self.deadLetters = deadLetters
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let (ingest, pipeline, deadLetters) = (self.ingest, self.pipeline, self.deadLetters)
+        let messages = Counter(label: "citsci_messages_total")
+        let dead = Counter(label: "citsci_dead_letters_total")
+        defer { consumer.close() }  // commits the offsets of the messages done
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await ingest.run { message, alerts in
+                    messages.increment()
+                    for alert in alerts {
+                        do {
+                            try pipeline.handle(alert)
+                        } catch where AlertPipeline.isAlertFault(error) {
+                            dead.increment()
+                            try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                        }
+                    }
+                }
+            }
+        } catch is CancellationError {
+            logger.info("ingest stopped", metadata: ["messages": "\(ingest.counts.messages)", "alerts": "\(ingest.counts.alerts)"])
+        }
+    }
+}
+
+/// Alerts from a folder of .avro files (the embedded default). New files are picked up every
+/// `pollInterval`; with `once`, one pass and it returns. Files seen again cost nothing: each alert's
+/// subjects are recorded once.
+public struct FolderIngestService: Service {
+    public let folder: String
+    public let schemas: (any WriterSchemaSource)?
+    public let pipeline: AlertPipeline
+    public let deadLetters: any DeadLetterSink
+    public let once: Bool
+    public let pollInterval: Duration
+    public let logger: Logger
+
+    public init(folder: String, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline, deadLetters: any DeadLetterSink,
+                once: Bool, pollInterval: Duration = .seconds(5), logger: Logger) {
+        self.folder = folder
+        self.schemas = schemas
+        self.pipeline = pipeline
+        self.deadLetters = deadLetters
+        self.once = once
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let decoder = AlertDecoder(schemas: schemas)
+        var seen: [String: Date] = [:]
+        let files = Counter(label: "citsci_files_total")
+        let dead = Counter(label: "citsci_dead_letters_total")
+        while !Task.isShuttingDownGracefully {
+            for (index, path) in Self.avroFiles(folder).enumerated() {
+                if Task.isShuttingDownGracefully { break }
+                let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+                if let modified, seen[path] == modified { continue }
+                seen[path] = modified ?? Date()
+                files.increment()
+                let bytes = Array((try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data())
+                let message = KafkaMessage(topic: "file_" + (path as NSString).lastPathComponent, partition: 0, offset: Int64(index),
+                                           key: Array(path.utf8), value: bytes, headers: [], timestamp: nil)
+                let alerts: [Alert]
+                do { alerts = try decoder.decode(bytes, source: path) } catch {
+                    dead.increment()
+                    logger.warning("cannot decode \(path): \(error)")
+                    try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
+                    continue
+                }
+                for alert in alerts {
+                    do { try pipeline.handle(alert) } catch where AlertPipeline.isAlertFault(error) {
+                        dead.increment()
+                        logger.warning("alert \(alert.alertId) in \(path): \(error)")
+                        try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                    }
+                }
+            }
+            if once { return }
+            try? await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) }
+        }
+    }
+
+    /// The .avro files under `folder`, sorted (or the file itself).
+    public static func avroFiles(_ folder: String) -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return [] }
+        guard isDir.boolValue else { return [folder] }
+        let items = FileManager.default.enumerator(atPath: folder)?.compactMap { $0 as? String } ?? []
+        return items.filter { $0.hasSuffix(".avro") }.sorted().map { (folder as NSString).appendingPathComponent($0) }
+    }
+}
+
+/// Simulated alerts (no data needed): `count` Rubin alerts from `AlertSimulator`, then it returns.
+public struct SimulatedIngestService: Service {
+    public let simulator: AlertSimulator
+    public let count: Int
+    public let pipeline: AlertPipeline
+    public let logger: Logger
+
+    public init(simulator: AlertSimulator, count: Int, pipeline: AlertPipeline, logger: Logger) {
+        self.simulator = simulator
+        self.count = count
+        self.pipeline = pipeline
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        for i in 0..<count where !Task.isShuttingDownGracefully {
+            try pipeline.handle(try simulator.alert(i))
+            if i % 100 == 99 { await Task.yield() }
+        }
+        logger.info("simulated \(count) alerts")
+    }
+}
