@@ -116,8 +116,8 @@ import Foundation
 private func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 
 /// JSON string escaping shared by the JSON writers.
-enum JSONText {
-    static func appendString(_ s: String, to out: inout String) {
+public enum JSONText {
+    public static func appendString(_ s: String, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {

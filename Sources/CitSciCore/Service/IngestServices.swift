@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Alerts from Kafka through the pipeline. Offsets are committed only for messages whose effects are
 /// durable (subjects in the state store, or a dead letter); on graceful shutdown it stops taking
@@ -12,14 +13,17 @@ public struct KafkaIngestService: Service {
     public let ingest: AlertIngest
     public let pipeline: AlertPipeline
     public let deadLetters: any DeadLetterSink
+    /// Stop after this long without a message (for one-pass runs); nil: run until shut down.
+    public let idleTimeout: Duration?
     public let logger: Logger
 
     public init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
-                deadLetters: any DeadLetterSink, logger: Logger) {
+                deadLetters: any DeadLetterSink, idleTimeout: Duration? = nil, logger: Logger) {
         self.consumer = consumer
         self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
         self.pipeline = pipeline
         self.deadLetters = deadLetters
+        self.idleTimeout = idleTimeout
         self.logger = logger
     }
 
@@ -28,9 +32,22 @@ public struct KafkaIngestService: Service {
         let messages = Counter(label: "citsci_messages_total")
         let dead = Counter(label: "citsci_dead_letters_total")
         defer { consumer.close() }  // commits the offsets of the messages done
+        let lastActivity = LastActivity()
+        let idleTimeout = self.idleTimeout
         do {
             try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let idleTimeout {
+                        group.addTask {
+                            while lastActivity.idle < idleTimeout {
+                                try await Task.sleep(for: .milliseconds(200))
+                            }
+                            throw CancellationError()
+                        }
+                    }
+                    group.addTask {
                 try await ingest.run { message, alerts in
+                    lastActivity.touch()
                     messages.increment()
                     for alert in alerts {
                         do {
@@ -40,6 +57,10 @@ public struct KafkaIngestService: Service {
                             try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
                         }
                     }
+                }
+                    }
+                    try await group.next()
+                    group.cancelAll()
                 }
             }
         } catch is CancellationError {
@@ -137,4 +158,11 @@ public struct SimulatedIngestService: Service {
         }
         logger.info("simulated \(count) alerts")
     }
+}
+
+/// When the last message came, shared between the ingest loop and its idle watchdog.
+final class LastActivity: Sendable {
+    private let last = Mutex(ContinuousClock.now)
+    func touch() { last.withLock { $0 = .now } }
+    var idle: Duration { last.withLock { ContinuousClock.now - $0 } }
 }

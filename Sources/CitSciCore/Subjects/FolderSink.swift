@@ -19,7 +19,7 @@ public final class FolderSink: Sendable {
 
     public let root: String
     public let options: Options
-    let state: StateStore
+    public let state: StateStore
 
     public init(root: String, state: StateStore, options: Options = Options()) throws {
         self.root = root

@@ -1,0 +1,138 @@
+import BrokerIngest
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Waits `interval`, or less if a graceful shutdown begins; false then.
+func pause(_ interval: Duration) async -> Bool {
+    do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return false }
+    return !Task.isShuttingDownGracefully
+}
+
+/// Every `interval`: closes the folder sink's due sets and pushes the closed ones to Zooniverse,
+/// exactly once (see `ZooniversePush`). A failed round is logged and tried again next time; on
+/// graceful shutdown, the round in progress finishes first (every step of it is recorded anyway).
+public struct PushService: Service {
+    public let push: ZooniversePush
+    public let sink: FolderSink
+    public let interval: Duration
+    public let logger: Logger
+
+    public init(push: ZooniversePush, sink: FolderSink, interval: Duration, logger: Logger) {
+        self.push = push
+        self.sink = sink
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        repeat { await round() } while await pause(interval)
+    }
+
+    /// One round: close the due sets, push the closed ones.
+    public func round() async {
+        let pushed = Counter(label: "citsci_subjects_pushed_total")
+        let held = Gauge(label: "citsci_subjects_held")
+        let failures = Counter(label: "citsci_push_failures_total")
+        let retries = Gauge(label: "citsci_zooniverse_retries")
+        do {
+            let report = try await offload { [push, sink] () throws -> ZooniversePush.Report? in
+                try sink.closeDue()
+                let folders = SubjectSetFolder.list(sink.root).filter { (try? SubjectSetFolder.read(folder: $0).closedAt) != nil }
+                return folders.isEmpty ? nil : try push.push(folders: folders)
+            }
+            if let report {
+                pushed.increment(by: report.pushed)
+                held.record(report.held.values.reduce(0, +))
+                retries.record(report.retries)
+                if report.pushed > 0 || !report.failed.isEmpty || !report.held.isEmpty {
+                    logger.info("pushed to Zooniverse", metadata: ["report": "\(report)"])
+                }
+            }
+        } catch {
+            failures.increment()
+            logger.error("push failed (tried again in \(interval)): \(error)")
+        }
+    }
+}
+
+/// Every `interval`: pulls new classifications, aggregates, and publishes what changed.
+public struct ClassificationService: Service {
+    public let pull: ClassificationPull
+    public let rule: RetirementRule
+    public let publisher: ResultPublisher?
+    public let interval: Duration
+    public let logger: Logger
+
+    public init(pull: ClassificationPull, rule: RetirementRule, publisher: ResultPublisher?, interval: Duration, logger: Logger) {
+        self.pull = pull
+        self.rule = rule
+        self.publisher = publisher
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        repeat { await round() } while await pause(interval)
+    }
+
+    /// One round: pull, aggregate, publish what changed.
+    public func round() async {
+        let pulled = Counter(label: "citsci_classifications_pulled_total")
+        let published = Counter(label: "citsci_results_published_total")
+        let failures = Counter(label: "citsci_classification_failures_total")
+        do {
+            let (report, results) = try await offload { [pull, rule] in
+                let report = try pull.run()
+                var aggregator = Aggregator(rule: rule)
+                for c in try pull.state.classifications() { aggregator.add(c) }
+                return (report, aggregator.results)
+            }
+            pulled.increment(by: report.new)
+            if let publisher {
+                let r = try await publisher.publish(results)
+                published.increment(by: r.published)
+                if r.published > 0 { logger.info("results published", metadata: ["report": "\(r)"]) }
+            }
+            if report.new > 0 { logger.info("classifications pulled", metadata: ["report": "\(report)"]) }
+        } catch {
+            failures.increment()
+            logger.error("classification round failed (tried again in \(interval)): \(error)")
+        }
+    }
+}
+
+/// `/metrics` (Prometheus text format) and `/healthz` over the small HTTP server.
+public struct MetricsService: Service {
+    public let host: String
+    public let port: Int
+    public let render: @Sendable () -> String
+    public let healthy: @Sendable () -> Bool
+    public let logger: Logger
+
+    public init(host: String, port: Int, logger: Logger, render: @escaping @Sendable () -> String, healthy: @escaping @Sendable () -> Bool = { true }) {
+        self.host = host
+        self.port = port
+        self.render = render
+        self.healthy = healthy
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let (render, healthy) = (self.render, self.healthy)
+        let server = try HTTPServer(host: host, port: port) { request in
+            switch (request.method, request.path) {
+            case ("GET", "/metrics"):
+                return .init(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(render().utf8))
+            case ("GET", "/healthz"):
+                return healthy() ? .init(status: 200, body: Array("ok\n".utf8)) : .init(status: 503, body: Array("unhealthy\n".utf8))
+            default:
+                return .json(404, ["error": "GET /metrics or /healthz"])
+            }
+        }
+        logger.info("metrics on http://\(host):\(server.port)/metrics")
+        try? await gracefulShutdown()
+        server.stop()
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Logging
+import BrokerIngest
+
+/// One JSON object per line on standard error (`log: {format: json}`), for log collectors:
+/// `{"time", "level", "label", "message", <metadata>}`.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String) { self.label = label }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        var out = "{\"time\":"
+        JSONText.appendString(ISO8601DateFormatter().string(from: Date()), to: &out)
+        out += ",\"level\":"
+        JSONText.appendString(level.rawValue, to: &out)
+        out += ",\"label\":"
+        JSONText.appendString(label, to: &out)
+        out += ",\"message\":"
+        JSONText.appendString(message.description, to: &out)
+        for (k, v) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+            out += ","
+            JSONText.appendString(k, to: &out)
+            out += ":"
+            JSONText.appendString(v.description, to: &out)
+        }
+        out += "}\n"
+        FileHandle.standardError.write(Data(out.utf8))
+    }
+}

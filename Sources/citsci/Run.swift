@@ -1,0 +1,196 @@
+import ArgumentParser
+import BrokerIngest
+import CitSciCore
+import Filters
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The service: alerts in, subjects to Zooniverse, verdicts back out (configured by citsci.yaml).",
+        discussion: """
+        Without a configuration file, or with one that names no source, it runs on simulated Rubin alerts into the
+        folder sink. Alerts: from Kafka (offsets committed only after each message's subjects are durable), a folder
+        of .avro files (watched for new ones), or the simulator. Every push_every_minutes the closed subject sets go
+        to Zooniverse, and every pull_every_minutes classifications come back, are aggregated and published, when
+        the file configures them. SIGTERM or Ctrl-C: finish what is in hand, commit, exit 0. SIGHUP: reload the
+        filters (they are also re-read when their files change). --once: take the alerts there are, push and pull
+        once, and exit. See `citsci config check`.
+        """)
+
+    @Option(help: "Configuration file (YAML).")
+    var config: String = "citsci.yaml"
+
+    @Flag(help: "One pass: the alerts there are (a Kafka source: until it has been idle 10 s), one push, one pull; then exit.")
+    var once = false
+
+    func run() async throws {
+        let cfg = FileManager.default.fileExists(atPath: config) || config != "citsci.yaml"
+            ? try RunConfiguration.load(path: config) : RunConfiguration()
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = cfg.logFormat == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: cfg.logLevel) ?? .info
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "citsci")
+        let parts = try Parts(cfg, once: once, logger: logger)
+        logger.info("citsci run", metadata: ["source": "\(parts.sourceDescription)", "filters": "\(parts.pipeline.filters.filters.map(\.name))",
+                                             "sink": "\(cfg.sink.folder)", "state": "\(cfg.state)",
+                                             "zooniverse": "\(cfg.zooniverse.map { "project \($0.project)" } ?? "off")"])
+        let hangup = ReloadSignal {
+            for e in parts.pipeline.filters.reload() { logger.error("\(e)") }
+            logger.info("filters reloaded (SIGHUP)")
+        }
+        defer { hangup.cancel() }
+        let progress = ProgressLine(pipeline: parts.pipeline)
+
+        if once {
+            try await parts.ingest.run()
+            if let push = parts.push { await push.round() }
+            if let classifications = parts.classifications { await classifications.round() }
+            progress.finish()
+            printSummary(parts, cfg)
+            return
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: parts.ingest, successTerminationBehavior: parts.ingestEnds ? .ignore : .gracefullyShutdownGroup),
+            .init(service: ClosureService { [filters = parts.pipeline.filters] in
+                try? await cancelWhenGracefulShutdown {
+                    await filters.watch { errors in
+                        for e in errors { logger.error("\(e)") }
+                        logger.info("filters reloaded (files changed)")
+                    }
+                }
+            }, successTerminationBehavior: .ignore),
+            .init(service: progress, successTerminationBehavior: .ignore),
+        ]
+        if let push = parts.push { services.append(.init(service: push)) }
+        if let classifications = parts.classifications { services.append(.init(service: classifications)) }
+        if let address = cfg.metricsAddress {
+            services.append(.init(service: MetricsService(host: address.host, port: address.port, logger: logger,
+                                                          render: { registry.emitToString() })))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        progress.finish()
+        printSummary(parts, cfg)
+    }
+
+    func printSummary(_ parts: Parts, _ cfg: RunConfiguration) {
+        let sets = SubjectSetFolder.list(cfg.sink.folder)
+        let subjects = (try? parts.state.database.execute("SELECT COUNT(*) FROM sink_subjects")[0][0].integer) ?? 0
+        var line = "citsci run: \(subjects) subjects in \(sets.count) subject sets in \(cfg.sink.folder)/"
+        if let first = sets.first { line += " (e.g. \(first)/manifest.csv)" }
+        print(line)
+        for f in parts.pipeline.filters.filters {
+            let c = parts.pipeline.filters.counters(f.name)
+            print("  filter \(f.name): \(c.matches) of \(c.evaluations) alerts matched")
+        }
+    }
+}
+
+/// The pieces `run` wires from a configuration.
+struct Parts {
+    let state: StateStore
+    let pipeline: AlertPipeline
+    let ingest: any RunnableOnce
+    let ingestEnds: Bool
+    let sourceDescription: String
+    let push: PushService?
+    let classifications: ClassificationService?
+
+    init(_ cfg: RunConfiguration, once: Bool, logger: Logger) throws {
+        state = try StateStore(path: cfg.state)
+        let filters = FilterSet(folder: cfg.filters)
+        guard FileManager.default.fileExists(atPath: cfg.filters) else {
+            throw ValidationError("filters folder \(cfg.filters) does not exist (set filters: in the configuration, see docs/FILTERS.md)")
+        }
+        for e in filters.reload() { logger.error("\(e)") }
+        guard !filters.filters.isEmpty else { throw ValidationError("no usable filter in \(cfg.filters)") }
+        let sink = try FolderSink(root: cfg.sink.folder, state: state,
+                                  options: .init(maxSetSize: cfg.sink.maxSetSize, maxSetAge: cfg.sink.maxSetAgeHours * 3600))
+        pipeline = AlertPipeline(filters: filters, batcher: SubjectBatcher(sink: sink, state: state, lightCurve: cfg.sink.lightCurve))
+        let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map {
+            SchemaRegistryClient(url: $0, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"), password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
+        } ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
+        var kafkaSecrets: [String: String] = [:]
+        if let p = Environment.get("CITSCI_KAFKA_PASSWORD") { kafkaSecrets["sasl.password"] = p }
+        if let u = Environment.get("CITSCI_KAFKA_USERNAME") { kafkaSecrets["sasl.username"] = u }
+        let deadLetters: any DeadLetterSink
+        switch (cfg.deadLetterTopic, cfg.source) {
+        case (let topic?, .kafka(let brokers, _, _, _, let properties)):
+            deadLetters = DeadLetterTopic(producer: try KafkaProducer(KafkaProducerConfiguration(brokers: brokers, properties: properties.merging(kafkaSecrets) { $1 })), topic: topic)
+        default:
+            deadLetters = LazyDeadLetterFolder(path: cfg.deadLetterFolder ?? "dead-letters")
+        }
+        switch cfg.source {
+        case .kafka(let brokers, let topics, let group, let from, let properties):
+            let props = properties.merging(kafkaSecrets) { $1 }
+            let consumer = try KafkaConsumer(KafkaConsumerConfiguration(brokers: brokers, groupID: group, topics: topics,
+                                                                        start: try StartOption.parse(from), properties: props))
+            ingest = KafkaIngestService(consumer: consumer, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters,
+                                        idleTimeout: once ? .seconds(10) : nil, logger: logger)
+            ingestEnds = false
+            sourceDescription = "kafka \(brokers) \(topics.joined(separator: ","))"
+        case .folder(let folder):
+            ingest = FolderIngestService(folder: folder, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters, once: once, logger: logger)
+            ingestEnds = false
+            sourceDescription = "folder \(folder)"
+        case .simulate(let count, let seed):
+            ingest = SimulatedIngestService(simulator: AlertSimulator(seed: seed), count: count, pipeline: pipeline, logger: logger)
+            ingestEnds = true
+            sourceDescription = "\(count) simulated Rubin alerts (seed \(seed))"
+        }
+        if let z = cfg.zooniverse {
+            guard let credentials = PanoptesCredentials.fromEnvironment() else {
+                throw ValidationError("zooniverse is configured but no credentials are set: PANOPTES_CLIENT_ID and PANOPTES_CLIENT_SECRET (or PANOPTES_USERNAME, PANOPTES_PASSWORD, PANOPTES_CLIENT_ID; or PANOPTES_TOKEN)")
+            }
+            var c = PanoptesClient.Configuration(endpoint: Environment.get("PANOPTES_ENDPOINT") ?? z.endpoint, credentials: credentials)
+            c.requestsPerSecond = z.requestsPerSecond
+            let client = PanoptesClient(c)
+            var options = ZooniversePush.Options(project: z.project)
+            options.workflow = z.workflow
+            options.approved = z.approved
+            push = PushService(push: ZooniversePush(client: client, state: state, options: options), sink: sink,
+                               interval: .seconds(z.pushEveryMinutes * 60), logger: logger)
+            let rule = RetirementRule(classifications: cfg.classifications.retireAfter, agreement: cfg.classifications.agreement,
+                                      minimum: cfg.classifications.minimum)
+            var publisher: ResultPublisher? = nil
+            if let p = cfg.classifications.publish {
+                let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: p.brokers, properties: p.properties.merging(kafkaSecrets) { $1 }))
+                let id = try p.schemaRegistry.map {
+                    try SchemaRegistryClient(url: $0, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
+                                             password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
+                        .register(schemaJSON: ClassificationResultRecord.schemaJSON, subject: p.topic + "-value")
+                } ?? p.schemaID!
+                var po = ResultPublisher.Options(topic: p.topic, schemaID: id, rule: rule)
+                po.debounce = p.debounceSeconds
+                po.lasairTopic = p.lasairTopic
+                publisher = ResultPublisher(producer: producer, state: state, options: po)
+            }
+            classifications = ClassificationService(pull: ClassificationPull(client: client, state: state, project: z.project),
+                                                    rule: rule, publisher: publisher,
+                                                    interval: .seconds(cfg.classifications.pullEveryMinutes * 60), logger: logger)
+        } else {
+            push = nil
+            classifications = nil
+        }
+    }
+}
+
+/// A service that can also run one round and return (for `run --once`).
+protocol RunnableOnce: Service {}
+extension KafkaIngestService: RunnableOnce {}
+extension FolderIngestService: RunnableOnce {}
+extension SimulatedIngestService: RunnableOnce {}
+
+/// Dead letters to a folder made on the first one.
+struct LazyDeadLetterFolder: DeadLetterSink {
+    let path: String
+    func store(_ letter: DeadLetter) async throws { try await DeadLetterFolder(path: path).store(letter) }
+}
