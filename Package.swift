@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
         .testTarget(name: "FiltersTests", dependencies: ["Filters", "BrokerIngest", "TestSupport"]),
         .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "Filters", "TestSupport"]),
-        .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest", "CitSciCore"]),
+        .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest", "CitSciCore", "Filters"]),
     ]
 )
