@@ -53,14 +53,7 @@ struct CaesarListen: AsyncParsableCommand {
         var producer: KafkaProducer? = nil
         if let brokers {
             guard let topic else { throw ValidationError("--brokers needs --topic") }
-            var props: [String: String] = [:]
-            for p in properties {
-                guard let eq = p.firstIndex(of: "=") else { throw ValidationError("--property \(p): expected name=value") }
-                props[String(p[..<eq])] = String(p[p.index(after: eq)...])
-            }
-            if let password = Environment.get("CITSCI_KAFKA_PASSWORD") { props["sasl.password"] = password }
-            if let user = Environment.get("CITSCI_KAFKA_USERNAME") { props["sasl.username"] = user }
-            producer = try KafkaProducer(KafkaProducerConfiguration(brokers: brokers, properties: props))
+            producer = try KafkaProducer(KafkaProducerConfiguration(brokers: brokers, properties: try KafkaOptions.parse(properties)))
             var options = ResultPublisher.Options(topic: topic, schemaID: schemaId, rule: RetirementRule(classifications: nil))
             options.debounce = 0  // Caesar decides when to post
             publisher = ResultPublisher(producer: producer!, state: store, options: options)

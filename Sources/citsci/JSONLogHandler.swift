@@ -16,8 +16,11 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
+        write(level: event.level, message: event.message, metadata: event.metadata, error: event.error)
+    }
+
+    func write(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, error: (any Error)?) {
         var out = "{\"time\":"
         JSONText.appendString(ISO8601DateFormatter().string(from: Date()), to: &out)
         out += ",\"level\":"
@@ -26,7 +29,9 @@ struct JSONLogHandler: LogHandler {
         JSONText.appendString(label, to: &out)
         out += ",\"message\":"
         JSONText.appendString(message.description, to: &out)
-        for (k, v) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        var all = metadata.merging(extra ?? [:], uniquingKeysWith: { $1 })
+        if let error { all["error"] = "\(error)" }
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
             out += ","
             JSONText.appendString(k, to: &out)
             out += ":"

@@ -12,7 +12,10 @@ struct KafkaOptions: ParsableArguments {
         valueName: "name=value"))
     var properties: [String] = []
 
-    func parsedProperties() throws -> [String: String] {
+    func parsedProperties() throws -> [String: String] { try Self.parse(properties) }
+
+    /// `name=value` properties, with the SASL user and password from the environment.
+    static func parse(_ properties: [String]) throws -> [String: String] {
         var out: [String: String] = [:]
         for p in properties {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
@@ -20,7 +23,12 @@ struct KafkaOptions: ParsableArguments {
             }
             out[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
-        // Secrets come from the environment, never from the command line (which `ps` shows).
+        return out.merging(secrets) { $1 }
+    }
+
+    /// Secrets come from the environment, never from the command line (which `ps` shows) or a file.
+    static var secrets: [String: String] {
+        var out: [String: String] = [:]
         if let password = Environment.get("CITSCI_KAFKA_PASSWORD") { out["sasl.password"] = password }
         if let user = Environment.get("CITSCI_KAFKA_USERNAME") { out["sasl.username"] = user }
         return out

@@ -60,7 +60,7 @@ struct Run: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: parts.ingest, successTerminationBehavior: parts.ingestEnds ? .ignore : .gracefullyShutdownGroup),
             .init(service: ClosureService { [filters = parts.pipeline.filters] in
-                try? await cancelWhenGracefulShutdown {
+                await cancelWhenGracefulShutdown {
                     await filters.watch { errors in
                         for e in errors { logger.error("\(e)") }
                         logger.info("filters reloaded (files changed)")
@@ -118,9 +118,7 @@ struct Parts {
         let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map {
             SchemaRegistryClient(url: $0, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"), password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
         } ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
-        var kafkaSecrets: [String: String] = [:]
-        if let p = Environment.get("CITSCI_KAFKA_PASSWORD") { kafkaSecrets["sasl.password"] = p }
-        if let u = Environment.get("CITSCI_KAFKA_USERNAME") { kafkaSecrets["sasl.username"] = u }
+        let kafkaSecrets = KafkaOptions.secrets
         let deadLetters: any DeadLetterSink
         switch (cfg.deadLetterTopic, cfg.source) {
         case (let topic?, .kafka(let brokers, _, _, _, let properties)):
