@@ -161,4 +161,54 @@ import TestSupport
         let summary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(summary.hasPrefix("citsci run: "), "\(summary)")
     }
+
+    /// Zooniverse down while the service runs: push rounds fail and are retried; once it is back the
+    /// backlog drains, every subject exactly once and in its set.
+    @Test func zooniverseOutageThenTheBacklogDrains() throws {
+        let fake = try FakePanoptes()
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            source: {simulate: 36, seed: 3}
+            filters: \(filters)
+            state: \(dir)/citsci.sqlite
+            sink: {folder: \(dir)/sink, max_set_size: 10}
+            zooniverse: {project: "43", workflow: "47", approved: true, push_every_minutes: 0.02, requests_per_second: 500}
+            classifications: {pull_every_minutes: 600}
+            """.write(toFile: dir + "/citsci.yaml", atomically: true, encoding: .utf8)
+        try fake.faults([["kind": "503", "path": ".", "count": 1_000_000]])  // every request, until cleared
+        let env = ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
+                   "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+        let (p, out, err) = try CLI.start(["run", "--config", dir + "/citsci.yaml"], environment: env)
+        let log = Locked("")
+        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async {
+            while case let chunk = err.fileHandleForReading.availableData, !chunk.isEmpty {
+                log.mutate { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+        Thread.sleep(forTimeInterval: 6)
+        #expect(try fake.subjects().isEmpty, "nothing got through the outage")
+        #expect(log.value.contains("push failed"), "\(log.value.suffix(1500))")
+        try fake.faults([])
+        let expected = try expectedSubjects(count: 36, seed: 3)
+        var pushed: [String: Int] = [:]
+        for _ in 0..<120 {
+            pushed = [:]
+            for s in try fake.subjects().values {
+                guard let sets = (s["links"] as? [String: Any])?["subject_sets"] as? [String], sets.count == 1 else { continue }
+                pushed[((s["metadata"] as? [String: Any])?["#alert_id"] as? String) ?? "?", default: 0] += 1
+            }
+            // Every closed set (10 subjects each) out; the last, open one waits for its age.
+            if pushed.count >= expected.count / 10 * 10 { break }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(log.value.suffix(1500))")
+        #expect(pushed.count == expected.count / 10 * 10, "\(pushed.count) of \(expected.count)")
+        #expect(pushed.values.allSatisfy { $0 == 1 } && Set(pushed.keys).isSubset(of: expected))
+        let all = try fake.subjects().values.compactMap { ($0["metadata"] as? [String: Any])?["#alert_id"] as? String }
+        #expect(all.count == Set(all).count, "no alert made twice")
+    }
 }
