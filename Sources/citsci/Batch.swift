@@ -52,40 +52,31 @@ struct Batch: AsyncParsableCommand {
         let store = try StateStore(path: state)
         let folderSink = try FolderSink(root: sink, state: store,
                                         options: .init(maxSetSize: maxSetSize, maxSetAge: maxSetAge * 3600))
-        let batcher = SubjectBatcher(sink: folderSink, state: store, lightCurve: !noLightCurve)
-        var deadLetters: DeadLetterFolder? = nil  // made on the first bad alert, not left empty otherwise
-        func deadLetter(_ letter: DeadLetter) async throws {
-            if deadLetters == nil { deadLetters = try DeadLetterFolder(path: deadLetterDir) }
-            try await deadLetters!.store(letter)
-        }
+        let pipeline = AlertPipeline(filters: filterSet, batcher: SubjectBatcher(sink: folderSink, state: store, lightCurve: !noLightCurve))
+        let deadLetters = LazyDeadLetterFolder(path: deadLetterDir)
         let decoder = AlertDecoder(schemas: try schemaOptions.source())
         var alerts = 0, subjects = 0, repeats = 0, dead = 0
         var limited: [String: Int] = [:]
         for (index, path) in try AlertFiles.expand(files).enumerated() {
             let bytes = try AlertFiles.read(path)
-            let letter = { (kind: String, reason: String) in
-                DeadLetter(message: KafkaMessage(topic: "file_" + (path as NSString).lastPathComponent, partition: 0, offset: Int64(index),
-                                                 key: Array(path.utf8), value: bytes, headers: [], timestamp: nil),
-                           kind: kind, reason: reason)
-            }
             let decoded: [Alert]
             do { decoded = try decoder.decode(bytes, source: path) } catch {
                 printError("citsci batch: \(error)")
-                try await deadLetter(letter("decode", "\(error)"))
+                try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: "decode", reason: "\(error)"))
                 dead += 1
                 continue
             }
             for alert in decoded {
                 alerts += 1
                 do {
-                    let r = try batcher.add(alert, matches: filterSet.matches(alert))
-                    subjects += r.sets.count
+                    let r = try pipeline.handle(alert)
+                    subjects += r.subjects
                     repeats += r.repeats
                     for f in r.limited { limited[f, default: 0] += 1 }
-                } catch where error is RenderError || error is FITSError || error is PNGError {
+                } catch where AlertPipeline.isAlertFault(error) {
                     // The alert's stamps are bad; anything else (the state store, the disk) is not the alert's fault: stop.
                     printError("citsci batch: alert \(alert.alertId) in \(path): \(error)")
-                    try await deadLetter(letter("render", "alert \(alert.alertId): \(error)"))
+                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: "render", reason: "alert \(alert.alertId): \(error)"))
                     dead += 1
                 }
             }

@@ -275,9 +275,7 @@ struct Publish: AsyncParsableCommand {
     func run() async throws {
         let id: UInt32
         if let schemaRegistry {
-            let registry = SchemaRegistryClient(url: schemaRegistry, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
-                                                password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
-            id = try registry.register(schemaJSON: ClassificationResultRecord.schemaJSON, subject: topic + "-value")
+            id = try SchemaOptions.registry(schemaRegistry).register(schemaJSON: ClassificationResultRecord.schemaJSON, subject: topic + "-value")
         } else if let schemaId {
             id = schemaId
         } else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrokerIngest
+import CitSciCore
 import Foundation
 
 struct Inspect: ParsableCommand {
@@ -72,8 +73,7 @@ enum AlertFiles {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw Missing(path: path) }
             if isDir.boolValue {
-                let items = FileManager.default.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
-                out += items.filter { $0.hasSuffix(".avro") }.sorted().map { (path as NSString).appendingPathComponent($0) }
+                out += FolderIngestService.avroFiles(path)
             } else {
                 out.append(path)
             }

@@ -115,9 +115,8 @@ struct Parts {
         let sink = try FolderSink(root: cfg.sink.folder, state: state,
                                   options: .init(maxSetSize: cfg.sink.maxSetSize, maxSetAge: cfg.sink.maxSetAgeHours * 3600))
         pipeline = AlertPipeline(filters: filters, batcher: SubjectBatcher(sink: sink, state: state, lightCurve: cfg.sink.lightCurve))
-        let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map {
-            SchemaRegistryClient(url: $0, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"), password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
-        } ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
+        let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map(SchemaOptions.registry)
+            ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
         let kafkaSecrets = KafkaOptions.secrets
         let deadLetters: any DeadLetterSink
         switch (cfg.deadLetterTopic, cfg.source) {
@@ -162,9 +161,7 @@ struct Parts {
             if let p = cfg.classifications.publish {
                 let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: p.brokers, properties: p.properties.merging(kafkaSecrets) { $1 }))
                 let id = try p.schemaRegistry.map {
-                    try SchemaRegistryClient(url: $0, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
-                                             password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
-                        .register(schemaJSON: ClassificationResultRecord.schemaJSON, subject: p.topic + "-value")
+                    try SchemaOptions.registry($0).register(schemaJSON: ClassificationResultRecord.schemaJSON, subject: p.topic + "-value")
                 } ?? p.schemaID!
                 var po = ResultPublisher.Options(topic: p.topic, schemaID: id, rule: rule)
                 po.debounce = p.debounceSeconds
@@ -186,9 +183,3 @@ protocol RunnableOnce: Service {}
 extension KafkaIngestService: RunnableOnce {}
 extension FolderIngestService: RunnableOnce {}
 extension SimulatedIngestService: RunnableOnce {}
-
-/// Dead letters to a folder made on the first one.
-struct LazyDeadLetterFolder: DeadLetterSink {
-    let path: String
-    func store(_ letter: DeadLetter) async throws { try await DeadLetterFolder(path: path).store(letter) }
-}

@@ -9,12 +9,14 @@ struct SchemaOptions: ParsableArguments {
     @Option(name: .customLong("schema-dir"), help: "Folder of writer schemas: <id>.avsc files, or the lsst-alert-packet tree <major>/<minor>/.")
     var directory: String?
 
+    /// A registry client with basic auth from CITSCI_SCHEMA_REGISTRY_USER / _PASSWORD.
+    static func registry(_ url: String) -> SchemaRegistryClient {
+        SchemaRegistryClient(url: url, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
+                             password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
+    }
+
     func source() throws -> (any WriterSchemaSource)? {
-        if let registry {
-            return SchemaRegistryClient(url: registry,
-                                        username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
-                                        password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
-        }
+        if let registry { return Self.registry(registry) }
         if let directory { return try SchemaFolder(path: directory) }
         return nil
     }

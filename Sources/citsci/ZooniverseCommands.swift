@@ -66,10 +66,8 @@ struct Push: ParsableCommand {
     var includeOpen = false
 
     func run() throws {
-        let folders = SubjectSetFolder.list(dir).filter { folder in
-            includeOpen || (try? SubjectSetFolder.read(folder: folder).closedAt) != nil
-        }
         let all = SubjectSetFolder.list(dir)
+        let folders = includeOpen ? all : SubjectSetFolder.closed(in: dir)
         guard !all.isEmpty else { throw ValidationError("\(dir): no subject-set folder (a folder with set.json and manifest.csv) here") }
         if folders.count < all.count {
             printError("citsci push: \(all.count - folders.count) open sets left for later (--include-open pushes them now)")

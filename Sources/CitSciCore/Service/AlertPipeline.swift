@@ -29,6 +29,10 @@ public final class AlertPipeline: Sendable {
     public struct Outcome: Sendable, Equatable {
         public var subjects = 0
         public var matchedFilters: [String] = []
+        /// Destinations that already had a subject for this alert.
+        public var repeats = 0
+        /// Filters that matched but had reached a limit.
+        public var limited: [String] = []
     }
 
     /// Filters the alert and makes its subjects; durable in the state store when it returns.
@@ -40,23 +44,26 @@ public final class AlertPipeline: Sendable {
         let clock = ContinuousClock()
         let t0 = clock.now
         let matches = filters.matches(alert)
-        filterTime.recordNanoseconds(Int64((clock.now - t0).components.attoseconds / 1_000_000_000 + (clock.now - t0).components.seconds * 1_000_000_000))
+        filterTime.recordNanoseconds(Self.nanoseconds(clock.now - t0))
         for f in matches { Counter(label: "citsci_filter_matches_total", dimensions: [("filter", f.name)]).increment() }
         if !matches.isEmpty { matched.increment() }
         let t1 = clock.now
         let result: SubjectBatcher.Result
         do {
             result = try batcher.add(alert, matches: matches, now: now)
-        } catch where error is RenderError || error is FITSError || error is PNGError {
+        } catch where Self.isAlertFault(error) {
             renderFailures.increment()
             throw error
         }
-        let elapsed = clock.now - t1
-        batchTime.recordNanoseconds(Int64(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000))
+        batchTime.recordNanoseconds(Self.nanoseconds(clock.now - t1))
         subjects.increment(by: result.sets.count)
         if result.repeats > 0 { repeats.increment() }
         if !result.limited.isEmpty { limited.increment() }
-        return Outcome(subjects: result.sets.count, matchedFilters: matches.map(\.name))
+        return Outcome(subjects: result.sets.count, matchedFilters: matches.map(\.name), repeats: result.repeats, limited: result.limited)
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
     /// Whether an error is the alert's fault (dead-letter it and go on) rather than the system's (stop).

@@ -105,20 +105,19 @@ public struct FolderIngestService: Service {
                 seen[path] = modified ?? Date()
                 files.increment()
                 let bytes = Array((try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data())
-                let message = KafkaMessage(topic: "file_" + (path as NSString).lastPathComponent, partition: 0, offset: Int64(index),
-                                           key: Array(path.utf8), value: bytes, headers: [], timestamp: nil)
                 let alerts: [Alert]
                 do { alerts = try decoder.decode(bytes, source: path) } catch {
                     dead.increment()
                     logger.warning("cannot decode \(path): \(error)")
-                    try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
+                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: error.kind.rawValue, reason: error.description))
                     continue
                 }
                 for alert in alerts {
                     do { try pipeline.handle(alert) } catch where AlertPipeline.isAlertFault(error) {
                         dead.increment()
                         logger.warning("alert \(alert.alertId) in \(path): \(error)")
-                        try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                        try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: "render",
+                                                               reason: "alert \(alert.alertId): \(error)"))
                     }
                 }
             }
@@ -165,4 +164,20 @@ final class LastActivity: Sendable {
     private let last = Mutex(ContinuousClock.now)
     func touch() { last.withLock { $0 = .now } }
     var idle: Duration { last.withLock { ContinuousClock.now - $0 } }
+}
+
+extension DeadLetter {
+    /// An alert file's bytes as a dead letter (`file_<name>-0-<index>` in a dead-letter folder), with the reason.
+    public init(file path: String, index: Int, bytes: [UInt8], kind: String, reason: String) {
+        self.init(message: KafkaMessage(topic: "file_" + (path as NSString).lastPathComponent, partition: 0, offset: Int64(index),
+                                        key: Array(path.utf8), value: bytes, headers: [], timestamp: nil),
+                  kind: kind, reason: reason)
+    }
+}
+
+/// Dead letters to a folder made on the first one (no empty folder when nothing goes wrong).
+public struct LazyDeadLetterFolder: DeadLetterSink {
+    public let path: String
+    public init(path: String) { self.path = path }
+    public func store(_ letter: DeadLetter) async throws { try await DeadLetterFolder(path: path).store(letter) }
 }

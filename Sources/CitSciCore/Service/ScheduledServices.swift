@@ -39,7 +39,7 @@ public struct PushService: Service {
         do {
             let report = try await offload { [push, sink] () throws -> ZooniversePush.Report? in
                 try sink.closeDue()
-                let folders = SubjectSetFolder.list(sink.root).filter { (try? SubjectSetFolder.read(folder: $0).closedAt) != nil }
+                let folders = SubjectSetFolder.closed(in: sink.root)
                 return folders.isEmpty ? nil : try push.push(folders: folders)
             }
             if let report {

@@ -50,6 +50,11 @@ public struct SubjectSetFolder: Sendable, Codable, Equatable {
         try encoder.encode(self).write(to: URL(fileURLWithPath: folder + "/" + Self.fileName), options: .atomic)
     }
 
+    /// The closed sets among `list(root)`: those ready to push whole.
+    public static func closed(in root: String) -> [String] {
+        list(root).filter { (try? read(folder: $0).closedAt) != nil }
+    }
+
     /// The subject-set folders under `root` (or `root` itself when it is one), by name.
     public static func list(_ root: String) -> [String] {
         let fm = FileManager.default
