@@ -25,11 +25,97 @@ enum Item {
 
 /// A compiled node: the alert is borrowed, not copied, so an evaluation retains nothing it need not.
 typealias Eval = @Sendable (borrowing Alert, Item?) -> Value
+/// A numeric node without the `Value` in between; NaN stands for NULL.
+typealias NumberEval = @Sendable (borrowing Alert, Item?) -> Double
+/// A condition without the `Value` in between.
+typealias TruthEval = @Sendable (borrowing Alert, Item?) -> Truth
 
-/// A node after checking: its type and the closure that computes it.
+/// SQL's three truth values in a byte.
+enum Truth: UInt8, Sendable {
+    case no, yes, unknown
+
+    init(_ b: Bool) { self = b ? .yes : .no }
+    init(_ v: Value) { self = switch v { case .bool(true): .yes; case .bool(false): .no; default: .unknown } }
+    var value: Value { switch self { case .yes: .bool(true); case .no: .bool(false); case .unknown: .null } }
+}
+
+/// A node after checking: its type and the closure that computes it. Numbers and conditions also
+/// carry a typed closure, so that a rule made of comparisons never builds a `Value` per alert
+/// (the one-field rules are a field read and a compare).
 struct Compiled {
     let type: ValueType
     let eval: Eval
+    /// The typed closure, when there is one. Not an Optional: a closure inside a generic type is
+    /// stored at its most general abstraction, and each call then goes through thunks that copy
+    /// the alert.
+    let typed: Typed
+    /// The node as a flat-program plan, when it reads only the alert's scalar numbers.
+    var plan: Plan? = nil
+
+    enum Typed {
+        case none
+        case number(NumberEval)
+        case truth(TruthEval)
+    }
+
+    init(type: ValueType, eval: @escaping Eval) {
+        self.type = type
+        self.eval = eval
+        self.typed = .none
+    }
+
+    init(number: @escaping NumberEval) {
+        self.type = .number
+        self.typed = .number(number)
+        self.eval = { alert, item in let x = number(alert, item); return x.isNaN ? .null : .number(x) }
+    }
+
+    init(truth: @escaping TruthEval) {
+        self.type = .bool
+        self.typed = .truth(truth)
+        self.eval = { alert, item in truth(alert, item).value }
+    }
+
+    func with(_ plan: Plan?) -> Compiled {
+        var c = self
+        c.plan = plan
+        return c
+    }
+
+    /// The node as a number closure (NaN for NULL), typed or wrapped.
+    var asNumber: NumberEval {
+        if case .number(let number) = typed { return number }
+        let eval = eval
+        return { alert, item in eval(alert, item).number ?? .nan }
+    }
+
+    /// The node as a condition closure, typed or wrapped.
+    var asTruth: TruthEval {
+        if case .truth(let truth) = typed { return truth }
+        let eval = eval
+        return { alert, item in Truth(eval(alert, item)) }
+    }
+}
+
+/// A comparison operator, resolved when the rule compiles rather than per alert.
+enum Comparison: Sendable {
+    case eq, ne, lt, le, gt, ge
+
+    init(_ op: String) {
+        self = switch op { case "=": .eq; case "!=": .ne; case "<": .lt; case "<=": .le; case ">": .gt; default: .ge }
+    }
+
+    @inline(__always)
+    func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
+        switch self {
+        case .eq: a == b
+        case .ne: a != b
+        case .lt: a < b
+        case .le: a <= b
+        case .gt: a > b
+        case .ge: a >= b
+        }
+    }
 }
 
 /// External data the functions use (watchlists, regions), by name.
@@ -90,34 +176,44 @@ struct Compiler {
 
     func compile(_ e: Expression) throws(FilterError) -> Compiled {
         switch e {
-        case .number(let v, _): let x = Value.number(v); return Compiled(type: .number) { _, _ in x }
+        case .number(let v, _): return Compiled(number: { _, _ in v }).with(.constant(v))
         case .string(let v, _): let x = Value.string(v); return Compiled(type: .string) { _, _ in x }
-        case .bool(let v, _): let x = Value.bool(v); return Compiled(type: .bool) { _, _ in x }
+        case .bool(let v, _): let x = Truth(v); return Compiled(truth: { _, _ in x }).with(.truth(x))
         case .null: return Compiled(type: .null) { _, _ in .null }
         case .field(let name, let span): return try field(name, span)
         case .unit(let inner, let unit, _):
             let c = try compile(inner)
             try expect(c, .number, "an angle in \(unit)", inner.span)
             let f = unit == "arcsec" ? 1.0 / 3600 : unit == "arcmin" ? 1.0 / 60 : 1.0
-            return Compiled(type: .number) { alert, item in c.eval(alert, item).number.map { .number($0 * f) } ?? .null }
+            let x = c.asNumber
+            var plan: Plan? = nil
+            if case .constant(let v)? = c.plan { plan = .constant(v * f) }
+            return Compiled(number: { alert, item in x(alert, item) * f }).with(plan)
         case .unary(let op, let inner, _):
             let c = try compile(inner)
             if op == "-" {
                 try expect(c, .number, "'-'", inner.span)
-                return Compiled(type: .number) { alert, item in c.eval(alert, item).number.map { .number(-$0) } ?? .null }
+                let x = c.asNumber
+                var plan: Plan? = nil
+                if case .constant(let v)? = c.plan { plan = .constant(-v) }
+                return Compiled(number: { alert, item in -x(alert, item) }).with(plan)
             }
             try expect(c, .bool, "NOT", inner.span)
-            return Compiled(type: .bool) { alert, item in c.eval(alert, item).truth.map { .bool(!$0) } ?? .null }
+            let t = c.asTruth
+            return Compiled(truth: { alert, item in
+                switch t(alert, item) { case .yes: .no; case .no: .yes; case .unknown: .unknown }
+            }).with(c.plan.map { .not($0) })
         case .binary(let op, let l, let r, _):
             return try binary(op, l, r)
         case .between(let x, let lo, let hi, let negated, _):
             let cx = try compile(x), clo = try compile(lo), chi = try compile(hi)
             for (c, part) in [(cx, x), (clo, lo), (chi, hi)] { try expect(c, .number, "BETWEEN", part.span) }
-            return Compiled(type: .bool) { alert, item in
-                guard let v = cx.eval(alert, item).number, let a = clo.eval(alert, item).number, let b = chi.eval(alert, item).number else { return .null }
-                let inside = v >= a && v <= b
-                return .bool(negated ? !inside : inside)
-            }
+            let v = cx.asNumber, a = clo.asNumber, b = chi.asNumber
+            return Compiled(truth: { alert, item in
+                let x = v(alert, item), lo = a(alert, item), hi = b(alert, item)
+                if x.isNaN || lo.isNaN || hi.isNaN { return .unknown }
+                return Truth((x >= lo && x <= hi) != negated)
+            }).with(Self.plans(cx, clo, chi).map { .between($0[0], $0[1], $0[2], negated: negated) })
         case .inList(let x, let items, let negated, _):
             let cx = try compile(x)
             var values: [Value] = []
@@ -140,7 +236,14 @@ struct Compiler {
             }
         case .isNull(let x, let negated, _):
             let cx = try compile(x)
-            return Compiled(type: .bool) { alert, item in .bool((cx.eval(alert, item) == .null) != negated) }
+            switch cx.typed {
+            case .number(let n):
+                return Compiled(truth: { alert, item in Truth(n(alert, item).isNaN != negated) })
+                    .with(cx.plan.flatMap { $0.isNumber ? .isNull($0, negated: negated) : nil })
+            case .truth(let t): return Compiled(truth: { alert, item in Truth((t(alert, item) == .unknown) != negated) })
+            case .none: break
+            }
+            return Compiled(truth: { alert, item in Truth((cx.eval(alert, item) == .null) != negated) })
         case .like(let x, let pattern, let isRegex, let negated, _):
             let cx = try compile(x)
             try expect(cx, .string, isRegex ? "REGEXP" : "LIKE", x.span)
@@ -201,30 +304,32 @@ struct Compiler {
         case "AND", "OR":
             try expect(cl, .bool, op, l.span)
             try expect(cr, .bool, op, r.span)
-            let isAnd = op == "AND"
-            return Compiled(type: .bool) { alert, item in
-                let a = cl.eval(alert, item).truth
-                if isAnd && a == false { return .bool(false) }
-                if !isAnd && a == true { return .bool(true) }
-                let b = cr.eval(alert, item).truth
-                if isAnd {
-                    if b == false { return .bool(false) }
-                    return a == true && b == true ? .bool(true) : .null
-                }
-                if b == true { return .bool(true) }
-                return a == false && b == false ? .bool(false) : .null
+            let a = cl.asTruth, b = cr.asTruth
+            if op == "AND" {
+                return Compiled(truth: { alert, item in
+                    let x = a(alert, item)
+                    if x == .no { return .no }
+                    let y = b(alert, item)
+                    if y == .no { return .no }
+                    return x == .yes && y == .yes ? .yes : .unknown
+                }).with(Self.plans(cl, cr).map { .and($0[0], $0[1]) })
             }
+            return Compiled(truth: { alert, item in
+                let x = a(alert, item)
+                if x == .yes { return .yes }
+                let y = b(alert, item)
+                if y == .yes { return .yes }
+                return x == .no && y == .no ? .no : .unknown
+            }).with(Self.plans(cl, cr).map { .or($0[0], $0[1]) })
         case "+", "-", "*", "/":
             try expect(cl, .number, "'\(op)'", l.span)
             try expect(cr, .number, "'\(op)'", r.span)
-            return Compiled(type: .number) { alert, item in
-                guard let a = cl.eval(alert, item).number, let b = cr.eval(alert, item).number else { return .null }
-                switch op {
-                case "+": return .number(a + b)
-                case "-": return .number(a - b)
-                case "*": return .number(a * b)
-                default: return b == 0 ? .null : .number(a / b)
-                }
+            let a = cl.asNumber, b = cr.asNumber
+            switch op {
+            case "+": return Compiled(number: { alert, item in a(alert, item) + b(alert, item) })
+            case "-": return Compiled(number: { alert, item in a(alert, item) - b(alert, item) })
+            case "*": return Compiled(number: { alert, item in a(alert, item) * b(alert, item) })
+            default: return Compiled(number: { alert, item in let y = b(alert, item); return y == 0 ? .nan : a(alert, item) / y })
             }
         default:  // comparisons
             let ordered = op != "=" && op != "!="
@@ -235,28 +340,49 @@ struct Compiler {
             if ordered, let t = types.first, t != .number && t != .string {
                 throw FilterError(.type, "'\(op)' needs numbers or strings, found a \(t)", offset: l.span.offset, length: l.span.to(r.span).length)
             }
-            return Compiled(type: .bool) { alert, item in
-                let a = cl.eval(alert, item), b = cr.eval(alert, item)
-                switch (a, b) {
-                case (.number(let x), .number(let y)): return .bool(Self.compare(op, x, y))
-                case (.string(let x), .string(let y)): return .bool(Self.compare(op, x, y))
-                case (.bool(let x), .bool(let y)): return .bool(op == "=" ? x == y : x != y)
-                default: return .null
-                }
+            let cmp = Comparison(op)
+            if cl.type == .null || cr.type == .null {  // a comparison with the NULL literal is NULL, whatever the other side
+                return Compiled(truth: { _, _ in .unknown }).with(.truth(.unknown))
             }
+            if cl.type == .number && cr.type == .number {
+                return Self.compareNumbers(cmp, cl, cr, constant: Self.constant(r)?.number)
+            }
+            return Compiled(truth: { alert, item in
+                switch (cl.eval(alert, item), cr.eval(alert, item)) {
+                case (.number(let x), .number(let y)): Truth(cmp.holds(x, y))
+                case (.string(let x), .string(let y)): Truth(cmp.holds(x, y))
+                case (.bool(let x), .bool(let y)): Truth(cmp == .eq ? x == y : x != y)
+                default: .unknown
+                }
+            })
         }
     }
 
-    @inline(__always)
-    static func compare<T: Comparable>(_ op: String, _ a: T, _ b: T) -> Bool {
-        switch op {
-        case "=": a == b
-        case "!=": a != b
-        case "<": a < b
-        case "<=": a <= b
-        case ">": a > b
-        default: a >= b
+    /// A number against a number; against a constant (the usual `field > 10`) one closure call fewer.
+    static func compareNumbers(_ cmp: Comparison, _ l: Compiled, _ r: Compiled, constant: Double?) -> Compiled {
+        compareNumberClosures(cmp, l, r, constant: constant)
+            .with(plans(l, r).flatMap { $0[0].isNumber && $0[1].isNumber ? .compare(cmp, $0[0], $0[1]) : nil })
+    }
+
+    /// The plans of all the nodes, or nil when one has none.
+    static func plans(_ nodes: Compiled...) -> [Plan]? {
+        let p = nodes.compactMap(\.plan)
+        return p.count == nodes.count ? p : nil
+    }
+
+    private static func compareNumberClosures(_ cmp: Comparison, _ l: Compiled, _ r: Compiled, constant: Double?) -> Compiled {
+        let a = l.asNumber
+        if let c = constant {
+            return Compiled(truth: { alert, item in
+                let x = a(alert, item)
+                return x.isNaN ? .unknown : Truth(cmp.holds(x, c))
+            })
         }
+        let b = r.asNumber
+        return Compiled(truth: { alert, item in
+            let x = a(alert, item), y = b(alert, item)
+            return x.isNaN || y.isNaN ? .unknown : Truth(cmp.holds(x, y))
+        })
     }
 
     /// Names of the alert model, the same for every survey.
@@ -308,12 +434,16 @@ struct Compiler {
         case .record(let item):
             if let path = try? FieldPath(name, in: item) {
                 let t = Self.type(of: path.type)
+                if t == .number && !path.crossesArray {
+                    return Compiled(number: { _, item in if case .record(let r) = item { path.number(in: r) } else { .nan } })
+                }
                 return Compiled(type: t) { alert, item in if case .record(let r) = item { Value(path.value(in: r)) } else { .null } }
             }
         case nil:
             break
         }
         if let (t, get) = Self.modelFields[name] {
+            if t == .number { return Compiled(number: { alert, _ in get(alert).number ?? .nan }) }
             return Compiled(type: t) { alert, _ in get(alert) }
         }
         if name == "history" {
@@ -324,6 +454,14 @@ struct Compiler {
             let t = Self.type(of: path.type)
             if case .null = t {
                 throw FilterError(.type, "'\(name)' is a \(path.type.description), which filters cannot compare", offset: span.offset, length: span.length)
+            }
+            if let slot = path.slot {
+                // The decoder laid the alert's numbers out flat; a record made some other way is walked.
+                return Compiled(number: { alert, _ in slot < alert.scalars.count ? alert.scalars[slot] : path.number(in: alert.record) })
+                    .with(.slot(slot))
+            }
+            if t == .number && !path.crossesArray {
+                return Compiled(number: { alert, _ in path.number(in: alert.record) })
             }
             return Compiled(type: t) { alert, item in Value(alert.value(at: path)) }
         } catch let e as FieldPath.Error {

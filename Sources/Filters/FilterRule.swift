@@ -9,6 +9,13 @@ public final class FilterRule: Sendable {
     /// The surveys whose alerts the rule can read (those whose schema has every field it names).
     public let surveys: [Survey]
     let evals: [Eval?]  // indexed by survey
+    /// The conditions per survey, each in its own stored property and not Optional: called with no
+    /// array access and no reabstraction thunk (a survey the rule does not read gets `unread`).
+    let ztf: TruthEval, rubin: TruthEval
+    /// The same conditions as flat programs, for rules that read only scalar numbers (empty otherwise).
+    let ztfProgram: [RuleProgram.Node], rubinProgram: [RuleProgram.Node]
+    let ztfWidth: Int, rubinWidth: Int
+    private static let unread: TruthEval = { _, _ in .no }
     let tree: Expression
     /// The top-level AND clauses, each compiled, for pass rates (`citsci filter test`).
     public let clauses: [Clause]
@@ -26,6 +33,8 @@ public final class FilterRule: Sendable {
     public init(name: String, expression: String, surveys: [Survey]? = nil, resources: FilterResources = FilterResources()) throws(FilterError) {
         let tree = try Parser.parse(expression)
         var evals = [Eval?](repeating: nil, count: Survey.allCases.count)
+        var ztf = Self.unread, rubin = Self.unread
+        var programs: [Survey: RuleProgram] = [:]
         var errors: [FilterError] = []
         for survey in surveys ?? Survey.allCases {
             do throws(FilterError) {
@@ -34,6 +43,11 @@ public final class FilterRule: Sendable {
                     throw FilterError(.type, "a filter must be a condition (true or false), this is a \(c.type)", offset: tree.span.offset, length: tree.span.length)
                 }
                 evals[index(survey)] = c.eval
+                programs[survey] = c.plan.flatMap { RuleProgram($0, width: ReaderSchemas.scalarWidth(for: survey)) }
+                switch survey {
+                case .ztf: ztf = c.asTruth
+                case .rubin: rubin = c.asTruth
+                }
             } catch {
                 errors.append(error)
             }
@@ -55,6 +69,12 @@ public final class FilterRule: Sendable {
         self.expression = expression
         self.surveys = usable
         self.evals = evals
+        self.ztf = ztf
+        self.rubin = rubin
+        ztfProgram = programs[.ztf]?.nodes ?? []
+        rubinProgram = programs[.rubin]?.nodes ?? []
+        ztfWidth = programs[.ztf]?.width ?? -1
+        rubinWidth = programs[.rubin]?.width ?? -1
         self.tree = tree
         self.clauses = clauses
     }
@@ -69,13 +89,23 @@ public final class FilterRule: Sendable {
     /// True when the alert passes (false for NULL, and for a survey the rule does not read).
     @inline(__always)
     public func matches(_ alert: Alert) -> Bool {
-        guard let e = evals[index(alert.survey)] else { return false }
-        return e(alert, nil) == .bool(true)
+        truth(alert) == .yes
+    }
+
+    /// The flat program when the rule has one and the alert's numbers are laid out for it, else the closures.
+    @inline(__always)
+    func truth(_ alert: Alert) -> Truth {
+        switch alert.survey {
+        case .ztf:
+            ztfWidth == alert.scalars.count ? RuleProgram.evaluate(ztfProgram, alert.scalars) : ztf(alert, nil)
+        case .rubin:
+            rubinWidth == alert.scalars.count ? RuleProgram.evaluate(rubinProgram, alert.scalars) : rubin(alert, nil)
+        }
     }
 
     /// The value the rule gives (TRUE, FALSE or NULL), for tests and explanations.
     public func evaluate(_ alert: Alert) -> Value {
-        evals[index(alert.survey)].map { $0(alert, nil) } ?? .null
+        evals[index(alert.survey)] == nil ? .null : truth(alert).value
     }
 
     /// The parsed tree, one node a line.
@@ -84,3 +114,4 @@ public final class FilterRule: Sendable {
 
 @inline(__always)
 func index(_ s: Survey) -> Int { s == .rubin ? 0 : 1 }
+

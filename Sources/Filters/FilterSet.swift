@@ -17,7 +17,8 @@ public final class FilterSet: Sendable {
     public let folder: String
     /// The per-alert time a filter may take before it is flagged.
     public let budget: Duration
-    private let state = Mutex<(files: [String: FilterFile], counters: [String: Counters])>(([:], [:]))
+    private let state = Mutex<(files: [String: FilterFile], book: (files: [FilterFile], rules: RuleBook), counters: [String: Counters])>(
+        ([:], ([], RuleBook([])), [:]))
     /// The fingerprint of the files as the last reload found them (taken before reading them, so an
     /// edit made during a reload triggers another).
     private let loaded = Mutex<[String]?>(nil)
@@ -52,6 +53,8 @@ public final class FilterSet: Sendable {
                 if let f = loaded[path] { next[path] = f } else if let old = s.files[path] { next[path] = old }
             }
             s.files = next
+            let enabled = next.values.filter(\.enabled).sorted { $0.name < $1.name }
+            s.book = (enabled, RuleBook(enabled.map(\.rule)))
         }
         return errors
     }
@@ -84,31 +87,42 @@ public final class FilterSet: Sendable {
     /// The filters running now (enabled or not), by name.
     public var filters: [FilterFile] { state.withLock { Array($0.files.values) }.sorted { $0.name < $1.name } }
 
-    /// The enabled filters the alert passes, counted per filter.
+    /// The enabled filters the alert passes, counted per filter. The rules that run as flat
+    /// programs are timed together and each is charged its share; the others are timed one by one.
     public func matches(_ alert: Alert) -> [FilterFile] {
-        let current = state.withLock { Array($0.files.values) }
-        var out: [FilterFile] = []
-        var tallies: [(String, Bool, UInt64)] = []
+        let (files, book) = state.withLock { $0.book }
+        var hits: [Bool] = []
+        var nanoseconds = [UInt64](repeating: 0, count: files.count)
         let clock = ContinuousClock()
-        for f in current where f.enabled && f.rule.applies(to: alert.survey) {
-            let start = clock.now
-            let hit = f.rule.matches(alert)
-            let elapsed = clock.now - start
-            tallies.append((f.name, hit, UInt64(elapsed.components.attoseconds / 1_000_000_000) + UInt64(elapsed.components.seconds) * 1_000_000_000))
-            if hit { out.append(f) }
+        let start = clock.now
+        let programs = book.evaluatePrograms(alert, into: &hits)
+        if programs > 0 {
+            let share = Self.nanoseconds(clock.now - start) / UInt64(programs)
+            let closures = Set(book.closureRules(for: alert.survey))
+            for i in files.indices where files[i].rule.applies(to: alert.survey) && !closures.contains(i) { nanoseconds[i] = share }
         }
-        let budgetNs = UInt64(budget.components.attoseconds / 1_000_000_000)
+        for i in book.closureRules(for: alert.survey) {
+            let start = clock.now
+            hits[i] = files[i].rule.matches(alert)
+            nanoseconds[i] = Self.nanoseconds(clock.now - start)
+        }
+        let budgetNs = Self.nanoseconds(budget)
+        var out: [FilterFile] = []
         state.withLock { s in
-            for (name, hit, ns) in tallies {
-                var c = s.counters[name, default: Counters()]
+            for (i, f) in files.enumerated() where f.rule.applies(to: alert.survey) {
+                var c = s.counters[f.name, default: Counters()]
                 c.evaluations += 1
-                if hit { c.matches += 1 }
-                c.nanoseconds += ns
-                if ns > budgetNs { c.overBudget += 1 }
-                s.counters[name] = c
+                if hits[i] { c.matches += 1; out.append(f) }
+                c.nanoseconds += nanoseconds[i]
+                if nanoseconds[i] > budgetNs { c.overBudget += 1 }
+                s.counters[f.name] = c
             }
         }
-        return out.sorted { $0.name < $1.name }
+        return out
+    }
+
+    private static func nanoseconds(_ d: Duration) -> UInt64 {
+        UInt64(max(0, d.components.seconds)) * 1_000_000_000 + UInt64(max(0, d.components.attoseconds) / 1_000_000_000)
     }
 
     public func counters(_ name: String) -> Counters { state.withLock { $0.counters[name] ?? Counters() } }

@@ -131,7 +131,7 @@ struct Parts {
             let consumer = try KafkaConsumer(KafkaConsumerConfiguration(brokers: brokers, groupID: group, topics: topics,
                                                                         start: try StartOption.parse(from), properties: props))
             ingest = KafkaIngestService(consumer: consumer, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters,
-                                        idleTimeout: once ? .seconds(10) : nil, logger: logger)
+                                        queueCapacity: cfg.queueCapacity, idleTimeout: once ? .seconds(10) : nil, logger: logger)
             ingestEnds = false
             sourceDescription = "kafka \(brokers) \(topics.joined(separator: ","))"
         case .folder(let folder):

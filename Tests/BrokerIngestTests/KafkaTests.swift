@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 @testable import BrokerIngest
@@ -265,3 +266,50 @@ extension KafkaTests {
     }
 }
 
+
+extension KafkaTests {
+    /// The two-stage loop: a slow render stage fills the bounded queue, which pauses the consumer;
+    /// it resumes as the queue drains, every message is handled once, and lag falls to zero.
+    @Test func stagedIngestPausesOnAFullQueueAndLosesNothing() async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("staged", partitions: 2)
+        let sent = try Self.realMessages()
+        _ = try await produce(broker, topic: "staged", sent)
+        let consumer = try testConsumer(broker, group: "staged", topics: ["staged"])
+        defer { consumer.close() }
+        let ingest = AlertIngest(consumer: consumer, schemas: try SchemaFolder(path: Paths.data("lsst-alert-packet/schema")),
+                                 deadLetters: try DeadLetterFolder(path: NSTemporaryDirectory() + "staged-\(UUID())"))
+        let handled = Handled()
+        let capacity = 3
+        let run = Task {
+            try await ingest.runStaged(capacity: capacity) { message, alerts in
+                try await Task.sleep(for: .milliseconds(40))  // a render stage slower than decoding
+                handled.add(String(decoding: message.key ?? [], as: UTF8.self), alerts.count)
+            }
+        }
+        var maxDepth = 0, maxLag: Int64 = 0
+        let deadline = ContinuousClock.now + .seconds(90)
+        while handled.count < sent.count && ContinuousClock.now < deadline {
+            maxDepth = max(maxDepth, ingest.queue.depth)
+            maxLag = max(maxLag, consumer.lag().values.reduce(0, +))
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(300))  // a repeat would show up now
+        run.cancel()
+        _ = await run.result
+        #expect(handled.keys.sorted() == sent.map(\.key).sorted(), "every message handled exactly once")
+        #expect(ingest.queue.pauses > 0, "the queue filled and paused the consumer")
+        #expect(maxDepth <= capacity + 20, "the queue stays near its bound (\(maxDepth))")
+        #expect(maxLag > 0, "lag was visible while the stage lagged")
+        #expect(consumer.lag().values.allSatisfy { $0 == 0 }, "nothing left behind: \(consumer.lag())")
+        #expect(ingest.counts.messages == sent.count && consumer.inFlight == 0)
+    }
+}
+
+/// Messages a test handler saw, from any task.
+final class Handled: Sendable {
+    private let state = Mutex<[String]>([])
+    func add(_ key: String, _ alerts: Int) { state.withLock { $0.append(key) } }
+    var keys: [String] { state.withLock { $0 } }
+    var count: Int { state.withLock { $0.count } }
+}

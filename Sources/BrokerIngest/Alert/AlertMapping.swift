@@ -5,10 +5,12 @@ struct AlertMapping: Sendable {
     let survey: Survey
 
     func alert(from record: AvroRecord, schemaVersion: String?) throws(AlertDecodingError) -> Alert {
-        switch survey {
+        var alert = switch survey {
         case .ztf: try ZTF.alert(record, schemaVersion: schemaVersion)
         case .rubin: try Rubin.alert(record, schemaVersion: schemaVersion)
         }
+        alert.scalars = ScalarColumns.values(of: record)
+        return alert
     }
 }
 

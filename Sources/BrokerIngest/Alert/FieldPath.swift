@@ -8,6 +8,8 @@ public struct FieldPath: Sendable, CustomStringConvertible {
     /// True when a step goes through an array (the value is then an array of the leaf values).
     public let crossesArray: Bool
     let steps: [Int]
+    /// Where the leaf is among the record's `ScalarColumns`, for a number reached through records only.
+    public let slot: Int?
 
     public var description: String { text }
 
@@ -44,6 +46,7 @@ public struct FieldPath: Sendable, CustomStringConvertible {
         self.steps = steps
         self.type = current.nonNull
         self.crossesArray = crosses
+        self.slot = crosses ? nil : ScalarColumns.slot(of: steps, in: schema)
     }
 
     public func value(in record: AvroRecord) -> AvroValue {
@@ -58,6 +61,21 @@ public struct FieldPath: Sendable, CustomStringConvertible {
             return current
         }
         return Self.walk(.record(record), steps[...])
+    }
+
+    /// A numeric leaf as a `Double`, NaN when null or absent, without building the value on the way
+    /// (the filters' hot path). Only for paths that cross no array.
+    public func number(in record: AvroRecord) -> Double {
+        Self.number(record, steps, 0)
+    }
+
+    private static func number(_ record: borrowing AvroRecord, _ steps: [Int], _ i: Int) -> Double {
+        switch record.values[steps[i]] {
+        case .double(let d): return i == steps.count - 1 ? d : .nan
+        case .long(let v): return i == steps.count - 1 ? Double(v) : .nan
+        case .record(let r): return i < steps.count - 1 ? number(r, steps, i + 1) : .nan
+        default: return .nan
+        }
     }
 
     private static func walk(_ value: AvroValue, _ steps: ArraySlice<Int>) -> AvroValue {

@@ -11,6 +11,17 @@ public enum ReaderSchemas {
         }
     }
 
+    private static let rubinScalarWidth = ScalarColumns.width(of: rubin)
+    private static let ztfScalarWidth = ScalarColumns.width(of: ztf)
+
+    /// How many numbers `ScalarColumns` lays out for an alert of the survey.
+    public static func scalarWidth(for survey: Survey) -> Int {
+        switch survey {
+        case .rubin: rubinScalarWidth
+        case .ztf: ztfScalarWidth
+        }
+    }
+
     /// The embedded JSON text (tests compare it with schemas/).
     public static func jsonText(for survey: Survey) -> String {
         switch survey {

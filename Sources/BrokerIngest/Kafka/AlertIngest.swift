@@ -40,6 +40,75 @@ public final class AlertIngest: Sendable {
         }
     }
 
+    /// The decoded messages waiting for `handle`, and whether the consumer is paused because of them.
+    public struct QueueState: Sendable, Equatable {
+        public var depth = 0
+        public var paused = false
+        /// How many times the queue filled and paused the consumer.
+        public var pauses = 0
+    }
+
+    private let queueState = Mutex(QueueState())
+    public var queue: QueueState { queueState.withLock { $0 } }
+
+    /// Two stages joined by a bounded queue (DESIGN.md rule 2): one task polls and decodes, another
+    /// runs `handle` and marks messages done. When `capacity` decoded messages wait, the consumer's
+    /// partitions are paused (it keeps polling, so it stays in the group) and they resume once the
+    /// queue is half empty; what librdkafka had already fetched may still come, so the bound is
+    /// soft by at most one fetch. Runs until the consumer closes, the task is cancelled, or `handle`
+    /// throws; messages still queued then are not marked done and come again after a restart.
+    public func runStaged(capacity: Int, _ handle: @escaping @Sendable (KafkaMessage, [Alert]) async throws -> Void) async throws {
+        let (stream, continuation) = AsyncStream<(KafkaMessage, [Alert])>.makeStream()
+        let consumer = self.consumer
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                defer { continuation.finish() }
+                let decoder = AlertDecoder(schemas: schemas, limits: limits)
+                for try await message in consumer.messages {
+                    let decoded = Result { () throws(AlertDecodingError) in try decoder.decode(message.value, source: message.position) }
+                    guard case .success(let alerts) = decoded else {
+                        guard case .failure(let error) = decoded else { continue }
+                        try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
+                        countsStore.withLock { $0.messages += 1; $0.deadLettered += 1 }
+                        consumer.markDone(message)
+                        continue
+                    }
+                    let pause = self.queueState.withLock { q in
+                        q.depth += 1
+                        guard q.depth >= capacity, !q.paused else { return false }
+                        q.paused = true
+                        q.pauses += 1
+                        return true
+                    }
+                    if pause { consumer.pause() }
+                    continuation.yield((message, alerts))
+                }
+            }
+            group.addTask { [self] in
+                for await (message, alerts) in stream {
+                    try Task.checkCancellation()
+                    try await handle(message, alerts)
+                    consumer.markDone(message)
+                    countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
+                    let resume = self.queueState.withLock { q in
+                        q.depth -= 1
+                        guard q.paused, q.depth <= capacity / 2 else { return false }
+                        q.paused = false
+                        return true
+                    }
+                    if resume { consumer.resume() }
+                }
+            }
+            do {
+                try await group.next()
+                try await group.next()
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+
     private func process(_ message: KafkaMessage, _ decoder: AlertDecoder,
                          _ handle: (KafkaMessage, [Alert]) async throws -> Void) async throws {
         let alerts: [Alert]

@@ -182,6 +182,31 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// How many messages each assigned partition holds beyond what this consumer has taken: the
+    /// broker's high watermark (as librdkafka last saw it in a fetch reply, no round trip) minus the
+    /// consumer's position. Partitions with no fetch reply yet are left out.
+    public func lag() -> [OffsetTracker.Partition: Int64] {
+        pollLock.withLock { closed in
+            guard !closed else { return [:] }
+            let assigned = core.assignment
+            guard !assigned.isEmpty else { return [:] }
+            let list = ConsumerCore.list(Dictionary(uniqueKeysWithValues: assigned.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            guard rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+            var out: [OffsetTracker.Partition: Int64] = [:]
+            for i in 0..<Int(list.pointee.cnt) {
+                let e = list.pointee.elems[i]
+                var low: Int64 = 0, high: Int64 = 0
+                guard rd_kafka_get_watermark_offsets(handle, e.topic, e.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                      high >= 0 else { continue }
+                // No position yet (nothing taken): everything from the low watermark is waiting.
+                let position = e.offset >= 0 ? e.offset : low
+                out[.init(topic: String(cString: e.topic), partition: e.partition)] = max(0, high - position)
+            }
+            return out
+        }
+    }
+
     /// Partitions currently assigned to this member.
     public var assignment: Set<OffsetTracker.Partition> { core.assignment }
 

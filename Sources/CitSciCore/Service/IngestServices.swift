@@ -13,18 +13,44 @@ public struct KafkaIngestService: Service {
     public let ingest: AlertIngest
     public let pipeline: AlertPipeline
     public let deadLetters: any DeadLetterSink
+    /// Decoded messages that may wait for the render stage before the consumer pauses.
+    public let queueCapacity: Int
     /// Stop after this long without a message (for one-pass runs); nil: run until shut down.
     public let idleTimeout: Duration?
     public let logger: Logger
 
     public init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
-                deadLetters: any DeadLetterSink, idleTimeout: Duration? = nil, logger: Logger) {
+                deadLetters: any DeadLetterSink, queueCapacity: Int = 64, idleTimeout: Duration? = nil, logger: Logger) {
         self.consumer = consumer
         self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
         self.pipeline = pipeline
         self.deadLetters = deadLetters
+        self.queueCapacity = queueCapacity
         self.idleTimeout = idleTimeout
         self.logger = logger
+    }
+
+    /// Consumer lag per partition, the decoded-message queue and whether it paused the consumer,
+    /// as gauges, every `interval` until cancelled.
+    static func reportQueues(_ consumer: KafkaConsumer, _ ingest: AlertIngest, every interval: Duration) async throws {
+        let depth = Gauge(label: "citsci_queue_depth", dimensions: [("stage", "decoded")])
+        let paused = Gauge(label: "citsci_consumer_paused")
+        let pauses = Gauge(label: "citsci_consumer_pauses")
+        let inFlight = Gauge(label: "citsci_messages_in_flight")
+        var lagGauges: [OffsetTracker.Partition: Gauge] = [:]
+        while true {
+            let q = ingest.queue
+            depth.record(q.depth)
+            paused.record(q.paused ? 1 : 0)
+            pauses.record(q.pauses)
+            inFlight.record(consumer.inFlight)
+            for (p, lag) in consumer.lag() {
+                let g = lagGauges[p] ?? Gauge(label: "citsci_consumer_lag", dimensions: [("topic", p.topic), ("partition", "\(p.partition)")])
+                lagGauges[p] = g
+                g.record(lag)
+            }
+            try await Task.sleep(for: interval)
+        }
     }
 
     public func run() async throws {
@@ -45,19 +71,20 @@ public struct KafkaIngestService: Service {
                             throw CancellationError()
                         }
                     }
-                    group.addTask {
-                try await ingest.run { message, alerts in
-                    lastActivity.touch()
-                    messages.increment()
-                    for alert in alerts {
-                        do {
-                            try pipeline.handle(alert)
-                        } catch where AlertPipeline.isAlertFault(error) {
-                            dead.increment()
-                            try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                    group.addTask { [consumer] in try await Self.reportQueues(consumer, ingest, every: .seconds(1)) }
+                    group.addTask { [queueCapacity] in
+                        try await ingest.runStaged(capacity: queueCapacity) { message, alerts in
+                            lastActivity.touch()
+                            messages.increment()
+                            for alert in alerts {
+                                do {
+                                    try pipeline.handle(alert)
+                                } catch where AlertPipeline.isAlertFault(error) {
+                                    dead.increment()
+                                    try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                                }
+                            }
                         }
-                    }
-                }
                     }
                     try await group.next()
                     group.cancelAll()

@@ -8,7 +8,7 @@ import Yams
 ///
 ///     source:                       # one of: kafka, folder, simulate (default: simulate 200 alerts)
 ///       kafka: {brokers: "host:9092", topics: [alerts], group: citsci, from: committed,
-///               properties: {security.protocol: SASL_SSL}}
+///               queue: 64, properties: {security.protocol: SASL_SSL}}
 ///     schemas: {registry: URL}      # or {folder: PATH}, for Confluent-framed (Rubin) messages
 ///     filters: filters/
 ///     state: citsci.sqlite
@@ -63,6 +63,8 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     public var source: Source = .simulate(count: 200, seed: 1)
+    /// Decoded Kafka messages that may wait for the render stage before the consumer pauses.
+    public var queueCapacity = 64
     public var schemaRegistry: String?
     public var schemaFolder: String?
     public var filters = "filters"
@@ -175,7 +177,8 @@ public struct RunConfiguration: Sendable, Equatable {
                 let given = ["kafka", "folder", "simulate"].filter { m[$0] != nil }
                 guard given.count <= 1 else { throw fail(n, "source: give one of kafka, folder or simulate, not \(given.joined(separator: " and "))") }
                 if let k = m["kafka"] {
-                    let km = try mapping(k, "source.kafka", keys: ["brokers", "topics", "group", "from", "properties"])
+                    let km = try mapping(k, "source.kafka", keys: ["brokers", "topics", "group", "from", "queue", "properties"])
+                    c.queueCapacity = try int(km, "queue", 1...100_000) ?? c.queueCapacity
                     guard let brokers = try string(km, "brokers") else { throw fail(k, "source.kafka needs brokers (host:port)") }
                     guard let t = km["topics"], let topics = t.sequence?.compactMap(\.string), !topics.isEmpty else {
                         throw fail(k, "source.kafka needs topics: a list of topic names")
