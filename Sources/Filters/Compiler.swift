@@ -345,7 +345,7 @@ struct Compiler {
                 return Compiled(truth: { _, _ in .unknown }).with(.truth(.unknown))
             }
             if cl.type == .number && cr.type == .number {
-                return Self.compareNumbers(cmp, cl, cr, constant: Self.constant(r)?.number)
+                return Self.compareNumbers(cmp, cl, cr)
             }
             return Compiled(truth: { alert, item in
                 switch (cl.eval(alert, item), cr.eval(alert, item)) {
@@ -358,31 +358,28 @@ struct Compiler {
         }
     }
 
-    /// A number against a number; against a constant (the usual `field > 10`) one closure call fewer.
-    static func compareNumbers(_ cmp: Comparison, _ l: Compiled, _ r: Compiled, constant: Double?) -> Compiled {
-        compareNumberClosures(cmp, l, r, constant: constant)
-            .with(plans(l, r).flatMap { $0[0].isNumber && $0[1].isNumber ? .compare(cmp, $0[0], $0[1]) : nil })
+    /// A number against a number; against a constant (the usual `field > 10`, the constant known
+    /// from the right side's plan) one closure call fewer.
+    static func compareNumbers(_ cmp: Comparison, _ l: Compiled, _ r: Compiled) -> Compiled {
+        let plan = plans(l, r).flatMap { $0[0].isNumber && $0[1].isNumber ? Plan.compare(cmp, $0[0], $0[1]) : nil }
+        let a = l.asNumber
+        if case .constant(let c)? = r.plan {
+            return Compiled(truth: { alert, item in
+                let x = a(alert, item)
+                return x.isNaN ? .unknown : Truth(cmp.holds(x, c))
+            }).with(plan)
+        }
+        let b = r.asNumber
+        return Compiled(truth: { alert, item in
+            let x = a(alert, item), y = b(alert, item)
+            return x.isNaN || y.isNaN ? .unknown : Truth(cmp.holds(x, y))
+        }).with(plan)
     }
 
     /// The plans of all the nodes, or nil when one has none.
     static func plans(_ nodes: Compiled...) -> [Plan]? {
         let p = nodes.compactMap(\.plan)
         return p.count == nodes.count ? p : nil
-    }
-
-    private static func compareNumberClosures(_ cmp: Comparison, _ l: Compiled, _ r: Compiled, constant: Double?) -> Compiled {
-        let a = l.asNumber
-        if let c = constant {
-            return Compiled(truth: { alert, item in
-                let x = a(alert, item)
-                return x.isNaN ? .unknown : Truth(cmp.holds(x, c))
-            })
-        }
-        let b = r.asNumber
-        return Compiled(truth: { alert, item in
-            let x = a(alert, item), y = b(alert, item)
-            return x.isNaN || y.isNaN ? .unknown : Truth(cmp.holds(x, y))
-        })
     }
 
     /// Names of the alert model, the same for every survey.

@@ -43,7 +43,7 @@ public final class FilterRule: Sendable {
                     throw FilterError(.type, "a filter must be a condition (true or false), this is a \(c.type)", offset: tree.span.offset, length: tree.span.length)
                 }
                 evals[index(survey)] = c.eval
-                programs[survey] = c.plan.flatMap { RuleProgram($0, width: ReaderSchemas.scalarWidth(for: survey)) }
+                programs[survey] = c.plan.flatMap(RuleProgram.init)
                 switch survey {
                 case .ztf: ztf = c.asTruth
                 case .rubin: rubin = c.asTruth
@@ -73,8 +73,9 @@ public final class FilterRule: Sendable {
         self.rubin = rubin
         ztfProgram = programs[.ztf]?.nodes ?? []
         rubinProgram = programs[.rubin]?.nodes ?? []
-        ztfWidth = programs[.ztf]?.width ?? -1
-        rubinWidth = programs[.rubin]?.width ?? -1
+        // -1 when there is no program: no alert's numbers then have that many entries.
+        ztfWidth = programs[.ztf] == nil ? -1 : ReaderSchemas.scalarWidth(for: .ztf)
+        rubinWidth = programs[.rubin] == nil ? -1 : ReaderSchemas.scalarWidth(for: .rubin)
         self.tree = tree
         self.clauses = clauses
     }
@@ -114,4 +115,3 @@ public final class FilterRule: Sendable {
 
 @inline(__always)
 func index(_ s: Survey) -> Int { s == .rubin ? 0 : 1 }
-

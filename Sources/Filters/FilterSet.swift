@@ -96,10 +96,9 @@ public final class FilterSet: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let programs = book.evaluatePrograms(alert, into: &hits)
-        if programs > 0 {
+        if programs > 0 {  // every rule of the survey is charged the share; the closure rules' own time replaces it below
             let share = Self.nanoseconds(clock.now - start) / UInt64(programs)
-            let closures = Set(book.closureRules(for: alert.survey))
-            for i in files.indices where files[i].rule.applies(to: alert.survey) && !closures.contains(i) { nanoseconds[i] = share }
+            for i in files.indices where files[i].rule.applies(to: alert.survey) { nanoseconds[i] = share }
         }
         for i in book.closureRules(for: alert.survey) {
             let start = clock.now

@@ -45,14 +45,12 @@ struct RuleProgram: Sendable {
     }
 
     let nodes: [Node]
-    /// The length of `Alert.scalars` the slots were counted for (the survey's reader schema).
-    let width: Int
 
-    init?(_ plan: Plan, width: Int) {
+    /// Nil when the plan is not a condition.
+    init?(_ plan: Plan) {
         var nodes: [Node] = []
         guard Self.emit(plan, into: &nodes) else { return nil }
         self.nodes = nodes
-        self.width = width
     }
 
     private static func operand(_ p: Plan) -> Operand? {
@@ -94,13 +92,12 @@ struct RuleProgram: Sendable {
     @inline(__always)
     static func evaluate(_ nodes: [Node], _ x: [Double]) -> Truth { evaluate(nodes, 0, x) }
 
-    /// The value of the program starting at `start` in `nodes` (several programs laid end to end).
-
     @inline(__always)
     private static func read(_ o: Operand, _ x: [Double]) -> Double {
         o.slot < 0 ? o.constant : x[Int(o.slot)]
     }
 
+    /// The value of the program starting at `i` in `nodes` (several programs laid end to end).
     static func evaluate(_ nodes: [Node], _ i: Int, _ x: [Double]) -> Truth {
         let n = nodes[i]
         switch n.op {
@@ -185,9 +182,6 @@ public struct RuleBook: Sendable {
         ztf = Part(rules, .ztf)
         rubin = Part(rules, .rubin)
     }
-
-    /// How many rules run as flat programs for the survey (the rest run closures).
-    public func programCount(for survey: Survey) -> Int { (survey == .ztf ? ztf : rubin).programs.count }
 
     /// Rules of `survey` that run as closures, by index: `FilterSet` times each of them alone.
     public func closureRules(for survey: Survey) -> [Int] { (survey == .ztf ? ztf : rubin).others }

@@ -49,9 +49,7 @@ import TestSupport
         let args = ["classifications", "pull", "--project", FakePanoptes.slug, "--state", dir + "/s.sqlite", "--requests-per-second", "5"]
         var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
         for _ in 0..<3 {
-            let (p, out, err) = try CLI.start(args, environment: environment(fake))
-            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-            DispatchQueue.global().async { _ = err.fileHandleForReading.readDataToEndOfFile() }
+            let (p, _) = try CLI.startLogging(args, environment: environment(fake))
             usleep(UInt32.random(in: 600_000...1_800_000, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()

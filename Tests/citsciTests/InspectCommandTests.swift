@@ -46,6 +46,20 @@ enum CLI {
         try p.run()
         return (p, out, err)
     }
+
+    /// Starts the binary in the background: its standard output is drained (so it never blocks on a
+    /// full pipe) and its standard error gathered as it comes, for the test to read at any time.
+    static func startLogging(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Locked<String>) {
+        let (p, out, err) = try start(arguments, environment: environment)
+        let log = Locked("")
+        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async {
+            while case let chunk = err.fileHandleForReading.availableData, !chunk.isEmpty {
+                log.mutate { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+        return (p, log)
+    }
 }
 
 @Suite(.enabled(if: CLI.hasSharedData, "../shared/data is absent: CLI tests on real alerts skipped"))

@@ -100,9 +100,7 @@ import TestSupport
         var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
         var progress: [Int] = []
         for _ in 0..<5 {
-            let (p, out, err) = try CLI.start(["run", "--config", dir + "/citsci.yaml"])
-            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-            DispatchQueue.global().async { _ = err.fileHandleForReading.readDataToEndOfFile() }
+            let (p, _) = try CLI.startLogging(["run", "--config", dir + "/citsci.yaml"])
             usleep(UInt32.random(in: 2_000_000...4_000_000, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -179,14 +177,7 @@ import TestSupport
         try fake.faults([["kind": "503", "path": ".", "count": 1_000_000]])  // every request, until cleared
         let env = ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
                    "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
-        let (p, out, err) = try CLI.start(["run", "--config", dir + "/citsci.yaml"], environment: env)
-        let log = Locked("")
-        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async {
-            while case let chunk = err.fileHandleForReading.availableData, !chunk.isEmpty {
-                log.mutate { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
+        let (p, log) = try CLI.startLogging(["run", "--config", dir + "/citsci.yaml"], environment: env)
         Thread.sleep(forTimeInterval: 6)
         #expect(try fake.subjects().isEmpty, "nothing got through the outage")
         #expect(log.value.contains("push failed"), "\(log.value.suffix(1500))")

@@ -101,9 +101,7 @@ struct SoakTests {
         var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
         var progress: [Int] = []
         for _ in 0..<5 {
-            let (p, out, err) = try CLI.start(["run", "--config", dir + "/citsci.yaml"], environment: env)
-            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-            DispatchQueue.global().async { _ = err.fileHandleForReading.readDataToEndOfFile() }
+            let (p, _) = try CLI.startLogging(["run", "--config", dir + "/citsci.yaml"], environment: env)
             usleep(UInt32.random(in: 1_500_000...3_500_000, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -112,14 +110,7 @@ struct SoakTests {
         }
 
         // Then a run that sees the broker restart and Zooniverse go away for a minute.
-        let (p, out, err) = try CLI.start(["run", "--config", dir + "/citsci.yaml"], environment: env)
-        let log = Locked("")
-        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async {
-            while case let chunk = err.fileHandleForReading.availableData, !chunk.isEmpty {
-                log.mutate { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
+        let (p, log) = try CLI.startLogging(["run", "--config", dir + "/citsci.yaml"], environment: env)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         Thread.sleep(forTimeInterval: 3)
         let metricsURL = try #require(log.value.range(of: #"http://127\.0\.0\.1:\d+/metrics"#, options: .regularExpression)

@@ -65,11 +65,7 @@ public final class AlertIngest: Sendable {
                 defer { continuation.finish() }
                 let decoder = AlertDecoder(schemas: schemas, limits: limits)
                 for try await message in consumer.messages {
-                    let decoded = Result { () throws(AlertDecodingError) in try decoder.decode(message.value, source: message.position) }
-                    guard case .success(let alerts) = decoded else {
-                        guard case .failure(let error) = decoded else { continue }
-                        try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
-                        countsStore.withLock { $0.messages += 1; $0.deadLettered += 1 }
+                    guard let alerts = try await decodeOrDeadLetter(message, decoder) else {
                         consumer.markDone(message)
                         continue
                     }
@@ -109,16 +105,22 @@ public final class AlertIngest: Sendable {
         }
     }
 
-    private func process(_ message: KafkaMessage, _ decoder: AlertDecoder,
-                         _ handle: (KafkaMessage, [Alert]) async throws -> Void) async throws {
-        let alerts: [Alert]
-        do {
-            alerts = try decoder.decode(message.value, source: message.position)
-        } catch {
+    /// The message's alerts, or nil once an undecodable message is stored as a dead letter (and counted).
+    private func decodeOrDeadLetter(_ message: KafkaMessage, _ decoder: AlertDecoder) async throws -> [Alert]? {
+        let decoded = Result { () throws(AlertDecodingError) in try decoder.decode(message.value, source: message.position) }
+        switch decoded {
+        case .success(let alerts):
+            return alerts
+        case .failure(let error):
             try await deadLetters.store(DeadLetter(message: message, kind: error.kind.rawValue, reason: error.description))
             countsStore.withLock { $0.messages += 1; $0.deadLettered += 1 }
-            return
+            return nil
         }
+    }
+
+    private func process(_ message: KafkaMessage, _ decoder: AlertDecoder,
+                         _ handle: (KafkaMessage, [Alert]) async throws -> Void) async throws {
+        guard let alerts = try await decodeOrDeadLetter(message, decoder) else { return }
         try await handle(message, alerts)
         countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
     }
