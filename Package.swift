@@ -30,13 +30,15 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
         .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka"]),
         .target(name: "Filters", dependencies: ["BrokerIngest", .product(name: "Yams", package: "Yams")]),
         .target(name: "CitSciCore", dependencies: [
-            "BrokerIngest", "Filters", "CPNG", "CSQLite",
+            "BrokerIngest", "Filters", "CPNG", "CSQLite", "CPostgres",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -48,7 +48,12 @@ struct ConfigCheck: ParsableCommand {
             problems.append("filters folder \(cfg.filters) does not exist")
         }
         notes.append("sink: \(cfg.sink.folder) (sets of at most \(cfg.sink.maxSetSize), closed after \(cfg.sink.maxSetAgeHours) h)")
-        notes.append("state: \(cfg.state)")
+        if PostgresDatabase.handles(cfg.state) {
+            do { notes.append("state: \(try StateStore(path: cfg.state).database.location) (PostgreSQL, reachable, schema up to date)") }
+            catch { problems.append("state: \(error)") }
+        } else {
+            notes.append("state: \(cfg.state)")
+        }
         if let z = cfg.zooniverse {
             notes.append("zooniverse: project \(z.project)\(z.workflow.map { ", workflow \($0)" } ?? ""), \(z.approved ? "approved" : "not approved: at most 100 subjects"), push every \(z.pushEveryMinutes) min")
             if let credentials = PanoptesCredentials.fromEnvironment() {

@@ -40,7 +40,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "citsci")
         let parts = try Parts(cfg, once: once, logger: logger)
         logger.info("citsci run", metadata: ["source": "\(parts.sourceDescription)", "filters": "\(parts.pipeline.filters.filters.map(\.name))",
-                                             "sink": "\(cfg.sink.folder)", "state": "\(cfg.state)",
+                                             "sink": "\(cfg.sink.folder)", "state": "\(parts.state.database.location)",
                                              "zooniverse": "\(cfg.zooniverse.map { "project \($0.project)" } ?? "off")"])
         let hangup = ReloadSignal {
             for e in parts.pipeline.filters.reload() { logger.error("\(e)") }

@@ -38,5 +38,18 @@ import Yams
                 == "c.yaml:2:28: classifications.publish needs schema_registry (the schema is registered there) or schema_id")
         #expect(error("metrics: {listen: nowhere}\n") == "c.yaml:1:19: metrics.listen must be host:port, e.g. 127.0.0.1:9464")
         #expect(error("source: [1, 2]\n") == "c.yaml:1:9: 'source' must be a mapping of keys")
+        #expect(error("source:\n  kafka: {brokers: h, topics: [a], queue: 0}\n").hasPrefix("c.yaml:2:43: 'queue' must be a whole number from 1 to 100000"))
+        #expect(error("state: postgresql://citsci:hunter2@db/citsci\n")
+                == "c.yaml:1:8: state: the PostgreSQL password is a secret: set PGPASSWORD in the environment (or use ~/.pgpass) instead")
+    }
+
+    @Test func theKafkaQueueAndAPostgresStateAreRead() throws {
+        let c = try RunConfiguration.parse("""
+            source:
+              kafka: {brokers: "k:9092", topics: [alerts], queue: 500}
+            state: postgresql://citsci@db:5432/citsci
+            """, path: "c.yaml")
+        #expect(c.queueCapacity == 500 && c.state == "postgresql://citsci@db:5432/citsci")
+        #expect(try RunConfiguration.parse("source: {kafka: {brokers: k, topics: [a]}}\n", path: "c.yaml").queueCapacity == 1000, "the default")
     }
 }

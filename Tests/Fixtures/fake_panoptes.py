@@ -12,6 +12,7 @@ a PUT there must carry the bound Content-Type, `x-ms-blob-type: BlockBlob`, no A
 unexpired signature and a body (a PNG must start with the PNG signature); 403 otherwise, as Azure.
 
 Test control (no auth): GET /__admin/state (everything, as JSON), GET /__admin/log (requests seen),
+GET /__admin/times (when each subject was created and joined each set, server clock),
 POST /__admin/config (subject_limit, token_ttl, url_ttl, completeness {set_id: {wf: f}}),
 POST /__admin/faults {"faults":[{"method":"POST","path":"^/api/subjects$","kind":"500|429|slow|drop|drop_after","count":1,
 "retry_after":1,"delay":2}]}. Prints its port on the first line of stdout."""
@@ -35,6 +36,7 @@ ALLOWED_MIME = {"image/jpeg", "image/png", "image/gif", "image/svg+xml", "audio/
 SECRET = b"fake-azure-key"
 lock = threading.RLock()
 blob_bytes = {}  # key -> the uploaded bytes (kept out of /__admin/state)
+subject_times = {}  # subject id -> {"created": t, "sets": {set id: t}}: server clock, for latency benchmarks
 
 state = {
     "next_id": 1000,
@@ -191,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {k: state[k] for k in ("user", "projects", "workflows", "subject_sets", "subjects", "blobs", "config")}, {}, "application/json"
         if path == "/__admin/log":
             return 200, state["log"], {}, "application/json"
+        if path == "/__admin/times":
+            return 200, subject_times, {}, "application/json"
         doc = json.loads(raw or b"{}")
         if path == "/__admin/config":
             for k, v in doc.items():
@@ -532,6 +536,7 @@ class Handler(BaseHTTPRequestHandler):
                 if i not in s["links"]["subjects"]:
                     s["links"]["subjects"].append(i)
                     state["subjects"][i]["links"]["subject_sets"].append(s["id"])
+                    subject_times.setdefault(i, {"sets": {}})["sets"][s["id"]] = time.time()
             s["set_member_subjects_count"] = len(s["links"]["subjects"])
             return self.one("subject_sets", self.set_view(s))
         if method == "DELETE" and len(parts) == 4 and parts[2] == "links" and parts[3].startswith("subjects"):
@@ -569,6 +574,7 @@ class Handler(BaseHTTPRequestHandler):
                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "links": {"project": project["id"], "subject_sets": []}}
             state["subjects"][sid] = subj
+            subject_times[sid] = {"created": time.time(), "sets": {s: time.time() for s in sets}}
             user["uploaded_subjects_count"] += 1
             for s in sets:
                 state["subject_sets"][s]["links"]["subjects"].append(sid)

@@ -9,28 +9,32 @@ import TestSupport
 /// Issue 8's end-to-end test: 5,000 real and simulated alerts through Kafka (Tansu, persistent) to
 /// the fake Panoptes server, with five kill -9s, a broker restart and a 60-second Zooniverse outage.
 /// Every alert that passes the filter must end as exactly one subject, in its set, every frame uploaded.
-@Suite(.enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.missingDataMessage)), .timeLimit(.minutes(10)))
+@Suite(.enabled(if: Paths.hasSharedData, Comment(rawValue: Paths.missingDataMessage)), .timeLimit(.minutes(10)), .serialized)
 struct SoakTests {
     static let realFolder = "ztf-fink-distributed"
     static let simulated = 5_000 - 375, seed: UInt64 = 21
 
     /// The alert ids the filter sends to volunteers, over the same inputs.
-    static func expected(filters: String) throws -> (ids: Set<String>, real: Int) {
+    /// `real` counts the real alerts; `distinct`, the different alerts of both kinds (one real ZTF
+    /// packet is there twice).
+    static func expected(filters: String, simulated: Int = simulated) throws -> (ids: Set<String>, real: Int, distinct: Int) {
         let set = FilterSet(folder: filters)
         #expect(set.reload().isEmpty)
-        var ids = Set<String>(), real = 0
+        var ids = Set<String>(), real = 0, seen = Set<String>()
         for file in Paths.avroFiles(realFolder) {
             for a in try AlertDecoder().decode(try Paths.bytes(file)) {
                 real += 1
+                seen.insert("\(a.survey) \(a.alertId)")
                 if !set.matches(a).isEmpty { ids.insert(String(a.alertId)) }
             }
         }
         let simulator = AlertSimulator(seed: seed)
         for i in 0..<simulated {
             let a = try simulator.alert(i)
+            seen.insert("\(a.survey) \(a.alertId)")
             if !set.matches(a).isEmpty { ids.insert(String(a.alertId)) }
         }
-        return (ids, real)
+        return (ids, real, seen.count)
     }
 
     /// Subjects at the fake server by alert id: how many, and for each the sets and location keys.
@@ -47,6 +51,15 @@ struct SoakTests {
         return out
     }
 
+    static let filter = """
+        name: soak
+        description: Bright enough to show volunteers (no limits, so the expected set is exact)
+        owner: test@example.org
+        expression: (survey = 'ztf' AND magnitude < 18.5) OR (survey = 'rubin' AND magnitude < 21.3)
+        destination: {project: "43", workflow: "47"}
+        flipbook: {kind: triplet, size: 100}
+        """
+
     /// Volunteers finish every set pushed so far (the data-rights gate holds new sets while three
     /// are incomplete).
     static func finishSets(_ fake: FakePanoptes) throws {
@@ -58,15 +71,8 @@ struct SoakTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-soak-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir + "/filters", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try """
-            name: soak
-            description: Bright enough to show volunteers (no limits, so the expected set is exact)
-            owner: test@example.org
-            expression: (survey = 'ztf' AND magnitude < 18.5) OR (survey = 'rubin' AND magnitude < 21.3)
-            destination: {project: "43", workflow: "47"}
-            flipbook: {kind: triplet, size: 100}
-            """.write(toFile: dir + "/filters/soak.yaml", atomically: true, encoding: .utf8)
-        let (expected, real) = try Self.expected(filters: dir + "/filters")
+        try Self.filter.write(toFile: dir + "/filters/soak.yaml", atomically: true, encoding: .utf8)
+        let (expected, real, _) = try Self.expected(filters: dir + "/filters")
         #expect(real == 375 && expected.count > 600, "\(real) real alerts, \(expected.count) expected subjects")
 
         let broker = try TansuBroker(persistent: true)

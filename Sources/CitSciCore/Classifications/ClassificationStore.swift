@@ -16,7 +16,7 @@ extension StateStore {
                 let data = c.subjectMetadata.isEmpty ? SQLValue.null
                     : .text(JSONValue.object(c.subjectMetadata.mapValues(JSONValue.object)).description)
                 try tx.execute("""
-                    INSERT INTO classifications (id, project, workflow, workflow_version, user, user_id, created_at, gold_standard,
+                    INSERT INTO classifications (id, project, workflow, workflow_version, "user", user_id, created_at, gold_standard,
                                                  expert, subject_ids, annotations, subject_data)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                     """, [.integer(c.id), .text(project), .text(c.workflowID), c.workflowVersion.map(SQLValue.text) ?? .null,
@@ -28,7 +28,8 @@ extension StateStore {
             if let cursor {
                 try tx.execute("""
                     INSERT INTO classification_cursors (project, workflow, last_id, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (project, workflow) DO UPDATE SET last_id = max(last_id, excluded.last_id), updated_at = excluded.updated_at
+                    ON CONFLICT (project, workflow) DO UPDATE SET last_id = CASE WHEN excluded.last_id > classification_cursors.last_id
+                        THEN excluded.last_id ELSE classification_cursors.last_id END, updated_at = excluded.updated_at
                     """, [.text(project), .text(cursor.workflow), .integer(cursor.lastID), .real(Date().timeIntervalSince1970)])
             }
             return added
@@ -43,7 +44,7 @@ extension StateStore {
 
     /// Stored classifications, oldest id first (of one workflow, or all).
     public func classifications(workflow: String? = nil) throws -> [Classification] {
-        var sql = "SELECT id, workflow, workflow_version, user, user_id, created_at, gold_standard, expert, subject_ids, annotations, subject_data FROM classifications"
+        var sql = "SELECT id, workflow, workflow_version, \"user\", user_id, created_at, gold_standard, expert, subject_ids, annotations, subject_data FROM classifications"
         var params: [SQLValue] = []
         if let workflow { sql += " WHERE workflow = ?"; params.append(.text(workflow)) }
         return try database.execute(sql + " ORDER BY id", params).map { r in

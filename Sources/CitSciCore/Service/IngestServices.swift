@@ -20,7 +20,7 @@ public struct KafkaIngestService: Service {
     public let logger: Logger
 
     public init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
-                deadLetters: any DeadLetterSink, queueCapacity: Int = 64, idleTimeout: Duration? = nil, logger: Logger) {
+                deadLetters: any DeadLetterSink, queueCapacity: Int = 1000, idleTimeout: Duration? = nil, logger: Logger) {
         self.consumer = consumer
         self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
         self.pipeline = pipeline

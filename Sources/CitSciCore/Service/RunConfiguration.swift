@@ -8,10 +8,10 @@ import Yams
 ///
 ///     source:                       # one of: kafka, folder, simulate (default: simulate 200 alerts)
 ///       kafka: {brokers: "host:9092", topics: [alerts], group: citsci, from: committed,
-///               queue: 64, properties: {security.protocol: SASL_SSL}}
+///               queue: 1000, properties: {security.protocol: SASL_SSL}}
 ///     schemas: {registry: URL}      # or {folder: PATH}, for Confluent-framed (Rubin) messages
 ///     filters: filters/
-///     state: citsci.sqlite
+///     state: citsci.sqlite          # or postgresql://user@host/db, shared by several instances
 ///     sink: {folder: citsci-sink, max_set_size: 1000, max_set_age_hours: 24, light_curve: true}
 ///     dead_letters: {folder: dead-letters}      # or {topic: NAME} on the source's brokers
 ///     zooniverse: {project: owner/slug, workflow: "123", approved: false, endpoint: URL,
@@ -63,8 +63,10 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     public var source: Source = .simulate(count: 200, seed: 1)
-    /// Decoded Kafka messages that may wait for the render stage before the consumer pauses.
-    public var queueCapacity = 64
+    /// Decoded Kafka messages that may wait for the render stage before the consumer pauses. Large
+    /// enough that a resume (a fresh fetch, about a second on Tansu) lands before the queue empties:
+    /// at 64, pause/resume cycles held a 500 alerts/s stream to 100 alerts/s (docs/PERFORMANCE.md).
+    public var queueCapacity = 1000
     public var schemaRegistry: String?
     public var schemaFolder: String?
     public var filters = "filters"
@@ -198,6 +200,9 @@ public struct RunConfiguration: Sendable, Equatable {
             }
             c.filters = try string(top, "filters") ?? c.filters
             c.state = try string(top, "state") ?? c.state
+            if PostgresDatabase.handles(c.state), URLComponents(string: c.state)?.password != nil, let n = top["state"] {
+                throw fail(n, "state: the PostgreSQL password is a secret: set PGPASSWORD in the environment (or use ~/.pgpass) instead")
+            }
             if let n = top["sink"] {
                 let m = try mapping(n, "sink", keys: ["folder", "max_set_size", "max_set_age_hours", "light_curve"])
                 c.sink.folder = try string(m, "folder") ?? c.sink.folder

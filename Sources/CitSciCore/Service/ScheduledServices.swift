@@ -13,6 +13,7 @@ func pause(_ interval: Duration) async -> Bool {
 /// Every `interval`: closes the folder sink's due sets and pushes the closed ones to Zooniverse,
 /// exactly once (see `ZooniversePush`). A failed round is logged and tried again next time; on
 /// graceful shutdown, the round in progress finishes first (every step of it is recorded anyway).
+/// Where instances share a PostgreSQL store, one pushes at a time; the others skip the round.
 public struct PushService: Service {
     public let push: ZooniversePush
     public let sink: FolderSink
@@ -38,9 +39,11 @@ public struct PushService: Service {
         let retries = Gauge(label: "citsci_zooniverse_retries")
         do {
             let report = try await offload { [push, sink] () throws -> ZooniversePush.Report? in
-                try sink.closeDue()
-                let folders = SubjectSetFolder.closed(in: sink.root)
-                return folders.isEmpty ? nil : try push.push(folders: folders)
+                try push.state.exclusively("zooniverse-push:" + push.options.project, wait: false) {
+                    try sink.closeDue()
+                    let folders = SubjectSetFolder.closed(in: sink.root)
+                    return folders.isEmpty ? nil : try push.push(folders: folders)
+                } ?? nil
             }
             if let report {
                 pushed.increment(by: report.pushed)
@@ -57,7 +60,8 @@ public struct PushService: Service {
     }
 }
 
-/// Every `interval`: pulls new classifications, aggregates, and publishes what changed.
+/// Every `interval`: pulls new classifications, aggregates, and publishes what changed. Where
+/// instances share a PostgreSQL store, one does the round; the others skip it.
 public struct ClassificationService: Service {
     public let pull: ClassificationPull
     public let rule: RetirementRule
@@ -83,19 +87,21 @@ public struct ClassificationService: Service {
         let published = Counter(label: "citsci_results_published_total")
         let failures = Counter(label: "citsci_classification_failures_total")
         do {
-            let (report, results) = try await offload { [pull, rule] in
-                let report = try pull.run()
-                var aggregator = Aggregator(rule: rule)
-                for c in try pull.state.classifications() { aggregator.add(c) }
-                return (report, aggregator.results)
+            _ = try await pull.state.ifAlone("classifications") { [pull, rule, publisher, logger] in
+                let (report, results) = try await offload {
+                    let report = try pull.run()
+                    var aggregator = Aggregator(rule: rule)
+                    for c in try pull.state.classifications() { aggregator.add(c) }
+                    return (report, aggregator.results)
+                }
+                pulled.increment(by: report.new)
+                if let publisher {
+                    let r = try await publisher.publish(results)
+                    published.increment(by: r.published)
+                    if r.published > 0 { logger.info("results published", metadata: ["report": "\(r)"]) }
+                }
+                if report.new > 0 { logger.info("classifications pulled", metadata: ["report": "\(report)"]) }
             }
-            pulled.increment(by: report.new)
-            if let publisher {
-                let r = try await publisher.publish(results)
-                published.increment(by: r.published)
-                if r.published > 0 { logger.info("results published", metadata: ["report": "\(r)"]) }
-            }
-            if report.new > 0 { logger.info("classifications pulled", metadata: ["report": "\(report)"]) }
         } catch {
             failures.increment()
             logger.error("classification round failed (tried again in \(interval)): \(error)")

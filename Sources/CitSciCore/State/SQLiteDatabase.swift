@@ -2,44 +2,24 @@ import CSQLite
 import Foundation
 import Synchronization
 
-/// A value bound to or read from SQLite.
-public enum SQLValue: Sendable, Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-
-    public var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
-    public var real: Double? { if case .real(let v) = self { v } else if case .integer(let v) = self { Double(v) } else { nil } }
-    public var text: String? { if case .text(let v) = self { v } else { nil } }
-    public var blob: [UInt8]? { if case .blob(let v) = self { v } else { nil } }
-}
-
-/// A failed SQLite call: the statement and SQLite's message.
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
-    public let code: Int32
-    public let message: String
-    public let sql: String
-    public var description: String { "SQLite error \(code): \(message) (in: \(sql.prefix(120)))" }
-}
-
 /// One SQLite connection: the only code that touches SQLite. Calls are serialised by a lock; the
 /// database is in WAL mode with `synchronous = FULL`, so a committed transaction survives a crash
-/// (DESIGN.md rule 1 relies on that).
-public final class SQLiteDatabase: @unchecked Sendable {
+/// (DESIGN.md rule 1 relies on that). One process uses it; several instances share PostgreSQL.
+public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
     // @unchecked: the connection is used only under `lock`.
     fileprivate let handle: OpaquePointer
     private let lock = Mutex(())
+    private let named = NamedLocks()
     public let path: String
+    public var location: String { path }
 
-    public init(path: String) throws(SQLiteError) {
+    public init(path: String) throws(SQLError) {
         var db: OpaquePointer? = nil
         let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }
-            throw SQLiteError(code: rc, message: message, sql: "open \(path)")
+            throw Self.error(rc, message, "open \(path)")
         }
         self.handle = db
         self.path = path
@@ -53,19 +33,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs a statement (or several, without parameters) and returns the rows it gives.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> [[SQLValue]] {
-        let result: Result<[[SQLValue]], SQLiteError> = lock.withLock { _ in
-            Result { () throws(SQLiteError) -> [[SQLValue]] in try run(sql, parameters) }
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLError) -> [[SQLValue]] {
+        let result: Result<[[SQLValue]], SQLError> = lock.withLock { _ in
+            Result { () throws(SQLError) -> [[SQLValue]] in try run(sql, parameters) }
         }
         return try result.get()
     }
 
     /// Runs `body` in one transaction: all of it is durable, or none of it.
-    public func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
+    public func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try lock.withLock { _ in
             _ = try run("BEGIN IMMEDIATE", [])
             do {
-                let value = try body(Transaction(database: self))
+                let value = try body(SQLTransaction(run: { (sql, parameters) throws(SQLError) in try self.run(sql, parameters) },
+                                                    changed: { Int(sqlite3_changes(self.handle)) }))
                 _ = try run("COMMIT", [])
                 return value
             } catch {
@@ -75,35 +56,37 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Statements inside a transaction (the lock is already held).
-    public struct Transaction {
-        let database: SQLiteDatabase
-        @discardableResult
-        public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> [[SQLValue]] {
-            try database.run(sql, parameters)
+    public func schemaVersion() throws(SQLError) -> Int { Int(try execute("PRAGMA user_version")[0][0].integer ?? 0) }
+
+    public func migrate(_ migrations: [String]) throws -> Int {
+        let version = try schemaVersion()
+        for n in version..<max(version, migrations.count) {
+            try transaction { tx in
+                try tx.execute(migrations[n] + ";")
+                try tx.execute("PRAGMA user_version = \(n + 1)")
+            }
         }
-        /// Rows changed by the last statement.
-        public var changes: Int { Int(sqlite3_changes(database.handle)) }
+        return version
     }
 
-    /// Rows changed by the last statement on this connection (use `Transaction.changes` when other
-    /// threads share the connection).
-    public var changes: Int { Int(sqlite3_changes(handle)) }
+    /// One process holds a SQLite file, so the lock is this process's.
+    public func lock(_ name: String, wait: Bool) -> Bool { named.lock(name, wait: wait) }
+    public func unlock(_ name: String) { named.unlock(name) }
 
-    fileprivate func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLiteError) -> [[SQLValue]] {
+    fileprivate func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]] {
         if parameters.isEmpty && sql.contains(";") {
             var err: UnsafeMutablePointer<CChar>? = nil
             let rc = sqlite3_exec(handle, sql, nil, nil, &err)
             guard rc == SQLITE_OK else {
                 let message = err.map { String(cString: $0) } ?? "error"
                 sqlite3_free(err)
-                throw SQLiteError(code: rc, message: message, sql: sql)
+                throw Self.error(rc, message, sql)
             }
             return []
         }
         var statement: OpaquePointer? = nil
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+            throw Self.error(sqlite3_errcode(handle), String(cString: sqlite3_errmsg(handle)), sql)
         }
         defer { sqlite3_finalize(statement) }
         for (i, p) in parameters.enumerated() {
@@ -116,13 +99,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
             case .text(let v): rc = citsci_sqlite_bind_text(statement, index, v, Int32(v.utf8.count))
             case .blob(let v): rc = v.withUnsafeBytes { citsci_sqlite_bind_blob(statement, index, $0.baseAddress, Int32($0.count)) }
             }
-            guard rc == SQLITE_OK else { throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql) }
+            guard rc == SQLITE_OK else { throw Self.error(rc, String(cString: sqlite3_errmsg(handle)), sql) }
         }
         var rows: [[SQLValue]] = []
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql) }
+            guard rc == SQLITE_ROW else { throw Self.error(rc, String(cString: sqlite3_errmsg(handle)), sql) }
             var row: [SQLValue] = []
             for c in 0..<sqlite3_column_count(statement) {
                 switch sqlite3_column_type(statement, c) {
@@ -138,5 +121,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
             rows.append(row)
         }
         return rows
+    }
+
+    private static func error(_ code: Int32, _ message: String, _ sql: String) -> SQLError {
+        SQLError(engine: "SQLite", code: String(code), message: message, sql: sql)
     }
 }

@@ -1,11 +1,12 @@
 import BrokerIngest
 import Foundation
 
-/// citsci's durable state (SQLite by default): which alerts were seen and what became of each, and
-/// the recent cutouts of each object for blinks. Schema changes are numbered migrations, applied in
-/// order when the store opens (`PRAGMA user_version` records how far a database has come).
+/// citsci's durable state (SQLite by default, PostgreSQL when several instances share the work):
+/// which alerts were seen and what became of each, the recent cutouts of each object for blinks,
+/// subjects, classifications. Schema changes are numbered migrations, applied in order when the
+/// store opens (the database records how far it has come).
 public final class StateStore: Sendable {
-    public let database: SQLiteDatabase
+    public let database: any SQLDatabase
 
     /// Migration n brings a database from version n to n + 1. Never edit one that has shipped: add one.
     static let migrations: [String] = [
@@ -89,13 +90,14 @@ public final class StateStore: Sendable {
         CREATE INDEX subjects_object ON subjects (project, object_id);
         """,
         // 3: classifications pulled back, where each pull stopped, and what was published.
+        // ("user" quoted since PostgreSQL came: the same column to SQLite.)
         """
         CREATE TABLE classifications (
             id INTEGER PRIMARY KEY,
             project TEXT NOT NULL DEFAULT '',
             workflow TEXT NOT NULL,
             workflow_version TEXT,
-            user TEXT NOT NULL,
+            "user" TEXT NOT NULL,
             user_id TEXT,
             created_at REAL NOT NULL,
             gold_standard INTEGER NOT NULL DEFAULT 0,
@@ -149,24 +151,33 @@ public final class StateStore: Sendable {
         public var description: String { reason }
     }
 
-    /// Opens (creating it and its folder if needed) and migrates the store at `path` (":memory:" for a throwaway one).
+    /// Opens (creating it and its folder if needed) and migrates the store at `path`: a SQLite file
+    /// (":memory:" for a throwaway one) or a `postgresql://` URL.
     public init(path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        if path != ":memory:", !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        database = try SQLiteDatabase(path: path)
-        let version = Int(try database.execute("PRAGMA user_version")[0][0].integer ?? 0)
+        database = try openDatabase(path)
+        let version = try database.migrate(Self.migrations)
         guard version <= Self.migrations.count else {
-            throw Error(reason: "\(path) is at schema version \(version), newer than this citsci knows (\(Self.migrations.count)): upgrade citsci")
-        }
-        for n in version..<Self.migrations.count {
-            try database.transaction { tx in
-                try tx.execute(Self.migrations[n] + ";")
-                try tx.execute("PRAGMA user_version = \(n + 1)")
-            }
+            throw Error(reason: "\(database.location) is at schema version \(version), newer than this citsci knows (\(Self.migrations.count)): upgrade citsci")
         }
     }
 
-    public var schemaVersion: Int { get throws { Int(try database.execute("PRAGMA user_version")[0][0].integer ?? 0) } }
+    public var schemaVersion: Int { get throws { try database.schemaVersion() } }
+
+    /// Runs `body` as the only holder of `name` among every instance sharing the store (for work
+    /// one instance does for all, such as pushing to Zooniverse); nil when another holds it and
+    /// `wait` is false.
+    public func exclusively<T>(_ name: String, wait: Bool = true, _ body: () throws -> T) throws -> T? {
+        guard try database.lock(name, wait: wait) else { return nil }
+        defer { database.unlock(name) }
+        return try body()
+    }
+
+    /// `exclusively` for a body that awaits; never waits for the lock.
+    public func ifAlone<T: Sendable>(_ name: String, _ body: () async throws -> T) async throws -> T? {
+        guard try database.lock(name, wait: false) else { return nil }
+        defer { database.unlock(name) }
+        return try await body()
+    }
 
     /// Records what became of an alert, once: false when its id was recorded before (ZTF packets
     /// have arrived twice, and Rubin's test stream repeated whole nights), and then nothing changes.
@@ -209,7 +220,11 @@ public final class StateStore: Sendable {
         let survey = SQLValue.text(alert.survey.rawValue)
         try database.transaction { tx in
             try tx.execute(
-                "INSERT OR REPLACE INTO cutouts (survey, object_id, alert_id, mjd, band, science, template, difference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                """
+                INSERT INTO cutouts (survey, object_id, alert_id, mjd, band, science, template, difference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (survey, object_id, alert_id) DO UPDATE SET mjd = excluded.mjd, band = excluded.band,
+                    science = excluded.science, template = excluded.template, difference = excluded.difference
+                """,
                 [survey, .text(object), .integer(alert.alertId), .real(alert.mjd), alert.band.map(SQLValue.text) ?? .null,
                  alert.cutouts.science.map { .blob($0.data) } ?? .null, alert.cutouts.template.map { .blob($0.data) } ?? .null,
                  alert.cutouts.difference.map { .blob($0.data) } ?? .null])

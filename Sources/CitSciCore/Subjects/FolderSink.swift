@@ -44,10 +44,18 @@ public final class FolderSink: Sendable {
     /// Adds a subject to the open set of (`filter`, `destination`), opening one named by `pattern`
     /// (`{filter}`, `{date}`, `{n}`) when needed. Returns the set's name, or nil when the alert
     /// already had a subject there. Frames and the manifest row are on disk before the state store
-    /// records the subject, so a crash in between repeats the row (readers keep the first).
+    /// records the subject, so a crash in between repeats the row (readers keep the first). Instances
+    /// sharing the store add one at a time, so two never open the same set or add the same alert.
     @discardableResult
     public func add(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
                     frameColumns: Int, now: Date = Date()) throws -> String? {
+        try state.exclusively(Self.lockName) {
+            try addAlone(draft, filters: filters, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
+        } ?? nil
+    }
+
+    private func addAlone(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
+                          frameColumns: Int, now: Date) throws -> String? {
         if try contains(draft.externalID, destination: destination) { return nil }
         let filter = filters.first ?? "subjects"
         let set = try openSet(filter: filter, destination: destination, pattern: pattern,
@@ -70,13 +78,20 @@ public final class FolderSink: Sendable {
     /// Subjects a filter sent in the last `seconds`.
     public func count(filter: String, since seconds: Double, now: Date = Date()) throws -> Int {
         Int(try state.database.execute(
-            "SELECT COUNT(*) FROM sink_subjects WHERE instr(filters, ?) > 0 AND created_at > ?",
+            // "filters contains ;name;", case-sensitive in SQLite and PostgreSQL alike (LIKE is not).
+            "SELECT COUNT(*) FROM sink_subjects WHERE length(replace(filters, ?1, '')) < length(filters) AND created_at > ?2",
             [.text(";" + filter + ";"), .real(now.timeIntervalSince1970 - seconds)])[0][0].integer ?? 0)
     }
 
     /// Closes the sets that are full or too old. Returns their names.
     @discardableResult
     public func closeDue(now: Date = Date()) throws -> [String] {
+        try state.exclusively(Self.lockName) { try closeDueAlone(now: now) } ?? []
+    }
+
+    private static let lockName = "folder-sink"
+
+    private func closeDueAlone(now: Date) throws -> [String] {
         let rows = try state.database.execute(
             "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)",
             [.integer(Int64(options.maxSetSize)), .real(now.timeIntervalSince1970 - options.maxSetAge)])
@@ -94,7 +109,7 @@ public final class FolderSink: Sendable {
 
     private func openSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
                          now: Date) throws -> SubjectSetFolder {
-        try closeDue(now: now)
+        try closeDueAlone(now: now)
         let open = try state.database.execute(
             "SELECT folder FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
             [.text(filter), .text(destination.description)])

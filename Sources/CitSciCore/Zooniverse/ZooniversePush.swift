@@ -63,7 +63,7 @@ public final class ZooniversePush: Sendable {
         self.options = options
     }
 
-    var db: SQLiteDatabase { state.database }
+    var db: any SQLDatabase { state.database }
 
     /// Pushes the subject-set folders (each with set.json and manifest.csv).
     public func push(folders: [String], progress: (@Sendable (String) -> Void)? = nil) throws -> Report {
@@ -222,7 +222,11 @@ public final class ZooniversePush: Sendable {
         if phase == nil || phase == "creating" {
             if phase == "creating" { id = try client.subjectSets(project: project, displayName: name).first?.id }
             if id == nil {
-                try db.execute("INSERT OR REPLACE INTO zooniverse_sets (project, name, workflow, state, updated_at) VALUES (?, ?, ?, 'creating', ?)",
+                try db.execute("""
+                    INSERT INTO zooniverse_sets (project, name, workflow, state, updated_at) VALUES (?, ?, ?, 'creating', ?)
+                    ON CONFLICT (project, name) DO UPDATE SET workflow = excluded.workflow, state = 'creating',
+                        zooniverse_id = NULL, updated_at = excluded.updated_at
+                    """,
                                [.text(project), .text(name), .text(workflow ?? ""), .real(Date().timeIntervalSince1970)])
                 id = try client.createSubjectSet(name: name, project: project, metadata: ["#created_by": "citsci"]).id
                 report.setsCreated.append(name)

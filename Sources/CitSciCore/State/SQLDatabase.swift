@@ -1,0 +1,104 @@
+import Foundation
+
+/// A value bound to or read from the state store.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    public var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
+    public var real: Double? { if case .real(let v) = self { v } else if case .integer(let v) = self { Double(v) } else { nil } }
+    public var text: String? { if case .text(let v) = self { v } else { nil } }
+    public var blob: [UInt8]? { if case .blob(let v) = self { v } else { nil } }
+}
+
+/// A failed database call: which engine, its code and message, and the statement.
+public struct SQLError: Error, CustomStringConvertible, Sendable {
+    public let engine: String
+    public let code: String
+    public let message: String
+    public let sql: String
+    public var description: String { "\(engine) error \(code): \(message) (in: \(sql.prefix(120)))" }
+}
+
+/// The state store's database: SQLite for one instance, PostgreSQL when several share the work.
+///
+/// Statements are written once, in the SQL both engines speak (`?` placeholders, `ON CONFLICT`
+/// upserts, `INTEGER`/`REAL`/`BLOB` columns); each engine adapts what it must. Transactions are
+/// serialised across everything sharing the database (SQLite's `BEGIN IMMEDIATE`, a transaction
+/// advisory lock in PostgreSQL), so code reads-then-writes inside one without races.
+public protocol SQLDatabase: AnyObject, Sendable {
+    /// Where the database is, for messages (never with a password).
+    var location: String { get }
+    /// Runs a statement and returns the rows it gives.
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]]
+    /// Runs `body` in one transaction: all of it is durable, or none of it.
+    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T
+    /// The schema version the database is at (0 when new).
+    func schemaVersion() throws(SQLError) -> Int
+    /// Applies `migrations[version...]`, each in its own transaction with the version it reaches.
+    func migrate(_ migrations: [String]) throws -> Int
+    /// Takes the named lock, held across every process sharing the database until `unlock`
+    /// (waiting for it when `wait`); false when another holder has it and `wait` is false.
+    func lock(_ name: String, wait: Bool) throws -> Bool
+    func unlock(_ name: String)
+}
+
+extension SQLDatabase {
+    @discardableResult
+    public func execute(_ sql: String) throws(SQLError) -> [[SQLValue]] { try execute(sql, []) }
+}
+
+/// What a transaction body runs its statements on (the database's lock is already held).
+public struct SQLTransaction {
+    let run: (String, [SQLValue]) throws(SQLError) -> [[SQLValue]]
+    let changed: () -> Int
+
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLError) -> [[SQLValue]] {
+        try run(sql, parameters)
+    }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { changed() }
+}
+
+/// Locks by name within one process (the database's own lock covers other processes).
+final class NamedLocks: @unchecked Sendable {
+    // @unchecked: `held` is read and written only under `condition`.
+    private let condition = NSCondition()
+    private var held: Set<String> = []
+
+    /// Takes the lock (waiting for it when `wait`); false when not taken.
+    func lock(_ name: String, wait: Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while held.contains(name) {
+            if !wait { return false }
+            condition.wait()
+        }
+        held.insert(name)
+        return true
+    }
+
+    func unlock(_ name: String) {
+        condition.lock()
+        held.remove(name)
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Opens the state store's database at `location`: a `postgresql://` (or `postgres://`) URL, or
+/// a SQLite file path (":memory:" for a throwaway one).
+public func openDatabase(_ location: String) throws -> any SQLDatabase {
+    if PostgresDatabase.handles(location) { return try PostgresDatabase(url: location) }
+    let folder = (location as NSString).deletingLastPathComponent
+    if location != ":memory:", !folder.isEmpty {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+    return try SQLiteDatabase(path: location)
+}

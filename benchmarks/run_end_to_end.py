@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""`citsci run` end to end, as issue 8 asks: alerts produced to Kafka (Tansu) at a steady rate, the
+service filtering, rendering, batching and pushing them to the fake Panoptes server, and for each
+subject the time from produce to created at the server (and to joined its real subject set, when
+volunteers can see it). The service's memory (RSS) is sampled every second all along.
+
+Alerts are simulated Rubin alerts (`citsci simulate`), each message one of them with a new
+diaSourceId (the alert's id) so that every one of N messages is a new alert, framed in the
+Confluent wire format (schema id 1).
+
+Usage: run_end_to_end.py --citsci BIN --tansu BIN --count N --rate R [--filters DIR] [--json]
+(benchmarks/run.sh builds citsci and passes the rest.)
+"""
+import argparse, io, json, os, shutil, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
+import urllib.request
+
+import fastavro
+from confluent_kafka import Producer
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--citsci", required=True)
+ap.add_argument("--tansu", required=True)
+ap.add_argument("--count", type=int, default=20000)
+ap.add_argument("--rate", type=float, default=500)
+ap.add_argument("--base", type=int, default=2000, help="distinct simulated alerts re-encoded with new ids")
+ap.add_argument("--filters", default=None, help="filter folder (default: one filter passing ~13%% of the stream)")
+ap.add_argument("--set-size", type=int, default=50)
+ap.add_argument("--queue", type=int, default=1000)
+ap.add_argument("--properties", default="", help="librdkafka properties for the service, as YAML flow mapping entries")
+ap.add_argument("--json", action="store_true")
+args = ap.parse_args()
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+work = tempfile.mkdtemp(prefix="citsci-e2e-")
+procs = []
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def wait_port(port, proc, what):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{what} did not start on {port}")
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read()
+
+
+def post(url, doc):
+    req = urllib.request.Request(url, json.dumps(doc).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read()
+
+
+def metric(text, name):
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
+
+
+def rss_kb(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def stop():
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+try:
+    # Broker, fake Zooniverse, and the alerts to send.
+    port = free_port()
+    tansu = subprocess.Popen([args.tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                              "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(tansu)
+    wait_port(port, tansu, "tansu")
+    subprocess.run([args.tansu, "topic", "create", "alerts", "--partitions", "4", "--broker", f"tcp://127.0.0.1:{port}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    fake = subprocess.Popen([sys.executable, os.path.join(root, "Tests/Fixtures/fake_panoptes.py")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    procs.append(fake)
+    panoptes = f"http://127.0.0.1:{int(fake.stdout.readline())}"
+    subprocess.run([args.citsci, "simulate", "--out", f"{work}/base", "--count", str(args.base), "--seed", "7"],
+                   check=True, stdout=subprocess.DEVNULL)
+    records, schema = [], None
+    for name in sorted(os.listdir(f"{work}/base")):
+        with open(f"{work}/base/{name}", "rb") as f:
+            reader = fastavro.reader(f)
+            schema = reader.writer_schema
+            records.extend(reader)
+    os.makedirs(f"{work}/schemas")
+    with open(f"{work}/schemas/1.avsc", "w") as f:
+        json.dump(schema, f)
+    parsed = fastavro.parse_schema(schema)
+
+    filters = args.filters
+    if not filters:
+        filters = f"{work}/filters"
+        os.makedirs(filters)
+        with open(f"{filters}/bright.yaml", "w") as f:
+            f.write('name: bright\ndescription: bright Rubin detections\nowner: bench@example.org\n'
+                    'expression: magnitude < 21.3\ndestination: {project: "43", workflow: "47"}\n'
+                    'flipbook: {kind: triplet, size: 100}\n')
+    metrics_port = free_port()
+    with open(f"{work}/citsci.yaml", "w") as f:
+        f.write(f"""source:
+  kafka:
+    brokers: "127.0.0.1:{port}"
+    topics: [alerts]
+    group: bench
+    from: earliest
+    queue: {args.queue}
+    properties: {{{args.properties}}}
+schemas: {{folder: {work}/schemas}}
+filters: {filters}
+state: {work}/citsci.sqlite
+sink: {{folder: {work}/sink, max_set_size: {args.set_size}, max_set_age_hours: 0.01, light_curve: false}}
+dead_letters: {{folder: {work}/dead}}
+zooniverse: {{project: "43", workflow: "47", approved: true, push_every_minutes: 0.01, requests_per_second: 1000}}
+classifications: {{pull_every_minutes: 600}}
+metrics: {{listen: "127.0.0.1:{metrics_port}"}}
+log: {{level: info}}
+""")
+    env = dict(os.environ, PANOPTES_CLIENT_ID="test-client", PANOPTES_CLIENT_SECRET="test-secret",
+               PANOPTES_ENDPOINT=panoptes, PANOPTES_USERNAME="", PANOPTES_TOKEN="")
+    log = open(f"{work}/citsci.log", "w")
+    service = subprocess.Popen([args.citsci, "run", "--config", f"{work}/citsci.yaml"], env=env, stdout=log, stderr=log)
+    procs.append(service)
+    wait_port(metrics_port, service, "citsci run")
+
+    # Steady state, as a running service is: produce once the consumer has joined its group and
+    # had a first fetch reply (its lag is then on /metrics).
+    joined = time.time()
+    while time.time() - joined < 120 and "citsci_consumer_lag{" not in get(f"http://127.0.0.1:{metrics_port}/metrics").decode():
+        time.sleep(0.2)
+    join_seconds = time.time() - joined
+
+    done = threading.Event()
+    rss = []  # (seconds since start, kB)
+    t0 = time.time()
+
+    def watch():
+        # Memory every second; volunteers finish every set at once (the gate holds new sets while
+        # three are incomplete).
+        while not done.is_set():
+            rss.append((time.time() - t0, rss_kb(service.pid)))
+            try:
+                sets = json.loads(get(f"{panoptes}/__admin/state"))["subject_sets"]
+                post(f"{panoptes}/__admin/config", {"completeness": {s: {"47": 1.0} for s in sets}})
+            except Exception:
+                pass
+            done.wait(1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+
+    # Each base alert encoded once; a message is its body with the first field (diaSourceId, the
+    # alert's id) replaced, so the producer's own cost stays small beside the service's.
+    def zigzag(n):
+        n = (n << 1) ^ (n >> 63)
+        out = bytearray()
+        while n > 0x7F:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        return bytes(out)
+
+    bodies = []
+    for r in records:
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, r)
+        body = buf.getvalue()
+        head = b"\x02" + zigzag(r["diaSourceId"])  # ["null", "long"]: branch 1, then the long
+        assert body.startswith(head), "diaSourceId is the record's first field"
+        bodies.append(body[len(head):])
+
+    # Produce at a steady rate; remember when each alert went.
+    producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
+    sent = {}
+    start = time.time()
+    for i in range(args.count):
+        due = start + i / args.rate
+        now = time.time()
+        if due > now:
+            time.sleep(due - now)
+        new_id = 9_000_000_000_000 + i
+        value = b"\x00" + struct.pack(">I", 1) + b"\x02" + zigzag(new_id) + bodies[i % len(bodies)]
+        sent[str(new_id)] = time.time()
+        producer.produce("alerts", value, key=str(new_id).encode())
+        producer.poll(0)
+    producer.flush()
+    produce_seconds = time.time() - start
+
+    # Drain: every message consumed, every subject the service made is at the server and in its set.
+    db = sqlite3.connect(f"file:{work}/citsci.sqlite?mode=ro", uri=True, timeout=30)
+    deadline = time.time() + 600
+    progress = []
+    while time.time() < deadline:
+        m = get(f"http://127.0.0.1:{metrics_port}/metrics").decode()
+        consumed = metric(m, "citsci_messages_total")
+        made = db.execute("SELECT COUNT(*) FROM sink_subjects").fetchone()[0]
+        linked = db.execute("SELECT COUNT(*) FROM subjects WHERE state = 'linked'").fetchone()[0]
+        progress.append((round(time.time() - start), consumed, made, linked))
+        if consumed >= args.count and made > 0 and linked == made:
+            break
+        time.sleep(1)
+    drained = time.time() - start
+    with open("/tmp/citsci-e2e.metrics", "w") as f:
+        f.write(m)
+    done.set()
+    watcher.join()
+    service.send_signal(signal.SIGTERM)
+    service.wait(60)
+
+    state = json.loads(get(f"{panoptes}/__admin/state"))
+    times = json.loads(get(f"{panoptes}/__admin/times"))
+    staging = {sid for sid, s in state["subject_sets"].items() if s.get("display_name") == "citsci-staging"}
+    created, visible = [], []
+    for sid, subj in state["subjects"].items():
+        alert = subj["metadata"].get("#alert_id")
+        if alert not in sent or sid not in times:
+            continue
+        created.append(times[sid]["created"] - sent[alert])
+        joined = [t for s, t in times[sid]["sets"].items() if s not in staging]
+        if joined:
+            visible.append(min(joined) - sent[alert])
+
+    def pct(xs, p):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+    rss_mb = [kb / 1024 for _, kb in rss if kb]
+    n = len(rss_mb)
+    out = {
+        "alerts": args.count, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "produce_seconds": round(produce_seconds, 1),
+        "drained_seconds": round(drained, 1), "subjects": len(created), "visible": len(visible),
+        "created_p50_s": round(pct(created, 50), 2), "created_p99_s": round(pct(created, 99), 2),
+        "visible_p50_s": round(pct(visible, 50), 2), "visible_p99_s": round(pct(visible, 99), 2),
+        "rss_peak_mb": round(max(rss_mb), 1) if rss_mb else None,
+        "rss_at_10_50_90_100pct_mb": [round(rss_mb[min(n - 1, int(n * f))], 1) for f in (0.1, 0.5, 0.9, 1.0)] if n else [],
+        "dead_letters": len(os.listdir(f"{work}/dead")) if os.path.isdir(f"{work}/dead") else 0,
+    }
+    out["progress_every_5s"] = progress[::5]
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+finally:
+    stop()
+    if os.path.exists(f"{work}/citsci.log"):
+        shutil.copy(f"{work}/citsci.log", "/tmp/citsci-e2e.log")
+    shutil.rmtree(work, ignore_errors=True)
