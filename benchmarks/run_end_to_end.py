@@ -221,8 +221,6 @@ log: {{level: info}}
             break
         time.sleep(1)
     drained = time.time() - start
-    with open("/tmp/citsci-e2e.metrics", "w") as f:
-        f.write(m)
     done.set()
     watcher.join()
     service.send_signal(signal.SIGTERM)
@@ -264,6 +262,4 @@ log: {{level: info}}
             print(f"{k}: {v}")
 finally:
     stop()
-    if os.path.exists(f"{work}/citsci.log"):
-        shutil.copy(f"{work}/citsci.log", "/tmp/citsci-e2e.log")
     shutil.rmtree(work, ignore_errors=True)

@@ -38,8 +38,8 @@ extension SoakTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-pair-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir + "/filters", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SoakTests.filter.write(toFile: dir + "/filters/soak.yaml", atomically: true, encoding: .utf8)
-        let (expected, real, distinct) = try SoakTests.expected(filters: dir + "/filters", simulated: Self.scaleOutSimulated)
+        try Self.filter.write(toFile: dir + "/filters/soak.yaml", atomically: true, encoding: .utf8)
+        let (expected, real, distinct) = try Self.expected(filters: dir + "/filters", simulated: Self.scaleOutSimulated)
         #expect(real == 375 && distinct == 374 + Self.scaleOutSimulated)
 
         let postgres = try PostgresServer()
@@ -47,30 +47,9 @@ extension SoakTests {
         let broker = try TansuBroker()
         try broker.createTopic("alerts", partitions: 4)
         let fake = try FakePanoptes()
-        #expect(try CLI.run(["simulate", "--out", dir + "/sim", "--count", String(Self.scaleOutSimulated), "--seed", String(SoakTests.seed)]).status == 0)
-        for folder in [Paths.data(SoakTests.realFolder), dir + "/sim"] {
-            let r = try CLI.run(["replay", "--brokers", broker.bootstrap, "--topic", "alerts", "--framing", "container", folder], timeout: 300)
-            #expect(r.status == 0, "\(r.stderr)")
-        }
-        try """
-            source:
-              kafka:
-                brokers: "\(broker.bootstrap)"
-                topics: [alerts]
-                group: pair
-                from: earliest
-                properties: {session.timeout.ms: "3000", heartbeat.interval.ms: "500", max.poll.interval.ms: "20000"}
-            filters: \(dir)/filters
-            state: \(url)
-            sink: {folder: \(dir)/sink, max_set_size: 100, max_set_age_hours: 0.01, light_curve: false}
-            dead_letters: {folder: \(dir)/dead}
-            zooniverse: {project: "43", workflow: "47", approved: true, push_every_minutes: 0.02, requests_per_second: 1000}
-            classifications: {pull_every_minutes: 600}
-            metrics: {listen: "127.0.0.1:0"}
-            log: {level: info}
-            """.write(toFile: dir + "/citsci.yaml", atomically: true, encoding: .utf8)
-        let env = ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
-                   "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+        try Self.replay(simulated: Self.scaleOutSimulated, into: broker, dir: dir)
+        try Self.writeConfiguration(dir: dir, broker: broker, group: "pair", state: url)
+        let env = Self.environment(fake)
         let check = try CLI.run(["config", "check", dir + "/citsci.yaml"], environment: env)
         #expect(check.status == 0 && check.stdout.contains("state: \(url) (PostgreSQL, reachable, schema up to date)"), "\(check.stdout)\(check.stderr)")
         let run = ["run", "--config", dir + "/citsci.yaml"]
@@ -92,14 +71,14 @@ extension SoakTests {
         #expect(consumed.a > 0 && consumed.b > 0, "each instance consumed a share: \(consumed)")
         kill(b.processIdentifier, SIGKILL)
         b.waitUntilExit()
-        let atKill = try SoakTests.remote(fake).count
+        let atKill = try Self.remote(fake).count
         (b, logB) = try CLI.startLogging(run, environment: env)
 
         var remote: [String: [(sets: [String], keys: [String])]] = [:]
         let deadline = Date().addingTimeInterval(240)
         while Date() < deadline {
-            try SoakTests.finishSets(fake)
-            remote = try SoakTests.remote(fake)
+            try Self.finishSets(fake)
+            remote = try Self.remote(fake)
             if remote.values.filter({ $0.count == 1 && $0[0].sets.count == 1 }).count >= expected.count { break }
             Thread.sleep(forTimeInterval: 1)
         }

@@ -60,6 +60,43 @@ struct SoakTests {
         flipbook: {kind: triplet, size: 100}
         """
 
+    /// The real alerts and `simulated` simulated ones (written under `dir`), replayed to the topic `alerts`.
+    static func replay(simulated: Int, into broker: TansuBroker, dir: String) throws {
+        #expect(try CLI.run(["simulate", "--out", dir + "/sim", "--count", String(simulated), "--seed", String(seed)]).status == 0)
+        for folder in [Paths.data(realFolder), dir + "/sim"] {
+            let r = try CLI.run(["replay", "--brokers", broker.bootstrap, "--topic", "alerts", "--framing", "container", folder], timeout: 300)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+    }
+
+    /// `dir`/citsci.yaml for a run from the topic `alerts` through the filters in `dir`/filters to
+    /// the fake Panoptes (approved project 43, workflow 47), with fast group joins and push rounds.
+    static func writeConfiguration(dir: String, broker: TansuBroker, group: String, state: String) throws {
+        try """
+            source:
+              kafka:
+                brokers: "\(broker.bootstrap)"
+                topics: [alerts]
+                group: \(group)
+                from: earliest
+                properties: {session.timeout.ms: "3000", heartbeat.interval.ms: "500", max.poll.interval.ms: "20000"}
+            filters: \(dir)/filters
+            state: \(state)
+            sink: {folder: \(dir)/sink, max_set_size: 100, max_set_age_hours: 0.01, light_curve: false}
+            dead_letters: {folder: \(dir)/dead}
+            zooniverse: {project: "43", workflow: "47", approved: true, push_every_minutes: 0.02, requests_per_second: 1000}
+            classifications: {pull_every_minutes: 600}
+            metrics: {listen: "127.0.0.1:0"}
+            log: {level: info}
+            """.write(toFile: dir + "/citsci.yaml", atomically: true, encoding: .utf8)
+    }
+
+    /// The credentials and endpoint of the fake Panoptes server.
+    static func environment(_ fake: FakePanoptes) -> [String: String] {
+        ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
+         "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+    }
+
     /// Volunteers finish every set pushed so far (the data-rights gate holds new sets while three
     /// are incomplete).
     static func finishSets(_ fake: FakePanoptes) throws {
@@ -78,30 +115,9 @@ struct SoakTests {
         let broker = try TansuBroker(persistent: true)
         try broker.createTopic("alerts", partitions: 2)
         let fake = try FakePanoptes()
-        #expect(try CLI.run(["simulate", "--out", dir + "/sim", "--count", String(Self.simulated), "--seed", String(Self.seed)]).status == 0)
-        for folder in [Paths.data(Self.realFolder), dir + "/sim"] {
-            let r = try CLI.run(["replay", "--brokers", broker.bootstrap, "--topic", "alerts", "--framing", "container", folder], timeout: 300)
-            #expect(r.status == 0, "\(r.stderr)")
-        }
-        try """
-            source:
-              kafka:
-                brokers: "\(broker.bootstrap)"
-                topics: [alerts]
-                group: soak
-                from: earliest
-                properties: {session.timeout.ms: "3000", heartbeat.interval.ms: "500", max.poll.interval.ms: "20000"}
-            filters: \(dir)/filters
-            state: \(dir)/citsci.sqlite
-            sink: {folder: \(dir)/sink, max_set_size: 100, max_set_age_hours: 0.01, light_curve: false}
-            dead_letters: {folder: \(dir)/dead}
-            zooniverse: {project: "43", workflow: "47", approved: true, push_every_minutes: 0.02, requests_per_second: 1000}
-            classifications: {pull_every_minutes: 600}
-            metrics: {listen: "127.0.0.1:0"}
-            log: {level: info}
-            """.write(toFile: dir + "/citsci.yaml", atomically: true, encoding: .utf8)
-        let env = ["PANOPTES_CLIENT_ID": FakePanoptes.clientID, "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret,
-                   "PANOPTES_ENDPOINT": fake.endpoint, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+        try Self.replay(simulated: Self.simulated, into: broker, dir: dir)
+        try Self.writeConfiguration(dir: dir, broker: broker, group: "soak", state: dir + "/citsci.sqlite")
+        let env = Self.environment(fake)
 
         // Five kill -9s at random moments.
         var rng = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
@@ -118,9 +134,7 @@ struct SoakTests {
         // Then a run that sees the broker restart and Zooniverse go away for a minute.
         let (p, log) = try CLI.startLogging(["run", "--config", dir + "/citsci.yaml"], environment: env)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        Thread.sleep(forTimeInterval: 3)
-        let metricsURL = try #require(log.value.range(of: #"http://127\.0\.0\.1:\d+/metrics"#, options: .regularExpression)
-            .map { String(log.value[$0]) }, "\(log.value.suffix(1000))")
+        let metricsURL = try Self.metricsURL(log)
         var metrics = ""
         for _ in 0..<40 {  // lag shows once the group has joined and the first fetch has come back
             metrics = try HTTPClient(timeout: 5).get(metricsURL).text

@@ -24,13 +24,11 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
 
     public init(url: String) throws(SQLError) {
         location = Self.redacted(url)
-        guard let conn = PQconnectdb(url) else {
-            throw SQLError(engine: "PostgreSQL", code: "connect", message: "out of memory", sql: "connect to \(location)")
-        }
+        guard let conn = PQconnectdb(url) else { throw Self.error("connect", "out of memory", "connect to \(location)") }
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = Self.trimmed(PQerrorMessage(conn))
             PQfinish(conn)
-            throw SQLError(engine: "PostgreSQL", code: "connect", message: message, sql: "connect to \(location)")
+            throw Self.error("connect", message, "connect to \(location)")
         }
         // libpq prints notices ("relation already exists, skipping") on stderr by default.
         PQsetNoticeProcessor(conn, { _, _ in }, nil)
@@ -78,11 +76,10 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         return Int(try execute("SELECT version FROM citsci_schema").first?.first?.integer ?? 0)
     }
 
-    /// All pending migrations in one transaction (PostgreSQL's DDL is transactional), under a lock
-    /// of their own so two instances starting together migrate once.
+    /// All pending migrations in one transaction (PostgreSQL's DDL is transactional). Transactions
+    /// run one at a time across instances, so two instances starting together migrate once.
     public func migrate(_ migrations: [String]) throws -> Int {
         try transaction { tx in
-            try tx.execute("SELECT pg_advisory_xact_lock(?)", [.integer(Self.key("migrations"))])
             try tx.execute("CREATE TABLE IF NOT EXISTS citsci_schema (version BIGINT NOT NULL)")
             let version = Int(try tx.execute("SELECT version FROM citsci_schema").first?.first?.integer ?? 0)
             if version == 0 { try tx.execute("INSERT INTO citsci_schema (version) VALUES (0)") }
@@ -121,8 +118,7 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         guard PQstatus(connection) != CONNECTION_OK else { return }
         PQreset(connection)
         guard PQstatus(connection) == CONNECTION_OK else {
-            throw SQLError(engine: "PostgreSQL", code: "connect", message: Self.trimmed(PQerrorMessage(connection)),
-                           sql: "reconnect to \(location)")
+            throw Self.error("connect", Self.trimmed(PQerrorMessage(connection)), "reconnect to \(location)")
         }
     }
 
@@ -133,33 +129,40 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         if parameters.isEmpty {
             result = PQexec(connection, text)
         } else {
-            // Text for everything but bytes; the server infers each parameter's type from its place.
-            var values: [[CChar]?] = []
-            var lengths: [Int32] = []
-            var formats: [Int32] = []
-            var types: [Oid] = []
+            // Text for everything but bytes, all in one buffer; the server infers each parameter's
+            // type from its place.
+            var buffer: [CChar] = []
+            var starts: [Int?] = [], lengths: [Int32] = [], formats: [Int32] = [], types: [Oid] = []
             for p in parameters {
+                let bytes: [CChar]?
                 switch p {
-                case .null: values.append(nil); lengths.append(0); formats.append(0); types.append(0)
-                case .integer(let v): values.append(Array(String(v).utf8CString)); lengths.append(0); formats.append(0); types.append(0)
-                case .real(let v): values.append(Array(Self.float(v).utf8CString)); lengths.append(0); formats.append(0); types.append(0)
-                case .text(let v): values.append(Array(v.utf8CString)); lengths.append(0); formats.append(0); types.append(0)
-                case .blob(let v):
-                    values.append(v.map { CChar(bitPattern: $0) } + [0]); lengths.append(Int32(v.count)); formats.append(1); types.append(17)
+                case .null: bytes = nil
+                case .integer(let v): bytes = Array(String(v).utf8CString)
+                case .real(let v): bytes = Array(Self.float(v).utf8CString)
+                case .text(let v): bytes = Array(v.utf8CString)
+                case .blob(let v): bytes = v.map { CChar(bitPattern: $0) }
                 }
+                let isBlob = if case .blob = p { true } else { false }
+                starts.append(bytes.map { _ in buffer.count })
+                buffer += bytes ?? []
+                lengths.append(Int32(isBlob ? bytes?.count ?? 0 : 0))
+                formats.append(isBlob ? 1 : 0)
+                types.append(isBlob ? 17 : 0)  // bytea
             }
-            result = Self.withPointers(values) { pointers in
-                PQexecParams(connection, text, Int32(parameters.count), types, pointers, lengths, formats, 0)
+            buffer.append(0)  // never empty, so an empty blob still has an address (nil would be NULL)
+            result = buffer.withUnsafeBufferPointer { base in
+                let pointers = starts.map { $0.map { UnsafePointer(base.baseAddress! + $0) } }
+                return PQexecParams(connection, text, Int32(parameters.count), types, pointers, lengths, formats, 0)
             }
         }
         guard let result else {
-            throw SQLError(engine: "PostgreSQL", code: "connection", message: Self.trimmed(PQerrorMessage(connection)), sql: sql)
+            throw Self.error("connection", Self.trimmed(PQerrorMessage(connection)), sql)
         }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "\(status)"
-            throw SQLError(engine: "PostgreSQL", code: state, message: Self.trimmed(PQresultErrorMessage(result)), sql: sql)
+            throw Self.error(state, Self.trimmed(PQresultErrorMessage(result)), sql)
         }
         let changes = Int(String(cString: PQcmdTuples(result))) ?? 0
         var rows: [[SQLValue]] = []
@@ -181,19 +184,6 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             rows.append(row)
         }
         return (rows, changes)
-    }
-
-    private static func withPointers<R>(_ values: [[CChar]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-        var pointers: [UnsafePointer<CChar>?] = []
-        func step(_ i: Int) -> R {
-            guard i < values.count else { return body(pointers) }
-            guard let v = values[i] else { pointers.append(nil); return step(i + 1) }
-            return v.withUnsafeBufferPointer { buffer in
-                pointers.append(buffer.baseAddress)
-                return step(i + 1)
-            }
-        }
-        return step(0)
     }
 
     // MARK: - Text in and out
@@ -264,6 +254,10 @@ public final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         guard var c = URLComponents(string: url), c.password != nil else { return url }
         c.password = "***"
         return c.string ?? "postgresql://…"
+    }
+
+    private static func error(_ code: String, _ message: String, _ sql: String) -> SQLError {
+        SQLError(engine: "PostgreSQL", code: code, message: message, sql: sql)
     }
 
     private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {

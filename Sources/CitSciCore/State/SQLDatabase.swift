@@ -39,7 +39,8 @@ public protocol SQLDatabase: AnyObject, Sendable {
     func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T
     /// The schema version the database is at (0 when new).
     func schemaVersion() throws(SQLError) -> Int
-    /// Applies `migrations[version...]`, each in its own transaction with the version it reaches.
+    /// Applies `migrations[version...]` and records the version reached, atomically per engine;
+    /// returns the version the database was at (above `migrations.count`: a newer citsci's).
     func migrate(_ migrations: [String]) throws -> Int
     /// Takes the named lock, held across every process sharing the database until `unlock`
     /// (waiting for it when `wait`); false when another holder has it and `wait` is false.
