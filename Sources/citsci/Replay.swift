@@ -61,7 +61,9 @@ struct Replay: AsyncParsableCommand {
                 sent += 1
             }
         }
-        try producer.flush()
+        // Wait as long as librdkafka may still deliver (message.timeout.ms, 300 s by default): a slow
+        // broker is not a failed replay; a message it gives up on comes back through the callback.
+        try producer.flush(timeout: .seconds(310))
         producer.close()
         let seconds = (clock.now - start) / .seconds(1)
         let failed = failures.withLock { $0 }
