@@ -11,9 +11,11 @@ import TestSupport
         HTTPServer.Request(method: method, path: path, query: [:], headers: headers, body: body)
     }
 
-    @Test func storesOncePerContentAndRefusesWhatItCannotUse() throws {
+    @Test(arguments: StoreEngine.available)
+    func storesOncePerContentAndRefusesWhatItCannotUse(engine: StoreEngine) throws {
         let changes = Locked<[String]>([])
-        let receiver = CaesarReceiver(state: try StateStore(path: ":memory:"), username: "caesar", password: "pw") { r, v in
+        let store = try ThrowawayStore(engine)
+        let receiver = CaesarReceiver(state: store.state, username: "caesar", password: "pw") { r, v in
             changes.mutate { $0.append("\(r.subjectID)/\(r.reducerKey)/\(v)") }
         }
         let auth = ["content-type": "application/json", "authorization": "Basic " + Data("caesar:pw".utf8).base64EncodedString()]

@@ -17,16 +17,12 @@ import TestSupport
         }
     }
 
-    static func store() throws -> (StateStore, String) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-pull-\(UUID().uuidString).sqlite").path
-        return (try StateStore(path: path), path)
-    }
-
-    @Test func pullsInPagesResumesAfterAStopAndNeverCountsTwice() throws {
+    @Test(arguments: StoreEngine.available)
+    func pullsInPagesResumesAfterAStopAndNeverCountsTwice(engine: StoreEngine) throws {
         let fake = try FakePanoptes()
         try fake.addClassifications(Self.seed(250))
-        let (state, path) = try Self.store()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try ThrowawayStore(engine)
+        let state = store.state
         let client = PanoptesClientTests.client(fake)
         var pull = ClassificationPull(client: client, state: state, project: FakePanoptes.slug, workflows: ["47"])
         pull.maxPages = 1

@@ -22,13 +22,13 @@ import TestSupport
         return a.results[0]
     }
 
-    @Test func publishesChangesKeyedByObjectAndAConsumerDecodesThemWithTheSchemaFile() async throws {
+    @Test(arguments: StoreEngine.available)
+    func publishesChangesKeyedByObjectAndAConsumerDecodesThemWithTheSchemaFile(engine: StoreEngine) async throws {
         let broker = try TansuBroker()
         try broker.createTopic("results", partitions: 2)
         try broker.createTopic("lasair", partitions: 1)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-publish-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let state = try StateStore(path: path)
+        let store = try ThrowawayStore(engine)
+        let state = store.state
         let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: broker.bootstrap))
         defer { producer.close() }
         var options = ResultPublisher.Options(topic: "results", schemaID: 7, rule: RetirementRule(classifications: 3))

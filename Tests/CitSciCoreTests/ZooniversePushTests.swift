@@ -8,12 +8,13 @@ import TestSupport
     struct Fixture {
         let fake: FakePanoptes
         let dir: String
-        let state: StateStore
-        init(subjectLimit: Int = 10_000) throws {
+        let store: ThrowawayStore
+        var state: StateStore { store.state }
+        init(subjectLimit: Int = 10_000, engine: StoreEngine = .sqlite) throws {
             fake = try FakePanoptes(subjectLimit: subjectLimit)
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-pushlib-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            state = try StateStore(path: dir + "/state.sqlite")
+            store = try ThrowawayStore(engine)
         }
         func push(approved: Bool = false, concurrency: Int = 4, configure: (inout ZooniversePush.Options) -> Void = { _ in }) throws -> ZooniversePush.Report {
             var options = ZooniversePush.Options(project: "43")
@@ -106,8 +107,9 @@ import TestSupport
         #expect(((wf?["47"]?["links"] as? [String: Any])?["subject_sets"] as? [String])?.count == 4, "each set linked to its workflow")
     }
 
-    @Test func faultsMidPushLeaveEverySubjectExactlyOnce() throws {
-        let f = try Fixture()
+    @Test(arguments: StoreEngine.available)
+    func faultsMidPushLeaveEverySubjectExactlyOnce(engine: StoreEngine) throws {
+        let f = try Fixture(engine: engine)
         defer { f.remove() }
         let ids = try SyntheticSubjects.make(root: f.dir + "/sink", sets: 2, perSet: 40)
         try f.fake.configure(["url_ttl": 1])
@@ -144,5 +146,33 @@ import TestSupport
         #expect(meta["#previous_subject_ids"] as? String == byAlert["1000001"]?.key)
         #expect((byAlert["1000001"]?.value["metadata"] as? [String: Any])?["#previous_subject_ids"] == nil)
         #expect((byAlert["1000005"]?.value["metadata"] as? [String: Any])?["#previous_subject_ids"] as? String == byAlert["1000004"]?.key)
+    }
+
+    /// A push's cost must not grow with the project's history: a closed set's manifest is read once.
+    @Test(arguments: StoreEngine.available)
+    func aClosedSetsManifestIsReadOnceAnOpenOnesEveryPush(engine: StoreEngine) throws {
+        let f = try Fixture(engine: engine)
+        defer { f.remove() }
+        let sink = f.dir + "/sink"
+        try SyntheticSubjects.make(root: sink, sets: 2, perSet: 5)
+        // The second set reopened: a set still filling, as `citsci push --include-open` sees it.
+        var open = try SubjectSetFolder.read(folder: sink + "/synthetic-2")
+        open.closedAt = nil
+        try open.write(folder: sink + "/synthetic-2")
+        let first = try f.push(approved: true)
+        #expect(first.imported == 10 && first.pushed == 10)
+        let recorded = try f.state.database.execute("SELECT folder, workflow, subjects FROM imported_manifests")
+        #expect(recorded.map { [$0[0].text ?? "", $0[1].text ?? "", String($0[2].integer ?? -1)] }
+                == [[sink + "/synthetic-1", FakePanoptes.workflow, "5"]], "only the closed set is recorded as read")
+
+        // Spoil both manifests: the closed one is not read again, the open one is (and its fault is told).
+        try Data("not a manifest\n".utf8).write(to: URL(fileURLWithPath: sink + "/synthetic-1/manifest.csv"))
+        let manifest2 = try Data(contentsOf: URL(fileURLWithPath: sink + "/synthetic-2/manifest.csv"))
+        try Data("not a manifest\n".utf8).write(to: URL(fileURLWithPath: sink + "/synthetic-2/manifest.csv"))
+        #expect(throws: CSVFileError.self) { try f.push(approved: true) }
+        try manifest2.write(to: URL(fileURLWithPath: sink + "/synthetic-2/manifest.csv"))
+        let again = try f.push(approved: true)
+        #expect(again.imported == 0 && again.pushed == 0 && again.alreadyDone == 10)
+        #expect(try f.fake.subjects().count == 10)
     }
 }

@@ -13,6 +13,7 @@ unexpired signature and a body (a PNG must start with the PNG signature); 403 ot
 
 Test control (no auth): GET /__admin/state (everything, as JSON), GET /__admin/log (requests seen),
 GET /__admin/times (when each subject was created and joined each set, server clock),
+GET /__admin/sets (the subject sets alone: cheap to poll while subjects pile up),
 POST /__admin/config (subject_limit, token_ttl, url_ttl, completeness {set_id: {wf: f}}),
 POST /__admin/faults {"faults":[{"method":"POST","path":"^/api/subjects$","kind":"500|429|slow|drop|drop_after","count":1,
 "retry_after":1,"delay":2}]}. Prints its port on the first line of stdout."""
@@ -191,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
     def admin(self, method, path, raw):
         if path == "/__admin/state":
             return 200, {k: state[k] for k in ("user", "projects", "workflows", "subject_sets", "subjects", "blobs", "config")}, {}, "application/json"
+        if path == "/__admin/sets":
+            return 200, state["subject_sets"], {}, "application/json"
         if path == "/__admin/log":
             return 200, state["log"], {}, "application/json"
         if path == "/__admin/times":

@@ -137,6 +137,19 @@ public final class StateStore: Sendable {
             PRIMARY KEY (workflow, subject, reducer_key)
         );
         """,
+        // 5: the closed sets' manifests already read into `subjects`, so a push reads each once
+        // (rereading every set each round made a push's cost grow with the project's history).
+        """
+        CREATE TABLE imported_manifests (
+            project TEXT NOT NULL,
+            workflow TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            set_name TEXT NOT NULL,
+            subjects INTEGER NOT NULL,
+            imported_at REAL NOT NULL,
+            PRIMARY KEY (project, workflow, folder)
+        );
+        """,
     ]
 
     public enum Outcome: String, Sendable {

@@ -71,9 +71,12 @@ public final class ZooniversePush: Sendable {
         let project = try client.project(options.project)
         let account = try client.me()
         var sets: [String: SubjectSetFolder] = [:]
+        let imported = Set(try db.execute("SELECT workflow, folder FROM imported_manifests WHERE project = ?", [.text(project.id)])
+            .map { Self.key($0[1].text!, $0[0].text!) })
         for folder in folders {
             let set = try SubjectSetFolder.read(folder: folder)
             sets[set.name] = set
+            guard !imported.contains(Self.key(folder, options.workflow ?? set.workflow ?? "")) else { continue }
             report.imported += try importManifest(folder: folder, set: set, project: project.id)
         }
         let stagingID = try ensureSet(options.stagingSetName, project: project.id, workflow: nil, report: &report)
@@ -127,7 +130,9 @@ public final class ZooniversePush: Sendable {
 
     // MARK: - Manifests
 
-    /// Adds the manifest's subjects not yet known; returns how many.
+    /// Adds the manifest's subjects not yet known; returns how many. A closed set's manifest no
+    /// longer changes (the sink closes a set under the lock it adds under), so it is read once:
+    /// the same transaction records it as imported.
     func importManifest(folder: String, set: SubjectSetFolder, project: String) throws -> Int {
         let rows = try Manifest.read(folder + "/" + Manifest.fileName)
         let workflow = options.workflow ?? set.workflow ?? ""
@@ -144,6 +149,12 @@ public final class ZooniversePush: Sendable {
                           (row.value("#object_id") ?? row.value("#diaObjectId") ?? row.value("#objectId")).map(SQLValue.text) ?? .null,
                           .text(frames.description), .text(meta.description), .real(now + Double(i) * 1e-6), .real(now)])
                 added += tx.changes
+            }
+            if set.closedAt != nil {
+                try tx.execute("""
+                    INSERT INTO imported_manifests (project, workflow, folder, set_name, subjects, imported_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, [.text(project), .text(workflow), .text(folder), .text(set.name), .integer(Int64(rows.count)), .real(now)])
             }
             return added
         }
