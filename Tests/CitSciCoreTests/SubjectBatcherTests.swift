@@ -100,6 +100,27 @@ import TestSupport
         #expect(try f.sink.closeDue(now: t0.addingTimeInterval(20_000)).count == 1)
     }
 
+    /// What the sink reads per alert stays bounded however long an object's history or busy an hour.
+    @Test func previousSubjectsAndQuotaCountsAreBounded() throws {
+        let f = try Fixture(maxSetSize: 10_000)
+        defer { f.remove() }
+        let destination = SubjectDestination(project: "43", workflow: "47")
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        for i in 1...25 {
+            let draft = SubjectDraft(externalID: String(i), objectID: "ZTF26aaaaaaa", frames: [], metadata: [])
+            try f.sink.add(draft, filters: ["variables"], destination: destination, pattern: "{filter}", frameColumns: 1,
+                           now: t0.addingTimeInterval(Double(i)))
+        }
+        #expect(try f.sink.previousSubjects(object: "ZTF26aaaaaaa", destination: destination) == (6...25).map(String.init),
+                "the latest 20, oldest first")
+        #expect(try f.sink.previousSubjects(object: "ZTF26aaaaaaa", destination: destination, limit: 3) == ["23", "24", "25"])
+        let now = t0.addingTimeInterval(100)
+        #expect(try f.sink.count(filter: "variables", since: 3_600, now: now) == 25)
+        #expect(try f.sink.count(filter: "variables", since: 3_600, atMost: 10, now: now) == 10)
+        #expect(try f.sink.count(filter: "variables", since: 90, now: now) == 15, "subjects 11 to 25 in the last 90 s")
+        #expect(try f.sink.count(filter: "variable", since: 3_600, now: now) == 0, "a whole name, not a prefix")
+    }
+
     @Test func lightCurveIsZooniverseScatterPlotOnePerBand() throws {
         // A Fink-distributed ZTF alert carries a history of earlier detections in several bands.
         let alerts = try Paths.avroFiles("ztf-fink-distributed").flatMap { try AlertDecoder().decode(try Paths.bytes($0)) }

@@ -27,6 +27,10 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = FULL")
         try execute("PRAGMA foreign_keys = ON")
+        // 32 MiB of page cache instead of SQLite's 2 MiB: a long run's store outgrows the default
+        // and every look-up then reads pages back from the kernel (a third of the service's time at
+        // 100,000 alerts). Bounded, so memory stays flat.
+        try execute("PRAGMA cache_size = -32768")
     }
 
     deinit { sqlite3_close_v2(handle) }

@@ -34,11 +34,12 @@ public final class FolderSink: Sendable {
                                     [.text(destination.description), .text(externalID)]).isEmpty
     }
 
-    /// The alert ids of the object's earlier subjects for the destination, oldest first.
-    public func previousSubjects(object: String, destination: SubjectDestination) throws -> [String] {
+    /// The alert ids of the object's latest `limit` subjects for the destination, oldest first.
+    public func previousSubjects(object: String, destination: SubjectDestination,
+                                 limit: Int = SubjectContent.maxPreviousIDs) throws -> [String] {
         try state.database.execute(
-            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? ORDER BY created_at",
-            [.text(destination.description), .text(object)]).compactMap { $0[0].text }
+            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? ORDER BY created_at DESC LIMIT ?",
+            [.text(destination.description), .text(object), .integer(Int64(limit))]).compactMap { $0[0].text }.reversed()
     }
 
     /// Adds a subject to the open set of (`filter`, `destination`), opening one named by `pattern`
@@ -75,12 +76,16 @@ public final class FolderSink: Sendable {
         return set.name
     }
 
-    /// Subjects a filter sent in the last `seconds`.
-    public func count(filter: String, since seconds: Double, now: Date = Date()) throws -> Int {
+    /// Subjects a filter sent in the last `seconds`, counted up to `atMost` (a quota check needs no
+    /// more, and a busy hour's subjects are not all read for each alert).
+    public func count(filter: String, since seconds: Double, atMost: Int = .max, now: Date = Date()) throws -> Int {
         Int(try state.database.execute(
             // "filters contains ;name;", case-sensitive in SQLite and PostgreSQL alike (LIKE is not).
-            "SELECT COUNT(*) FROM sink_subjects WHERE length(replace(filters, ?1, '')) < length(filters) AND created_at > ?2",
-            [.text(";" + filter + ";"), .real(now.timeIntervalSince1970 - seconds)])[0][0].integer ?? 0)
+            """
+            SELECT COUNT(*) FROM (SELECT 1 FROM sink_subjects
+                WHERE length(replace(filters, ?, '')) < length(filters) AND created_at > ? LIMIT ?) AS recent
+            """,
+            [.text(";" + filter + ";"), .real(now.timeIntervalSince1970 - seconds), .integer(Int64(atMost))])[0][0].integer ?? 0)
     }
 
     /// Closes the sets that are full or too old. Returns their names.

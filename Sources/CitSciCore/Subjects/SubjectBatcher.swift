@@ -44,8 +44,8 @@ public final class SubjectBatcher: Sendable {
         for (destination, group) in groups.sorted(by: { $0.key.description < $1.key.description }) {
             var filters: [FilterFile] = []
             for f in group.sorted(by: { $0.name < $1.name }) {
-                if let limit = f.perHour, try sink.count(filter: f.name, since: 3_600, now: now) >= limit { result.limited.append(f.name); continue }
-                if let limit = f.perNight, try sink.count(filter: f.name, since: 86_400, now: now) >= limit { result.limited.append(f.name); continue }
+                if let limit = f.perHour, try sink.count(filter: f.name, since: 3_600, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
+                if let limit = f.perNight, try sink.count(filter: f.name, since: 86_400, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
                 filters.append(f)
             }
             guard let primary = filters.first else { continue }

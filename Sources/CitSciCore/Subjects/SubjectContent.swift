@@ -39,6 +39,11 @@ public enum SubjectContent {
         "#filter", "#filter_version", "#render", "#flipbook", "#previous_alert_ids",
     ]
 
+    /// `#previous_alert_ids` and `#previous_subject_ids` name at most this many of the object's
+    /// latest subjects: a long-lived variable would otherwise make every new subject's metadata,
+    /// and the look-up behind it, grow with its whole history.
+    public static let maxPreviousIDs = 20
+
     public static func draft(alert: Alert, flipbook: Flipbook, filters: [FilterStamp], previousAlertIDs: [String],
                              lightCurve: Bool) -> SubjectDraft {
         let id = String(alert.alertId)

@@ -330,9 +330,11 @@ public final class ZooniversePush: Sendable {
             var metadata = row.metadata
             if !workflow.isEmpty { metadata["#workflow"] = .string(workflow) }
             if let object = row.objectID {
-                let previous = try db.execute(
-                    "SELECT zooniverse_id FROM subjects WHERE project = ? AND object_id = ? AND zooniverse_id IS NOT NULL AND external_id != ? ORDER BY created_at",
-                    [.text(project), .text(object), .text(id)]).compactMap { $0[0].text }
+                let previous = try db.execute("""
+                    SELECT zooniverse_id FROM subjects WHERE project = ? AND object_id = ? AND zooniverse_id IS NOT NULL
+                    AND external_id != ? ORDER BY created_at DESC LIMIT ?
+                    """, [.text(project), .text(object), .text(id), .integer(Int64(SubjectContent.maxPreviousIDs))])
+                    .compactMap { $0[0].text }.reversed()
                 if !previous.isEmpty { metadata["#previous_subject_ids"] = .string(previous.joined(separator: ";")) }
             }
             let created = Result { () throws(PanoptesError) -> ZooniverseSubject in
