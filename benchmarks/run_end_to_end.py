@@ -254,6 +254,8 @@ log: {{level: info}}
         "visible_p50_s": round(pct(visible, 50), 2), "visible_p99_s": round(pct(visible, 99), 2),
         "rss_peak_mb": round(max(rss_mb), 1) if rss_mb else None,
         "rss_at_10_50_90_100pct_mb": [round(rss_mb[min(n - 1, int(n * f))], 1) for f in (0.1, 0.5, 0.9, 1.0)] if n else [],
+        # Memory over the run: the largest RSS in each tenth of it (flat means bounded, not growing).
+        "rss_peak_per_tenth_mb": [round(max(rss_mb[int(n * k / 10):max(int(n * k / 10) + 1, int(n * (k + 1) / 10))]), 1) for k in range(10)] if n else [],
         "dead_letters": len(os.listdir(f"{work}/dead")) if os.path.isdir(f"{work}/dead") else 0,
     }
     out["progress_every_5s"] = progress[::5]

@@ -105,6 +105,17 @@ enum Comparison: Sendable {
         self = switch op { case "=": .eq; case "!=": .ne; case "<": .lt; case "<=": .le; case ">": .gt; default: .ge }
     }
 
+    /// The comparison with its operands swapped: `a < b` is `b > a`.
+    var flipped: Comparison {
+        switch self {
+        case .eq, .ne: self
+        case .lt: .gt
+        case .le: .ge
+        case .gt: .lt
+        case .ge: .le
+        }
+    }
+
     @inline(__always)
     func holds<T: Comparable>(_ a: T, _ b: T) -> Bool {
         switch self {

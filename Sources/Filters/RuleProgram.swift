@@ -145,7 +145,10 @@ public struct RuleBook: Sendable {
     /// A class, so that choosing the survey's part copies one reference, not three arrays.
     final class Part: Sendable {
         let nodes: [RuleProgram.Node]
-        /// Rule index and first node of each rule that has a program.
+        /// Rules whose program is one comparison of a field with a constant (`candidate.magpsf < 19`),
+        /// the commonest rule: read from one compact array, with no walk of a program.
+        let comparisons: [FieldComparison]
+        /// Rule index and first node of each other rule that has a program.
         let programs: [(rule: Int, start: Int)]
         /// Rules evaluated by their closures.
         let others: [Int]
@@ -155,10 +158,13 @@ public struct RuleBook: Sendable {
 
         init(_ rules: [FilterRule], _ survey: Survey) {
             var nodes: [RuleProgram.Node] = [], programs: [(rule: Int, start: Int)] = [], others: [Int] = []
+            var comparisons: [FieldComparison] = []
             for (i, r) in rules.enumerated() where r.applies(to: survey) {
                 let program = survey == .ztf ? r.ztfProgram : r.rubinProgram
                 if program.isEmpty {
                     others.append(i)
+                } else if program.count == 1, let c = FieldComparison(rule: i, program[0]) {
+                    comparisons.append(c)
                 } else {
                     let start = nodes.count
                     programs.append((i, start))
@@ -166,14 +172,53 @@ public struct RuleBook: Sendable {
                 }
             }
             self.nodes = nodes
+            self.comparisons = comparisons
             self.programs = programs
             self.others = others
             self.unread = rules.indices.filter { !rules[$0].applies(to: survey) }
+            self.count = comparisons.count + programs.count
+            self.hasClosures = !others.isEmpty || !unread.isEmpty
             self.width = ReaderSchemas.scalarWidth(for: survey)
         }
 
+        /// How many rules have a program.
+        let count: Int
+        /// Whether any rule runs as a closure or does not read this survey.
+        let hasClosures: Bool
+
+        @inline(__always)
         func evaluate(_ x: [Double], into hits: inout [Bool]) {
+            hits.withUnsafeMutableBufferPointer { evaluate(x, into: $0) }
+        }
+
+        @inline(__always)
+        func evaluate(_ x: [Double], into hits: UnsafeMutableBufferPointer<Bool>) {
+            for c in comparisons {
+                let v = x[Int(c.slot)]
+                hits[Int(c.rule)] = !v.isNaN && c.comparison.holds(v, c.constant)
+            }
             for (rule, start) in programs { hits[rule] = RuleProgram.evaluate(nodes, start, x) == .yes }
+        }
+    }
+
+    /// `field <op> constant`, as a program of one node would compute it (NULL field: not a match).
+    struct FieldComparison: Sendable {
+        var rule: Int32
+        var slot: Int32
+        var comparison: Comparison
+        var constant: Double
+
+        /// Nil unless the node compares a field with a constant that is not NULL.
+        init?(rule: Int, _ n: RuleProgram.Node) {
+            guard n.op == .compare else { return nil }
+            self.rule = Int32(rule)
+            if n.x.slot >= 0, n.y.slot < 0, !n.y.constant.isNaN {
+                (slot, comparison, constant) = (n.x.slot, n.comparison, n.y.constant)
+            } else if n.x.slot < 0, n.y.slot >= 0, !n.x.constant.isNaN {
+                (slot, comparison, constant) = (n.y.slot, n.comparison.flipped, n.x.constant)  // 19 > m is m < 19
+            } else {
+                return nil
+            }
         }
     }
 
@@ -190,33 +235,59 @@ public struct RuleBook: Sendable {
     /// entries are left as they are.
     @discardableResult
     public func evaluatePrograms(_ alert: Alert, into hits: inout [Bool]) -> Int {
-        if hits.count != rules.count { hits = [Bool](repeating: false, count: rules.count) }
         switch alert.survey {  // each branch names its part: binding one to a local would retain it
-        case .ztf:
-            if ztf.width == alert.scalars.count { ztf.evaluate(alert.scalars, into: &hits) } else { slow(ztf, alert, &hits) }
-            return ztf.programs.count
-        case .rubin:
-            if rubin.width == alert.scalars.count { rubin.evaluate(alert.scalars, into: &hits) } else { slow(rubin, alert, &hits) }
-            return rubin.programs.count
+        case .ztf: run(ztf, alert, &hits, closures: false)
+        case .rubin: run(rubin, alert, &hits, closures: false)
         }
     }
 
     /// Sets `hits[i]` to whether the alert passes `rules[i]` (resized to the rule count).
     public func evaluate(_ alert: Alert, into hits: inout [Bool]) {
-        evaluatePrograms(alert, into: &hits)
         switch alert.survey {
-        case .ztf: finish(ztf, alert, &hits)
-        case .rubin: finish(rubin, alert, &hits)
+        case .ztf: run(ztf, alert, &hits, closures: true)
+        case .rubin: run(rubin, alert, &hits, closures: true)
         }
     }
 
-    private func finish(_ part: Part, _ alert: Alert, _ hits: inout [Bool]) {
-        for rule in part.others { hits[rule] = rules[rule].matches(alert) }
-        for rule in part.unread { hits[rule] = false }
+    /// How many of `alerts` pass each rule.
+    public func matchCounts(_ alerts: [Alert]) -> [Int] {
+        var counts = [Int](repeating: 0, count: rules.count)
+        var hits: [Bool] = []
+        var flags = [Bool](repeating: false, count: rules.count)
+        counts.withUnsafeMutableBufferPointer { counts in flags.withUnsafeMutableBufferPointer { flags in
+            for i in alerts.indices {
+                // Reading the alert in place where only programs run: passing it to a call retains it.
+                switch alerts[i].survey {
+                case .ztf where !ztf.hasClosures && ztf.width == alerts[i].scalars.count:
+                    ztf.evaluate(alerts[i].scalars, into: flags)
+                case .rubin where !rubin.hasClosures && rubin.width == alerts[i].scalars.count:
+                    rubin.evaluate(alerts[i].scalars, into: flags)
+                default:
+                    evaluate(alerts[i], into: &hits)
+                    for r in hits.indices { flags[r] = hits[r] }
+                }
+                for r in flags.indices { counts[r] &+= flags[r] ? 1 : 0 }
+            }
+        } }
+        return counts
+    }
+
+    /// One call per alert, whatever the mix of rules: with one cheap filter, calls and checks
+    /// around it cost more than the comparison.
+    @inline(__always)
+    private func run(_ part: Part, _ alert: Alert, _ hits: inout [Bool], closures: Bool) -> Int {
+        if hits.count != rules.count { hits = [Bool](repeating: false, count: rules.count) }
+        if part.width == alert.scalars.count { part.evaluate(alert.scalars, into: &hits) } else { slow(part, alert, &hits) }
+        if closures && part.hasClosures {
+            for rule in part.others { hits[rule] = rules[rule].matches(alert) }
+            for rule in part.unread { hits[rule] = false }
+        }
+        return part.count
     }
 
     /// An alert whose numbers are not laid out for the programs (not made by the decoder).
     private func slow(_ part: Part, _ alert: Alert, _ hits: inout [Bool]) {
+        for c in part.comparisons { hits[Int(c.rule)] = rules[Int(c.rule)].matches(alert) }
         for (rule, _) in part.programs { hits[rule] = rules[rule].matches(alert) }
     }
 }

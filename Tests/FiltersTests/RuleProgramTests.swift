@@ -59,5 +59,35 @@ import TestSupport
             #expect(hits == rules.map { $0.matches(a) })
         }
         #expect(matched > 50)
+        // Closures, programs, rules of one survey and alerts not laid out by the decoder, counted at once.
+        var alerts = try Self.alerts("ztf-fink-distributed") + Self.alerts("rubin-7.4")
+        alerts[0].scalars = []
+        let counts = book.matchCounts(alerts)
+        #expect(counts == rules.map { r in alerts.filter { r.matches($0) }.count })
+        #expect(RuleBook([rules[0], rules[5]]).matchCounts(alerts) == [counts[0], counts[5]])
+    }
+
+    /// The book runs a one-comparison program from its compact array (`FieldComparison`), either
+    /// way round and with NULL fields and constants: it must answer as the rule does.
+    @Test func oneComparisonRulesInTheBookAnswerAsTheirRules() throws {
+        let singles = ["candidate.magpsf < 19", "19 > candidate.magpsf", "candidate.magpsf <= 18.2", "17 <= candidate.magpsf",
+                       "candidate.fid = 2", "2 != candidate.fid", "candidate.tooflag != 1", "candidate.tooflag = 0",
+                       "candidate.magzpsci > NULL", "NULL != candidate.rb", "candidate.drb >= 0.99", "0.5 < candidate.drb",
+                       "diaSource.snr > 10", "1000 >= diaSource.psfFlux", "diaSource.psfFlux != 0"]
+        let rules = try (singles + Self.ztfRules + Self.rubinRules).enumerated().map { i, t in try FilterRule(name: "r\(i)", expression: t) }
+        let book = RuleBook(rules)
+        #expect(book.closureRules(for: .ztf).isEmpty && book.closureRules(for: .rubin).isEmpty)
+        var hits: [Bool] = []
+        var matched = Set<Int>()
+        for a in try Self.alerts("ztf-fink-distributed") + Self.alerts("rubin-7.4") {
+            book.evaluate(a, into: &hits)
+            let expected = rules.map { $0.matches(a) }
+            #expect(hits == expected, "alert \(a.alertId)")
+            matched.formUnion(expected.indices.filter { expected[$0] })
+        }
+        // Each one-comparison rule that can match did (the two against NULL never can).
+        #expect(Set(singles.indices).subtracting(matched) == [8, 9])
+        let alerts = try Self.alerts("ztf-fink-distributed") + Self.alerts("rubin-7.4")
+        #expect(book.matchCounts(alerts) == rules.map { r in alerts.filter { r.matches($0) }.count })
     }
 }

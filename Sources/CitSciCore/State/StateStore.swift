@@ -150,6 +150,13 @@ public final class StateStore: Sendable {
             PRIMARY KEY (project, workflow, folder)
         );
         """,
+        // 6: a push round reads the few subjects still staged and counts one set's subjects without
+        // walking every subject the project ever had.
+        """
+        DROP INDEX subjects_state;
+        CREATE INDEX subjects_state ON subjects (project, state, staged);
+        CREATE INDEX subjects_set ON subjects (project, set_name, state);
+        """,
     ]
 
     public enum Outcome: String, Sendable {

@@ -176,9 +176,9 @@ public final class ZooniversePush: Sendable {
 
     func gate(project: String, account: ZooniverseAccount, incomplete: [String], sets: [String: SubjectSetFolder]) throws {
         let waiting = try db.execute(
-            "SELECT external_id, workflow, set_name FROM subjects WHERE project = ? AND state IN ('ready', 'held') ORDER BY created_at, external_id",
+            "SELECT external_id, workflow, set_name, state, reason FROM subjects WHERE project = ? AND state IN ('ready', 'held') ORDER BY created_at, external_id",
             [.text(project)])
-        var inProject = try count("project = ? AND state NOT IN ('ready', 'held')", [.text(project)])
+        var inProject = options.approved ? 0 : try count("project = ? AND state NOT IN ('ready', 'held')", [.text(project)])
         var accountLeft = account.remainingSubjects ?? .max
         var perSet: [String: Int] = [:]
         var busy = incomplete  // incomplete sets, and the new ones this push opens
@@ -205,16 +205,18 @@ public final class ZooniversePush: Sendable {
                         if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { busy.append(setName) }
                     }
                     if !newSetAllowed[setName]! {
-                        reason = "\(busy.count) subject sets are still incomplete (\(busy.prefix(5).joined(separator: ", "))): no new set until one completes"
+                        reason = "\(busy.count) subject sets are still incomplete (\(busy.sorted().prefix(5).joined(separator: ", "))): no new set until one completes"
                     }
                 }
-                if let reason {
+                // A row already so is not written again: a backlog held round after round costs reads only.
+                if let reason, row[3].text != "held" || row[4].text != reason {
                     try tx.execute("UPDATE subjects SET state = 'held', reason = ?, updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
                                    [.text(reason), .real(Date().timeIntervalSince1970), .text(project), .text(workflow), .text(id)])
-                } else {
+                } else if reason == nil {
                     inProject += 1
                     accountLeft -= 1
                     perSet[setName]! += 1
+                    guard row[3].text != "ready" else { continue }
                     try tx.execute("UPDATE subjects SET state = 'ready', reason = NULL WHERE project = ? AND workflow = ? AND external_id = ?",
                                    [.text(project), .text(workflow), .text(id)])
                 }
