@@ -57,5 +57,62 @@ import TestSupport
         #expect(pulled.results == direct.results)
         #expect(pulled.results.count == 20)
         #expect(pulled.results.allSatisfy { $0.tasks.map(\.kind) == [.question, .multiple] })
+
+        // Every subject is due once; worked out from its own classifications, each result is the
+        // whole pull's, and once recorded nothing is due until more come.
+        let due = try state.subjectsDue()
+        #expect(due == pulled.keys)
+        var fromDue = Aggregator()
+        for c in try state.classifications(of: due) { fromDue.add(c) }
+        #expect(fromDue.results == pulled.results)
+        try state.aggregated(fromDue.results.map { ($0.key, $0.classifications) })
+        #expect(try state.subjectsDue().isEmpty)
+    }
+
+    static func classification(_ id: Int64, subjects: [String], workflow: String = "47") -> Classification {
+        Classification(id: id, user: "user:\(id % 5)", workflowID: workflow, createdAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(id)),
+                       subjectIDs: subjects, annotations: [.init(task: "T0", value: "Real")])
+    }
+
+    /// A round reads only the subjects with new classifications; one stored while the round works
+    /// (a pull beside it) keeps its subject due.
+    @Test(arguments: StoreEngine.available)
+    func subjectsWithNewClassificationsAreDueUntilTheirResultCountsThem(engine: StoreEngine) throws {
+        let store = try ThrowawayStore(engine)
+        let state = store.state
+        let key = { (s: String) in Aggregator.Key(workflowID: "47", subjectID: s) }
+        #expect(try state.store([Self.classification(1, subjects: ["a"]), Self.classification(2, subjects: ["a", "b"]),
+                                 Self.classification(3, subjects: ["c"], workflow: "48")]) == 3)
+        #expect(try state.store([Self.classification(2, subjects: ["a", "b"])]) == 0, "stored once")
+        #expect(try state.subjectsDue() == [key("a"), key("b"), Aggregator.Key(workflowID: "48", subjectID: "c")])
+        #expect(try state.subjectsDue(limit: 1) == [key("a")])
+        #expect(try state.classifications(of: [key("a"), key("b")]).map(\.id) == [1, 2], "each once, oldest first")
+        #expect(try state.classifications(of: [key("b")]).map(\.id) == [2])
+
+        // a's result counted 2; a third arrives before it is recorded: a stays due, b does not.
+        try state.store([Self.classification(4, subjects: ["a"])])
+        try state.aggregated([(key("a"), 2), (key("b"), 1)])
+        #expect(try state.subjectsDue() == [key("a"), Aggregator.Key(workflowID: "48", subjectID: "c")])
+        try state.aggregated([(key("a"), 3), (Aggregator.Key(workflowID: "48", subjectID: "c"), 1)])
+        #expect(try state.subjectsDue().isEmpty)
+        try state.store([Self.classification(5, subjects: ["b"])])
+        #expect(try state.subjectsDue() == [key("b")])
+        #expect(try state.classifications(of: [key("b")]).map(\.id) == [2, 5])
+    }
+
+    /// A store made before subjects were indexed gets its classifications indexed, all due, when it migrates.
+    @Test func anOlderStoreHasItsClassificationsIndexedWhenItMigrates() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-v6-\(UUID().uuidString).sqlite").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        do {
+            let state = try StateStore(path: path)
+            try state.store([Self.classification(1, subjects: ["a", "b"]), Self.classification(2, subjects: ["b"])])
+            // Back to schema 6, as a citsci of before wrote it.
+            try state.database.execute("DROP TABLE classification_subjects; DROP TABLE aggregation_due; PRAGMA user_version = 6")
+        }
+        let state = try StateStore(path: path)
+        #expect(try state.schemaVersion == StateStore.migrations.count)
+        #expect(try state.subjectsDue().map(\.subjectID) == ["a", "b"])
+        #expect(try state.classifications(of: [Aggregator.Key(workflowID: "47", subjectID: "b")]).map(\.id) == [1, 2])
     }
 }

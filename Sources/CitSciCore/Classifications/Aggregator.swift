@@ -52,6 +52,9 @@ public struct SubjectResult: Sendable, Equatable {
     public var metadata: [String: JSONValue]
     /// With SWAP weighting: the probability that the subject is positive.
     public var posterior: Double? = nil
+
+    /// The subject and workflow this result is of.
+    public var key: Aggregator.Key { Aggregator.Key(workflowID: workflowID, subjectID: subjectID) }
 }
 
 /// Aggregates classifications per subject and task, counting each volunteer's latest
@@ -62,6 +65,10 @@ public struct Aggregator: Sendable {
     public struct Key: Hashable, Sendable, Comparable {
         public var workflowID: String
         public var subjectID: String
+        public init(workflowID: String, subjectID: String) {
+            self.workflowID = workflowID
+            self.subjectID = subjectID
+        }
         public static func < (a: Key, b: Key) -> Bool { (a.workflowID, a.subjectID) < (b.workflowID, b.subjectID) }
     }
 

@@ -23,7 +23,9 @@ extension StateStore {
                           .text(c.user), c.userID.map(SQLValue.text) ?? .null, .real(c.createdAt.timeIntervalSince1970),
                           .integer(c.goldStandard ? 1 : 0), .integer(c.expert ? 1 : 0), .text(c.subjectIDs.joined(separator: ";")),
                           .text(annotations.description), data])
-                added += tx.changes
+                guard tx.changes > 0 else { continue }
+                added += 1
+                try Self.index(c.id, workflow: c.workflowID, subjects: c.subjectIDs, in: tx)
             }
             if let cursor {
                 try tx.execute("""
@@ -42,25 +44,84 @@ extension StateStore {
                              [.text(project), .text(workflow)]).first?[0].integer
     }
 
+    /// Records which subjects a new classification is of, and that their results are due.
+    private static func index(_ id: Int64, workflow: String, subjects: [String], in tx: SQLTransaction) throws {
+        for subject in subjects {
+            try tx.execute("INSERT INTO classification_subjects (workflow, subject, classification_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           [.text(workflow), .text(subject), .integer(id)])
+            try tx.execute("INSERT INTO aggregation_due (workflow, subject) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           [.text(workflow), .text(subject)])
+        }
+    }
+
+    /// Indexes the classifications a store held before it had `classification_subjects` (all due).
+    func indexStoredClassifications() throws {
+        let rows = try database.execute("SELECT id, workflow, subject_ids FROM classifications")
+        guard !rows.isEmpty else { return }
+        try database.transaction { tx in
+            for r in rows {
+                try Self.index(r[0].integer ?? 0, workflow: r[1].text ?? "",
+                               subjects: (r[2].text ?? "").split(separator: ";").map(String.init), in: tx)
+            }
+        }
+    }
+
+    /// Subjects that have classifications their published result does not count yet, at most `limit`.
+    public func subjectsDue(limit: Int = 10_000) throws -> [Aggregator.Key] {
+        try database.execute("SELECT workflow, subject FROM aggregation_due ORDER BY workflow, subject LIMIT ?", [.integer(Int64(limit))])
+            .map { Aggregator.Key(workflowID: $0[0].text ?? "", subjectID: $0[1].text ?? "") }
+    }
+
+    /// Every stored classification of these subjects, oldest id first, each once.
+    public func classifications(of subjects: [Aggregator.Key]) throws -> [Classification] {
+        var out: [Int64: Classification] = [:]
+        for key in subjects {
+            let rows = try database.execute("""
+                SELECT \(Self.columns) FROM classification_subjects s JOIN classifications c ON c.id = s.classification_id
+                WHERE s.workflow = ? AND s.subject = ?
+                """, [.text(key.workflowID), .text(key.subjectID)])
+            for r in rows { out[r[0].integer ?? 0] = Self.classification(r) }
+        }
+        return out.keys.sorted().map { out[$0]! }
+    }
+
+    /// Records that each subject's result (published, or nothing to publish) counts `classifications`
+    /// of its classifications: it stays due if more were stored meanwhile (a pull running beside).
+    public func aggregated(_ results: [(subject: Aggregator.Key, classifications: Int)]) throws {
+        guard !results.isEmpty else { return }
+        try database.transaction { tx in
+            for (key, n) in results {
+                try tx.execute("""
+                    DELETE FROM aggregation_due WHERE workflow = ? AND subject = ?
+                    AND (SELECT COUNT(*) FROM classification_subjects WHERE workflow = ? AND subject = ?) <= ?
+                    """, [.text(key.workflowID), .text(key.subjectID), .text(key.workflowID), .text(key.subjectID), .integer(Int64(n))])
+            }
+        }
+    }
+
+    private static let columns = "c.id, c.workflow, c.workflow_version, c.\"user\", c.user_id, c.created_at, c.gold_standard, c.expert, c.subject_ids, c.annotations, c.subject_data"
+
     /// Stored classifications, oldest id first (of one workflow, or all).
     public func classifications(workflow: String? = nil) throws -> [Classification] {
-        var sql = "SELECT id, workflow, workflow_version, \"user\", user_id, created_at, gold_standard, expert, subject_ids, annotations, subject_data FROM classifications"
+        var sql = "SELECT \(Self.columns) FROM classifications c"
         var params: [SQLValue] = []
-        if let workflow { sql += " WHERE workflow = ?"; params.append(.text(workflow)) }
-        return try database.execute(sql + " ORDER BY id", params).map { r in
-            let annotations = (try? JSONValue.decode(Array((r[9].text ?? "[]").utf8)))?.array?.map {
-                Classification.Annotation(task: $0["task"]?.string ?? "", value: $0["value"] ?? .null)
-            } ?? []
-            var subjectData: [String: [String: JSONValue]] = [:]
-            if let text = r[10].text, let doc = try? JSONValue.decode(Array(text.utf8)) {
-                for (k, v) in doc.object ?? [:] { subjectData[k] = v.object ?? [:] }
-            }
-            return Classification(id: r[0].integer ?? 0, user: r[3].text ?? "", userID: r[4].text, workflowID: r[1].text ?? "",
-                                  workflowVersion: r[2].text, createdAt: Date(timeIntervalSince1970: r[5].real ?? 0),
-                                  goldStandard: r[6].integer == 1, expert: r[7].integer == 1,
-                                  subjectIDs: (r[8].text ?? "").split(separator: ";").map(String.init),
-                                  annotations: annotations, subjectMetadata: subjectData)
+        if let workflow { sql += " WHERE c.workflow = ?"; params.append(.text(workflow)) }
+        return try database.execute(sql + " ORDER BY c.id", params).map(Self.classification)
+    }
+
+    private static func classification(_ r: [SQLValue]) -> Classification {
+        let annotations = (try? JSONValue.decode(Array((r[9].text ?? "[]").utf8)))?.array?.map {
+            Classification.Annotation(task: $0["task"]?.string ?? "", value: $0["value"] ?? .null)
+        } ?? []
+        var subjectData: [String: [String: JSONValue]] = [:]
+        if let text = r[10].text, let doc = try? JSONValue.decode(Array(text.utf8)) {
+            for (k, v) in doc.object ?? [:] { subjectData[k] = v.object ?? [:] }
         }
+        return Classification(id: r[0].integer ?? 0, user: r[3].text ?? "", userID: r[4].text, workflowID: r[1].text ?? "",
+                              workflowVersion: r[2].text, createdAt: Date(timeIntervalSince1970: r[5].real ?? 0),
+                              goldStandard: r[6].integer == 1, expert: r[7].integer == 1,
+                              subjectIDs: (r[8].text ?? "").split(separator: ";").map(String.init),
+                              annotations: annotations, subjectMetadata: subjectData)
     }
 
     /// The metadata citsci gave a subject it pushed (by its Zooniverse id), with its project.

@@ -39,6 +39,8 @@ public final class ResultPublisher: Sendable {
         public var retired = 0
         public var unchanged = 0
         public var debounced = 0
+        /// The debounced subjects: to publish in a later round.
+        public var later: [Aggregator.Key] = []
         public var description: String {
             "\(published) results published (\(retired) newly retired), \(unchanged) unchanged, \(debounced) changed but sent less than the debounce interval ago"
         }
@@ -67,7 +69,7 @@ public final class ResultPublisher: Sendable {
             let version = Int64(r.classifications)
             if let last, last.version >= version && last.retired == r.retired { report.unchanged += 1; continue }
             let retiresNow = r.retired && last?.retired != true
-            if let last, !retiresNow, now.timeIntervalSince(last.at) < options.debounce { report.debounced += 1; continue }
+            if let last, !retiresNow, now.timeIntervalSince(last.at) < options.debounce { report.debounced += 1; report.later.append(r.key); continue }
             let origin = try origin(of: r)
             let value = ClassificationResultRecord.value(r, origin: origin, rule: options.rule, aggregation: aggregation, publishedAt: now)
             let key = Array((origin.objectID ?? r.subjectID).utf8)

@@ -81,30 +81,43 @@ public struct ClassificationService: Service {
         repeat { await round() } while await pause(interval)
     }
 
-    /// One round: pull, aggregate, publish what changed.
-    public func round() async {
+    /// One round: pull, aggregate, publish what changed. Returns what was published (nil when the
+    /// round failed, another instance holds it, or nothing publishes).
+    @discardableResult
+    public func round() async -> ResultPublisher.Report? {
         let pulled = Counter(label: "citsci_classifications_pulled_total")
         let published = Counter(label: "citsci_results_published_total")
         let failures = Counter(label: "citsci_classification_failures_total")
         do {
-            _ = try await pull.state.ifAlone("classifications") { [pull, rule, publisher, logger] in
+            return try await pull.state.ifAlone("classifications") { [pull, rule, publisher, logger] () async throws -> ResultPublisher.Report? in
+                // Only the subjects with new classifications are worked out again (each from all of
+                // its own): a round's cost follows what changed, not the project's history.
                 let (report, results) = try await offload {
                     let report = try pull.run()
+                    let due = try pull.state.subjectsDue()
                     var aggregator = Aggregator(rule: rule)
-                    for c in try pull.state.classifications() { aggregator.add(c) }
-                    return (report, aggregator.results)
+                    for c in try pull.state.classifications(of: due) { aggregator.add(c) }
+                    return (report, due.compactMap { aggregator.result($0) })
                 }
                 pulled.increment(by: report.new)
+                var done = results
+                var publishing: ResultPublisher.Report? = nil
                 if let publisher {
                     let r = try await publisher.publish(results)
                     published.increment(by: r.published)
                     if r.published > 0 { logger.info("results published", metadata: ["report": "\(r)"]) }
+                    let later = Set(r.later)
+                    done.removeAll { later.contains($0.key) }
+                    publishing = r
                 }
+                try pull.state.aggregated(done.map { ($0.key, $0.classifications) })
                 if report.new > 0 { logger.info("classifications pulled", metadata: ["report": "\(report)"]) }
-            }
+                return publishing
+            } ?? nil
         } catch {
             failures.increment()
             logger.error("classification round failed (tried again in \(interval)): \(error)")
+            return nil
         }
     }
 }

@@ -157,6 +157,22 @@ public final class StateStore: Sendable {
         CREATE INDEX subjects_state ON subjects (project, state, staged);
         CREATE INDEX subjects_set ON subjects (project, set_name, state);
         """,
+        // 7: which classifications are of which subject, and the subjects whose result must be worked
+        // out again, so a classification round reads the subjects that changed, not every
+        // classification ever pulled. (Filled for older stores when this migration runs: `init`.)
+        """
+        CREATE TABLE classification_subjects (
+            workflow TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            classification_id INTEGER NOT NULL,
+            PRIMARY KEY (workflow, subject, classification_id)
+        );
+        CREATE TABLE aggregation_due (
+            workflow TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            PRIMARY KEY (workflow, subject)
+        );
+        """,
     ]
 
     public enum Outcome: String, Sendable {
@@ -175,10 +191,11 @@ public final class StateStore: Sendable {
     /// (":memory:" for a throwaway one) or a `postgresql://` URL.
     public init(path: String) throws {
         database = try openDatabase(path)
-        let version = try database.migrate(Self.migrations)
+        let version = try database.migrate(Self.migrations)  // the version it was at
         guard version <= Self.migrations.count else {
             throw Error(reason: "\(database.location) is at schema version \(version), newer than this citsci knows (\(Self.migrations.count)): upgrade citsci")
         }
+        if version > 0 && version < 7 { try indexStoredClassifications() }
     }
 
     public var schemaVersion: Int { get throws { try database.schemaVersion() } }
