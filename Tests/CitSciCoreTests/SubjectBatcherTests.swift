@@ -121,6 +121,81 @@ import TestSupport
         #expect(try f.sink.count(filter: "variable", since: 3_600, now: now) == 0, "a whole name, not a prefix")
     }
 
+    /// A crash between recording a subject and confirming it (kill -9): the alert, seen again, is
+    /// finished in the set it was recorded in, its row written once; if that set closes first, the
+    /// row leaves it and the alert goes to the next set. Every alert in exactly one manifest, once.
+    @Test func aSubjectLeftPendingByACrashEndsInExactlyOneSet() throws {
+        let f = try Fixture(maxSetSize: 3)
+        defer { f.remove() }
+        let destination = SubjectDestination(project: "43", workflow: "47")
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        func draft(_ id: Int) -> SubjectDraft {
+            SubjectDraft(externalID: String(id), objectID: "o\(id)", frames: [(name: "\(id)_1.png", bytes: [0x89, 0x50])],
+                         metadata: [(key: "#alert_id", value: String(id))])
+        }
+        func add(_ id: Int) throws -> String? {
+            try f.sink.add(draft(id), filters: ["bright"], destination: destination, pattern: "{filter}-{n}", frameColumns: 1,
+                           now: t0.addingTimeInterval(Double(id)))
+        }
+        /// As a kill -9 leaves it: recorded, written (or not), never confirmed.
+        func unconfirm(_ id: Int, keepRow: Bool) throws {
+            try f.state.database.execute("UPDATE sink_subjects SET pending = 1 WHERE external_id = ?", [.text(String(id))])
+            try f.state.database.execute("UPDATE sink_sets SET size = size - 1 WHERE name = (SELECT set_name FROM sink_subjects WHERE external_id = ?)",
+                                         [.text(String(id))])
+            if !keepRow {
+                let path = f.dir + "/sink/bright-1/manifest.csv"
+                var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+                lines.removeAll { $0.hasPrefix(String(id) + ",") }
+                try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            }
+        }
+        func manifests() throws -> [String: [String]] {
+            var out: [String: [String]] = [:]
+            for folder in SubjectSetFolder.list(f.dir + "/sink") {
+                let text = try String(contentsOfFile: folder + "/manifest.csv", encoding: .utf8)
+                for line in text.split(separator: "\n").dropFirst() {
+                    out[String(line.prefix { $0 != "," }), default: []].append((folder as NSString).lastPathComponent)
+                }
+            }
+            return out
+        }
+
+        #expect(try add(1) == "bright-1")
+        try unconfirm(1, keepRow: true)  // killed after the manifest row
+        #expect(try !f.sink.contains("1", destination: destination), "unfinished: not a subject yet")
+        #expect(try add(1) == "bright-1", "finished where it was recorded")
+        #expect(try add(1) == nil, "then a repeat")
+        #expect(try add(2) == "bright-1")
+        try unconfirm(2, keepRow: false)  // killed before the manifest row
+        #expect(try add(2) == "bright-1")
+        #expect(try manifests() == ["1": ["bright-1"], "2": ["bright-1"]])
+
+        // 3 is left pending; the set then fills and closes without it: its row leaves, and 3 goes on to the next set.
+        #expect(try add(3) == "bright-1")
+        try unconfirm(3, keepRow: true)
+        #expect(try add(4) == "bright-1")
+        #expect(try f.sink.closeDue(now: t0.addingTimeInterval(10)) == ["bright-1"])
+        #expect(try manifests()["3"] == nil, "a closed set lists only confirmed subjects")
+        #expect(try add(3) == "bright-2")
+        #expect(try manifests() == ["1": ["bright-1"], "2": ["bright-1"], "4": ["bright-1"], "3": ["bright-2"]])
+        #expect(try Manifest.read(f.dir + "/sink/bright-1/manifest.csv").map(\.externalID) == ["1", "2", "4"])
+        #expect(try f.state.database.execute("SELECT name, size FROM sink_sets ORDER BY name").map { "\($0[0].text!)=\($0[1].integer!)" }
+                == ["bright-1=3", "bright-2=1"])
+
+        // 6 left pending in bright-2, which 7 and 8 then fill: 6 comes back to a full set and goes on
+        // to the next, so no set holds more than its size.
+        #expect(try add(5) == "bright-2")
+        #expect(try add(6) == "bright-2")
+        try f.state.database.execute("UPDATE sink_subjects SET pending = 1 WHERE external_id = '6'")
+        try f.state.database.execute("UPDATE sink_sets SET size = size - 1 WHERE name = 'bright-2'")
+        #expect(try add(7) == "bright-2")
+        #expect(try add(6) == "bright-3")
+        #expect(try f.state.database.execute("SELECT name, size FROM sink_sets ORDER BY name").map { "\($0[0].text!)=\($0[1].integer!)" }
+                == ["bright-1=3", "bright-2=3", "bright-3=1"])
+        #expect(try manifests().values.allSatisfy { $0.count == 1 })
+        #expect(try Manifest.read(f.dir + "/sink/bright-2/manifest.csv").map(\.externalID) == ["3", "5", "7"])
+    }
+
     @Test func lightCurveIsZooniverseScatterPlotOnePerBand() throws {
         // A Fink-distributed ZTF alert carries a history of earlier detections in several bands.
         let alerts = try Paths.avroFiles("ztf-fink-distributed").flatMap { try AlertDecoder().decode(try Paths.bytes($0)) }

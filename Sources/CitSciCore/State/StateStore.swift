@@ -173,6 +173,11 @@ public final class StateStore: Sendable {
             PRIMARY KEY (workflow, subject)
         );
         """,
+        // 8: the sink records a subject (pending) before writing its frames and manifest row, so a
+        // crash in between is finished in the same set, not repeated in another.
+        """
+        ALTER TABLE sink_subjects ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     public enum Outcome: String, Sendable {

@@ -28,9 +28,9 @@ public final class FolderSink: Sendable {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
-    /// Whether the alert already has a subject for the destination.
+    /// Whether the alert already has a subject for the destination (one a crash left unfinished does not count).
     public func contains(_ externalID: String, destination: SubjectDestination) throws -> Bool {
-        try !state.database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ?",
+        try !state.database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 0",
                                     [.text(destination.description), .text(externalID)]).isEmpty
     }
 
@@ -38,15 +38,17 @@ public final class FolderSink: Sendable {
     public func previousSubjects(object: String, destination: SubjectDestination,
                                  limit: Int = SubjectContent.maxPreviousIDs) throws -> [String] {
         try state.database.execute(
-            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? ORDER BY created_at DESC LIMIT ?",
+            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? AND pending = 0 ORDER BY created_at DESC LIMIT ?",
             [.text(destination.description), .text(object), .integer(Int64(limit))]).compactMap { $0[0].text }.reversed()
     }
 
     /// Adds a subject to the open set of (`filter`, `destination`), opening one named by `pattern`
     /// (`{filter}`, `{date}`, `{n}`) when needed. Returns the set's name, or nil when the alert
-    /// already had a subject there. Frames and the manifest row are on disk before the state store
-    /// records the subject, so a crash in between repeats the row (readers keep the first). Instances
-    /// sharing the store add one at a time, so two never open the same set or add the same alert.
+    /// already had a subject there. The state store records the subject as pending in its set, then
+    /// frames and the manifest row are written, then the subject is confirmed: an alert seen again
+    /// after a crash in between is finished in that set (its row written once), never put in another.
+    /// A set that closes drops the rows of subjects still pending. Instances sharing the store add
+    /// one at a time, so two never open the same set or add the same alert.
     @discardableResult
     public func add(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
                     frameColumns: Int, now: Date = Date()) throws -> String? {
@@ -57,23 +59,63 @@ public final class FolderSink: Sendable {
 
     private func addAlone(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
                           frameColumns: Int, now: Date) throws -> String? {
-        if try contains(draft.externalID, destination: destination) { return nil }
-        let filter = filters.first ?? "subjects"
-        let set = try openSet(filter: filter, destination: destination, pattern: pattern,
+        let key: [SQLValue] = [.text(destination.description), .text(draft.externalID)]
+        let set: SubjectSetFolder
+        var unfinished = false
+        if let recorded = try state.database.execute("SELECT set_name, pending FROM sink_subjects WHERE destination = ? AND external_id = ?", key).first {
+            guard recorded[1].integer == 1, let name = recorded[0].text else { return nil }
+            // A crash came after recording it: finish it where it was recorded, if that set is
+            // still open once the sets due are closed (closing drops its pending subjects, and a
+            // full set must not take one more).
+            try closeDueAlone(now: now)
+            guard let folder = try state.database.execute("SELECT folder FROM sink_sets WHERE name = ? AND closed_at IS NULL",
+                                                          [.text(name)]).first?[0].text else {
+                try state.database.execute("DELETE FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 1", key)
+                return try addAlone(draft, filters: filters, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
+            }
+            set = try SubjectSetFolder.read(folder: folder)
+            unfinished = true
+        } else {
+            set = try openSet(filter: filters.first ?? "subjects", destination: destination, pattern: pattern,
                               frameColumns: max(frameColumns, draft.frames.count), now: now)
+            try state.database.execute("""
+                INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at, pending)
+                VALUES (?, ?, ?, ?, ?, ?, 1)
+                """, key + [.text(set.name), draft.objectID.map(SQLValue.text) ?? .null,
+                            .text(";" + filters.joined(separator: ";") + ";"), .real(now.timeIntervalSince1970)])
+        }
         let folder = root + "/" + set.name
         for frame in draft.frames {
             try Data(frame.bytes).write(to: URL(fileURLWithPath: folder + "/" + frame.name), options: .atomic)
         }
-        try append(Manifest.line(draft.row, header: set.header), to: folder + "/" + Manifest.fileName)
+        let manifest = folder + "/" + Manifest.fileName
+        if try !unfinished || !Manifest.read(manifest).contains(where: { $0.externalID == draft.externalID }) {
+            try append(Manifest.line(draft.row, header: set.header), to: manifest)
+        }
         try state.database.transaction { tx in
-            try tx.execute("INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           [.text(destination.description), .text(draft.externalID), .text(set.name),
-                            draft.objectID.map(SQLValue.text) ?? .null, .text(";" + filters.joined(separator: ";") + ";"),
-                            .real(now.timeIntervalSince1970)])
+            try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?", key)
             try tx.execute("UPDATE sink_sets SET size = size + 1 WHERE name = ?", [.text(set.name)])
         }
         return set.name
+    }
+
+    /// Closes a set: first its subjects still pending (a crash between recording one and confirming
+    /// it, its alert not seen again since) leave the manifest and the store, so a set read as closed
+    /// never changes again and each of those alerts can go to another set when it comes back.
+    private func close(_ name: String, folder: String, now: Date) throws {
+        let pending = Set(try state.database.execute("SELECT external_id FROM sink_subjects WHERE set_name = ? AND pending = 1",
+                                                     [.text(name)]).compactMap { $0[0].text })
+        var set = try SubjectSetFolder.read(folder: folder)
+        if !pending.isEmpty {
+            let path = folder + "/" + Manifest.fileName
+            let kept = try Manifest.read(path).filter { !pending.contains($0.externalID) }
+            let text = set.header.map(Manifest.quote).joined(separator: ",") + "\n" + kept.map { Manifest.line($0, header: set.header) }.joined()
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try state.database.execute("DELETE FROM sink_subjects WHERE set_name = ? AND pending = 1", [.text(name)])
+        }
+        set.closedAt = now
+        try set.write(folder: folder)
+        try state.database.execute("UPDATE sink_sets SET closed_at = ? WHERE name = ?", [.real(now.timeIntervalSince1970), .text(name)])
     }
 
     /// Subjects a filter sent in the last `seconds`, counted up to `atMost` (a quota check needs no
@@ -103,10 +145,7 @@ public final class FolderSink: Sendable {
         var closed: [String] = []
         for r in rows {
             guard let name = r[0].text, let folder = r[1].text else { continue }
-            var set = try SubjectSetFolder.read(folder: folder)
-            set.closedAt = now
-            try set.write(folder: folder)
-            try state.database.execute("UPDATE sink_sets SET closed_at = ? WHERE name = ?", [.real(now.timeIntervalSince1970), .text(name)])
+            try close(name, folder: folder, now: now)
             closed.append(name)
         }
         return closed
@@ -116,16 +155,13 @@ public final class FolderSink: Sendable {
                          now: Date) throws -> SubjectSetFolder {
         try closeDueAlone(now: now)
         let open = try state.database.execute(
-            "SELECT folder FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
+            "SELECT folder, name FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
             [.text(filter), .text(destination.description)])
-        if let folder = open.first?[0].text {
+        if let folder = open.first?[0].text, let name = open.first?[1].text {
             let set = try SubjectSetFolder.read(folder: folder)
             if set.frameColumns >= frameColumns { return set }
             // A wider subject than the set was laid out for: close it and open a wider one.
-            try state.database.execute("UPDATE sink_sets SET closed_at = ? WHERE folder = ?", [.real(now.timeIntervalSince1970), .text(folder)])
-            var closed = set
-            closed.closedAt = now
-            try closed.write(folder: folder)
+            try close(name, folder: folder, now: now)
         }
         let date = Self.utcDay(now)
         var n = 1 + Int(try state.database.execute("SELECT COUNT(*) FROM sink_sets WHERE filter = ? AND destination = ? AND opened_at >= ?",
