@@ -315,8 +315,9 @@ public final class ZooniversePush: Sendable {
                 i = 0
                 continue
             }
+            // No synced write per frame: a PUT to the same URL overwrites, so a push stopped midway
+            // sends the subject's frames again, and a frame's progress cost a commit.
             i += 1
-            try update(id, workflow: workflow, project: project, "frames_uploaded = ?", [.integer(Int64(i))])
         }
         try update(id, workflow: workflow, project: project, "state = 'uploaded', reason = NULL", [])
     }
