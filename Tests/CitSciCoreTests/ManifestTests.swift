@@ -25,8 +25,7 @@ import TestSupport
                         metadata: [("band", "r"), ("magnitude", tricky), ("#alert_id", "1"), ("#objectId", "ZTF20aaa")]),
             ManifestRow(externalID: "2", frames: ["2_1.png"], metadata: [("#alert_id", "2"), ("#diaObjectId", "170"), ("#filter", "a;b")]),
         ]
-        var text = header.map(Manifest.quote).joined(separator: ",") + "\n"
-        for r in rows { text += Manifest.line(r, header: header) }
+        let text = Manifest.text(header: header, rows: rows)
         try text.write(toFile: dir + "/manifest.csv", atomically: true, encoding: .utf8)
         let back = try Manifest.read(dir + "/manifest.csv")
         #expect(back == rows)

@@ -109,8 +109,7 @@ public final class FolderSink: Sendable {
         if !pending.isEmpty {
             let path = folder + "/" + Manifest.fileName
             let kept = try Manifest.read(path).filter { !pending.contains($0.externalID) }
-            let text = set.header.map(Manifest.quote).joined(separator: ",") + "\n" + kept.map { Manifest.line($0, header: set.header) }.joined()
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(Manifest.text(header: set.header, rows: kept).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             try state.database.execute("DELETE FROM sink_subjects WHERE set_name = ? AND pending = 1", [.text(name)])
         }
         set.closedAt = now
@@ -176,8 +175,7 @@ public final class FolderSink: Sendable {
         let set = SubjectSetFolder(name: name, filter: filter, project: destination.project, workflow: destination.workflow,
                                    frameColumns: frameColumns, metadataKeys: SubjectContent.metadataKeys, openedAt: now, closedAt: nil)
         try set.write(folder: folder)
-        try Data((set.header.map(Manifest.quote).joined(separator: ",") + "\n").utf8)
-            .write(to: URL(fileURLWithPath: folder + "/" + Manifest.fileName), options: .atomic)
+        try Data(Manifest.text(header: set.header).utf8).write(to: URL(fileURLWithPath: folder + "/" + Manifest.fileName), options: .atomic)
         try state.database.execute("INSERT INTO sink_sets (name, destination, filter, folder, opened_at) VALUES (?, ?, ?, ?, ?)",
                                    [.text(name), .text(destination.description), .text(filter), .text(folder), .real(now.timeIntervalSince1970)])
         return set

@@ -40,6 +40,11 @@ public enum Manifest {
             + metadataKeys.map { "metadata:" + $0 }
     }
 
+    /// A whole manifest: the header line, then a line per row.
+    public static func text(header: [String], rows: [ManifestRow] = []) -> String {
+        header.map(quote).joined(separator: ",") + "\n" + rows.map { line($0, header: header) }.joined()
+    }
+
     /// The CSV line (with its newline) of a row under `header`.
     public static func line(_ row: ManifestRow, header: [String]) -> String {
         var cells: [String] = []
