@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -17,6 +17,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        // The HTTP surfaces (metrics, health, Caesar): SwiftNIO under Hummingbird, without its
+        // swift-configuration trait (nothing here reads configuration through it).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // The four C libraries (and the codecs), each wrapped once in Swift (DESIGN.md rule 6).
@@ -35,7 +41,8 @@ let package = Package(
         .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
-        .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka"]),
+        .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka",
+                                                    .product(name: "Logging", package: "swift-log")]),
         .target(name: "Filters", dependencies: ["BrokerIngest", .product(name: "Yams", package: "Yams")]),
         .target(name: "CitSciCore", dependencies: [
             "BrokerIngest", "Filters", "CPNG", "CSQLite", "CPostgres",
@@ -43,6 +50,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ]),
         .executableTarget(name: "citsci", dependencies: [
             "BrokerIngest", "Filters", "CitSciCore",

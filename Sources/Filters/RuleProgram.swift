@@ -244,8 +244,8 @@ public struct RuleBook: Sendable {
     /// Sets `hits[i]` to whether the alert passes `rules[i]` (resized to the rule count).
     public func evaluate(_ alert: Alert, into hits: inout [Bool]) {
         switch alert.survey {
-        case .ztf: run(ztf, alert, &hits, closures: true)
-        case .rubin: run(rubin, alert, &hits, closures: true)
+        case .ztf: _ = run(ztf, alert, &hits, closures: true)
+        case .rubin: _ = run(rubin, alert, &hits, closures: true)
         }
     }
 

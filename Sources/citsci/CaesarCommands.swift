@@ -2,6 +2,9 @@ import ArgumentParser
 import BrokerIngest
 import CitSciCore
 import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
 
 struct CaesarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +20,9 @@ struct CaesarListen: AsyncParsableCommand {
         discussion: """
         Configure the workflow's subject rule effect in Caesar as `external` (or `external_with_basic_auth`) with
         url https://<your host>/caesar/<reducer_key> and the reducer key; Caesar posts only to HTTPS, so put a
-        TLS-terminating proxy in front. Basic auth is required when CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD
-        are set. Caesar repeats its POST each time the rule holds: a repeated reduction is answered 200 "unchanged"
+        TLS-terminating proxy in front. Basic auth is required: set CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD
+        (the effect's credentials); --insecure accepts reductions from anyone (for a proxy that checks them itself), and
+        a non-loopback --host without credentials needs it too. Caesar repeats its POST each time the rule holds: a repeated reduction is answered 200 "unchanged"
         and published no more. With --brokers and --topic, each change is published as a classification result
         (schemas/classification-result.avsc). SIGTERM or Ctrl-C stops it.
         """)
@@ -28,6 +32,9 @@ struct CaesarListen: AsyncParsableCommand {
 
     @Option(help: "Port to listen on (0: any free port, printed at start).")
     var port: Int = 8080
+
+    @Flag(help: "Serve without credentials (anyone who reaches the port can post reductions).")
+    var insecure = false
 
     @Option(help: "URL path Caesar posts to.")
     var path: String = "/caesar"
@@ -63,20 +70,44 @@ struct CaesarListen: AsyncParsableCommand {
                                       password: Environment.get("CITSCI_CAESAR_PASSWORD")) { reduction, _ in
             changes.continuation.yield((reduction.workflowID, reduction.subjectID))
         }
-        let server = try HTTPServer(host: host, port: port) { receiver.handle($0) }
-        printError("citsci caesar: listening on http://\(host):\(server.port)\(receiver.path)")
-        let signals = StopSignals { _ in changes.continuation.finish() }
-        defer { signals.cancel(); server.stop(); producer?.close() }
-        var published = 0
-        for await change in changes.stream {
-            guard let publisher, let result = try receiver.result(workflow: change.workflow, subject: change.subject) else { continue }
-            do {
-                published += try await publisher.publish([result]).published
-                try producer?.flush(timeout: .seconds(10))
-            } catch {
-                printError("citsci caesar: cannot publish subject \(change.subject): \(error) (stored; it goes out with its next change)")
-            }
+        guard receiver.access.isProtected || insecure else {
+            throw ValidationError("caesar listen needs credentials: set CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD "
+                                  + "(the effect's external_with_basic_auth credentials), or pass --insecure to accept reductions from anyone")
         }
-        printError("citsci caesar: stopped; \(published) results published")
+        let endpoint = HTTPEndpoint(host: host, port: port, insecure: insecure)
+        try endpoint.checkExposure(receiver.access)
+        try endpoint.checkBindable()
+        defer { producer?.close() }
+        let logger = Logger(label: "citsci.caesar")
+        let server = HTTPServer(endpoint: endpoint, access: receiver.access, logger: logger, onRunning: { [path = receiver.path] port in
+            printError("citsci caesar: listening on http://\(HTTPEndpoint(host: endpoint.host, port: port))\(path)")
+        }) { request in
+            (try? await offload { receiver.handle(request) }) ?? .json(500, ["error": "internal error"])
+        }
+        let published = SharedCount()
+        let publishing = ClosureService { [publisher, producer] in
+            await withGracefulShutdownHandler {
+                for await change in changes.stream {
+                    do {
+                        guard let publisher, let result = try receiver.result(workflow: change.workflow, subject: change.subject) else { continue }
+                        published.add(try await publisher.publish([result]).published)
+                        try producer?.flush(timeout: .seconds(10))
+                    } catch {
+                        printError("citsci caesar: cannot publish subject \(change.subject): \(error) (stored; it goes out with its next change)")
+                    }
+                }
+            } onGracefulShutdown: { changes.continuation.finish() }
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: server), .init(service: publishing)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        printError("citsci caesar: stopped; \(published.value) results published")
     }
+}
+
+/// A count shared between a service and the command that reports it.
+final class SharedCount: Sendable {
+    private let count = Mutex(0)
+    func add(_ n: Int) { count.withLock { $0 += n } }
+    var value: Int { count.withLock { $0 } }
 }

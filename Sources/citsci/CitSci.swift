@@ -1,6 +1,7 @@
 import ArgumentParser
 import BrokerIngest
 import CitSciCore
+import Foundation
 
 @main
 struct CitSci: AsyncParsableCommand {
@@ -9,6 +10,26 @@ struct CitSci: AsyncParsableCommand {
         abstract: "Astronomical alert streams to Zooniverse volunteers, and their verdicts back.",
         subcommands: [Inspect.self, FilterCommand.self, Run.self, ConfigCommand.self, Render.self, Simulate.self, Batch.self, Push.self, ZooniverseCommand.self, ClassificationsCommand.self, Aggregate.self, Publish.self, CaesarCommand.self, Consume.self, Replay.self, Version.self, Bench.self]
     )
+
+    /// ArgumentParser's own main, but every error message passes through the redaction step first:
+    /// an error may quote a server's answer, and a server may echo the request with its credentials.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = Redaction.fromEnvironment().apply(fullMessage(for: error))
+            if !message.isEmpty {
+                if code == .success { print(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 struct Version: ParsableCommand {

@@ -56,8 +56,9 @@ struct Inspect: ParsableCommand {
     }
 }
 
+/// A message on standard error, without secrets (it may quote a server's answer).
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    FileHandle.standardError.write(Data((Redaction.fromEnvironment().apply(message) + "\n").utf8))
 }
 
 enum AlertFiles {

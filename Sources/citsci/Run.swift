@@ -12,13 +12,15 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The service: alerts in, subjects to Zooniverse, verdicts back out (configured by citsci.yaml).",
         discussion: """
-        Without a configuration file, or with one that names no source, it runs on simulated Rubin alerts into the
-        folder sink. Alerts: from Kafka (offsets committed only after each message's subjects are durable), a folder
+        The configuration must name a source; --simulate runs on simulated Rubin alerts instead (with no file, or
+        whatever source the file names). Everything the run needs is checked before it starts (folders, filters,
+        the state store, the metrics address), each problem reported with its key and why. Alerts: from Kafka (offsets committed only after each message's subjects are durable), a folder
         of .avro files (watched for new ones), or the simulator. Every push_every_minutes the closed subject sets go
         to Zooniverse, and every pull_every_minutes classifications come back, are aggregated and published, when
         the file configures them. SIGTERM or Ctrl-C: finish what is in hand, commit, exit 0. SIGHUP: reload the
-        filters (they are also re-read when their files change). --once: take the alerts there are, push and pull
-        once, and exit. See `citsci config check`.
+        filters (they are also re-read when their files change; a filter that no longer checks keeps its old
+        version). --once: take the alerts there are, push and pull once, and exit (status 1 when any message went
+        to dead letters). See `citsci config check`.
         """)
 
     @Option(help: "Configuration file (YAML).")
@@ -27,13 +29,32 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "One pass: the alerts there are (a Kafka source: until it has been idle 10 s), one push, one pull; then exit.")
     var once = false
 
+    @Flag(help: "Run on simulated Rubin alerts (no data or broker needed), with or without a configuration file.")
+    var simulate = false
+
     func run() async throws {
-        let cfg = FileManager.default.fileExists(atPath: config) || config != "citsci.yaml"
-            ? try RunConfiguration.load(path: config) : RunConfiguration()
+        let exists = FileManager.default.fileExists(atPath: config)
+        guard exists || simulate else {
+            throw ValidationError("no configuration file \(config): give --config FILE (see examples/citsci.yaml), or --simulate to run on simulated alerts")
+        }
+        var loaded = exists ? try RunConfiguration.load(path: config) : RunConfiguration()
+        if simulate {
+            if case .simulate = loaded.source {} else { loaded.source = .simulate(count: 200, seed: 1) }
+            loaded.sourceGiven = true
+        }
+        let cfg = loaded
+        guard cfg.sourceGiven else {
+            throw ValidationError("\(config) names no source: give source: {kafka: ...}, {folder: PATH} or {simulate: N} (docs/RUNNING.md), or --simulate to run on simulated alerts")
+        }
+        let problems = cfg.problems(file: exists ? config : "(no configuration file)")
+        guard problems.isEmpty else {
+            for p in problems { printError("citsci run: \(p)") }
+            throw ExitCode(2)
+        }
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = cfg.logFormat == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: cfg.logLevel) ?? .info
-            return handler
+            return RedactingLogHandler(handler)
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -55,6 +76,11 @@ struct Run: AsyncParsableCommand {
             if let classifications = parts.classifications { await classifications.round() }
             progress.finish()
             printSummary(parts, cfg)
+            let dead = parts.deadLetters.count
+            if dead > 0 {
+                printError("citsci run: \(dead) message\(dead == 1 ? "" : "s") went to dead letters (\(parts.deadLetterDescription)), each with its reason")
+                throw ExitCode(1)
+            }
             return
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -72,10 +98,15 @@ struct Run: AsyncParsableCommand {
         if let push = parts.push { services.append(.init(service: push)) }
         if let classifications = parts.classifications { services.append(.init(service: classifications)) }
         if let address = cfg.metricsAddress {
-            services.append(.init(service: MetricsService(host: address.host, port: address.port, logger: logger,
+            let endpoint = HTTPEndpoint(host: address.host, port: address.port, insecure: cfg.metricsInsecure)
+            services.append(.init(service: MetricsService(endpoint: endpoint, access: MetricsService.access(), logger: logger,
                                                           render: { registry.emitToString() })))
         }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // SIGTERM stops the service within a bound whatever it is doing: a stage still busy after the
+        // grace period is cancelled (Kubernetes' default grace is 30 s; systemd's TimeoutStopSec 90 s).
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         progress.finish()
         printSummary(parts, cfg)
@@ -103,6 +134,9 @@ struct Parts {
     let sourceDescription: String
     let push: PushService?
     let classifications: ClassificationService?
+    /// Everything that went to dead letters in this run, and where it went.
+    let deadLetters: CountingDeadLetters
+    let deadLetterDescription: String
 
     init(_ cfg: RunConfiguration, once: Bool, logger: Logger) throws {
         state = try StateStore(path: cfg.state)
@@ -110,7 +144,9 @@ struct Parts {
         guard FileManager.default.fileExists(atPath: cfg.filters) else {
             throw ValidationError("filters folder \(cfg.filters) does not exist (set filters: in the configuration, see docs/FILTERS.md)")
         }
-        for e in filters.reload() { logger.error("\(e)") }
+        // At start a filter that does not check is an error (a reload keeps its old version instead).
+        let errors = filters.reload()
+        guard errors.isEmpty else { throw ValidationError(errors.map { "\($0)" }.joined(separator: "\n")) }
         guard !filters.filters.isEmpty else { throw ValidationError("no usable filter in \(cfg.filters)") }
         let sink = try FolderSink(root: cfg.sink.folder, state: state,
                                   options: .init(maxSetSize: cfg.sink.maxSetSize, maxSetAge: cfg.sink.maxSetAgeHours * 3600))
@@ -118,12 +154,14 @@ struct Parts {
         let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map(SchemaOptions.registry)
             ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
         let kafkaSecrets = KafkaOptions.secrets
-        let deadLetters: any DeadLetterSink
         switch (cfg.deadLetterTopic, cfg.source) {
         case (let topic?, .kafka(let brokers, _, _, _, let properties)):
-            deadLetters = DeadLetterTopic(producer: try KafkaProducer(KafkaProducerConfiguration(brokers: brokers, properties: properties.merging(kafkaSecrets) { $1 })), topic: topic)
+            deadLetters = CountingDeadLetters(DeadLetterTopic(producer: try KafkaProducer(KafkaProducerConfiguration(brokers: brokers, properties: properties.merging(kafkaSecrets) { $1 })), topic: topic))
+            deadLetterDescription = "topic \(topic)"
         default:
-            deadLetters = LazyDeadLetterFolder(path: cfg.deadLetterFolder ?? "dead-letters")
+            let folder = cfg.deadLetterFolder ?? "dead-letters"
+            deadLetters = CountingDeadLetters(LazyDeadLetterFolder(path: folder))
+            deadLetterDescription = "\(folder)/"
         }
         switch cfg.source {
         case .kafka(let brokers, let topics, let group, let from, let properties):

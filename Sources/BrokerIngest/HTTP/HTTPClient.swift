@@ -7,6 +7,11 @@ public struct HTTPResponse: Sendable {
     public let headers: [String: String]
     public let body: [UInt8]
     public var text: String { String(decoding: body, as: UTF8.self) }
+    /// The body for an error message: secrets removed (a server may echo the request), shortened.
+    public var excerpt: String {
+        let clean = Redaction.fromEnvironment().excerpt(text)
+        return clean.isEmpty ? "(empty body)" : clean
+    }
 }
 
 /// A request that did not get an HTTP answer (connection refused, time-out, DNS), with curl's reason.
@@ -14,7 +19,7 @@ public struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
     public let method: String
     public let url: String
     public let reason: String
-    public var description: String { "\(method) \(url): \(reason)" }
+    public var description: String { Redaction.fromEnvironment().apply("\(method) \(url): \(reason)") }
 }
 
 /// A small blocking HTTP client over libcurl: the only code that touches libcurl. One easy handle per

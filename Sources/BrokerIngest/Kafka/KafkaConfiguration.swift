@@ -1,3 +1,4 @@
+import Logging
 import CRdKafka
 
 /// librdkafka configuration: any property passes through (security.protocol, sasl.mechanisms,
@@ -5,6 +6,12 @@ import CRdKafka
 struct RdKafkaConf {
     static func make(_ properties: [(String, String)]) throws(KafkaError) -> OpaquePointer {
         let conf = rd_kafka_conf_new()!
+        // librdkafka's own lines go through swift-log (the service's format, the redaction step), not
+        // straight to stderr.
+        rd_kafka_conf_set_log_cb(conf) { _, level, facility, text in
+            KafkaLog.emit(level: level, facility: facility.map { String(cString: $0) } ?? "",
+                          text: text.map { String(cString: $0) } ?? "")
+        }
         var errstr = [CChar](repeating: 0, count: 512)
         for (name, value) in properties {
             if rd_kafka_conf_set(conf, name, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
@@ -60,5 +67,20 @@ public struct KafkaProducerConfiguration: Sendable {
     public init(brokers: String, properties: [String: String] = [:]) {
         self.brokers = brokers
         self.properties = properties
+    }
+}
+
+/// librdkafka's log lines (syslog levels) as swift-log events under the label `librdkafka`.
+enum KafkaLog {
+    static func emit(level: Int32, facility: String, text: String) {
+        let mapped: Logger.Level = switch level {
+        case ...2: .critical
+        case 3: .error
+        case 4: .warning
+        case 5: .notice
+        case 6: .info
+        default: .debug
+        }
+        Logger(label: "librdkafka").log(level: mapped, "\(Redaction.fromEnvironment().apply(text))", metadata: ["facility": "\(facility)"])
     }
 }

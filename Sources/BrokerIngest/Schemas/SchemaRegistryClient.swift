@@ -32,14 +32,14 @@ public final class SchemaRegistryClient: WriterSchemaSource {
             throw AlertDecodingError(.schemaUnavailable, "schema registry unreachable: \(error)", offset: 1)
         }
         if response.status == 404 {
-            throw AlertDecodingError(.unknownSchemaId, "schema id \(id) is not registered at \(baseURL) (HTTP 404: \(response.text.prefix(200)))", offset: 1)
+            throw AlertDecodingError(.unknownSchemaId, "schema id \(id) is not registered at \(baseURL) (HTTP 404: \(response.excerpt))", offset: 1)
         }
         guard response.status == 200 else {
-            throw AlertDecodingError(.schemaUnavailable, "GET \(url) answered HTTP \(response.status): \(response.text.prefix(300))", offset: 1)
+            throw AlertDecodingError(.schemaUnavailable, "GET \(url) answered HTTP \(response.status): \(response.excerpt)", offset: 1)
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
               let text = object["schema"] as? String else {
-            throw AlertDecodingError(.invalidSchema, "GET \(url): reply has no \"schema\" string: \(response.text.prefix(200))", offset: 1)
+            throw AlertDecodingError(.invalidSchema, "GET \(url): reply has no \"schema\" string: \(response.excerpt)", offset: 1)
         }
         if let type = object["schemaType"] as? String, type != "AVRO" {
             throw AlertDecodingError(.invalidSchema, "schema id \(id) is of type \(type), not AVRO", offset: 1)
@@ -69,7 +69,7 @@ public final class SchemaRegistryClient: WriterSchemaSource {
         }
         guard response.status == 200, let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
               let id = object["id"] as? Int, let id32 = UInt32(exactly: id) else {
-            throw AlertDecodingError(.schemaUnavailable, "POST \(url) answered HTTP \(response.status): \(response.text.prefix(300))", offset: 0)
+            throw AlertDecodingError(.schemaUnavailable, "POST \(url) answered HTTP \(response.status): \(response.excerpt)", offset: 0)
         }
         return id32
     }

@@ -159,16 +159,19 @@ public struct Aggregator: Sendable {
                              tasks: tasks, retired: e.retiredAt != nil || e.metadata["retired"]?.object != nil, metadata: e.metadata)
     }
 
-    /// One task's values (one per volunteer) tallied.
-    static func tally(task: String, values: [JSONValue]) -> TaskResult {
+    /// One task's values (one per volunteer) tallied; `weights` (a count reducer's answer counts)
+    /// make a plain value count as that many votes.
+    static func tally(task: String, values: [JSONValue], weights: [Int]? = nil) -> TaskResult {
         var kind = TaskResult.Kind.question
         var counts: [String: Int] = [:]
         var firstSeen: [String] = []
+        var weight = 1
         func vote(_ label: String) {
             if counts[label] == nil { firstSeen.append(label) }
-            counts[label, default: 0] += 1
+            counts[label, default: 0] = counts[label, default: 0].addingReportingOverflow(weight).overflow ? Int.max : counts[label, default: 0] + weight
         }
-        for v in values {
+        for (i, v) in values.enumerated() {
+            weight = weights.map { i < $0.count ? $0[i] : 1 } ?? 1
             switch v {
             case .array(let items):
                 for item in items {
@@ -189,7 +192,7 @@ public struct Aggregator: Sendable {
             }
         }
         if kind == .other { counts = [:]; firstSeen = [] }
-        let total = counts.values.reduce(0, +)
+        let total = counts.values.reduce(0) { $0.addingReportingOverflow($1).overflow ? Int.max : $0 + $1 }
         // Ties go to the answer met first, as Counter.most_common does.
         let best = firstSeen.max { counts[$0]! < counts[$1]! || (counts[$0]! == counts[$1]! && firstSeen.firstIndex(of: $0)! > firstSeen.firstIndex(of: $1)!) }
         return TaskResult(task: task, kind: kind, volunteers: values.count, counts: counts, mostLikely: best,

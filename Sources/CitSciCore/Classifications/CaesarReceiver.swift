@@ -27,6 +27,7 @@ public final class CaesarReceiver: Sendable {
     public let state: StateStore
     public let path: String
     let basicAuth: String?
+    let credentials: (username: String, password: String)?
     let onChange: @Sendable (Reduction, Int) -> Void
 
     /// `username`/`password`: require them (HTTP basic auth), as `external_with_basic_auth` sends them.
@@ -35,13 +36,21 @@ public final class CaesarReceiver: Sendable {
         self.state = state
         self.path = path.hasSuffix("/") ? String(path.dropLast()) : path
         self.basicAuth = username.flatMap { u in password.map { "Basic " + Data("\(u):\($0)".utf8).base64EncodedString() } }
+        self.credentials = username.flatMap { u in password.map { (u, $0) } }
         self.onChange = onChange
+    }
+
+    /// What the HTTP server checks before it reads a body: the basic credentials, when set.
+    public var access: HTTPAccess {
+        let hint = "CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD"
+        guard let credentials else { return .open(hint: hint) }
+        return .basic(username: credentials.username, password: credentials.password, hint: hint)
     }
 
     public func handle(_ request: HTTPServer.Request) -> HTTPServer.Response {
         guard request.path == path || request.path.hasPrefix(path + "/") else { return .json(404, ["error": "no such path"]) }
         guard request.method == "POST" else { return .json(405, ["error": "POST a reduction here"]) }
-        if let basicAuth, request.headers["authorization"] != basicAuth {
+        if let basicAuth, !HTTPAccess.constantTimeEqual(request.headers["authorization"] ?? "", basicAuth) {
             return HTTPServer.Response(status: 401, headers: [("WWW-Authenticate", "Basic realm=\"citsci\"")], body: Array("{\"error\":\"unauthorized\"}".utf8))
         }
         let type = (request.headers["content-type"] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
@@ -121,18 +130,19 @@ public final class CaesarReceiver: Sendable {
             version += Int(r[3].integer ?? 0)
             updated = max(updated, Date(timeIntervalSince1970: r[4].real ?? 0))
             // Caesar's count reducer: {"classifications": n, "extracts": m}.
-            if let n = data["classifications"]?.number, Set(data.keys).isSubset(of: ["classifications", "extracts"]) {
-                volunteers = max(volunteers, Int(n))
+            if let n = data["classifications"]?.int, Set(data.keys).isSubset(of: ["classifications", "extracts"]) {
+                volunteers = max(volunteers, max(0, n))
                 continue
             }
             if let best = data["most_likely"] {
-                let votes = Int(data["num_votes"]?.number ?? 0)
+                let votes = max(0, data["num_votes"]?.int ?? 0)
                 tasks.append(TaskResult(task: key, kind: .question, volunteers: votes, counts: [:], mostLikely: Aggregator.label(best),
                                         numVotes: votes, agreement: data["agreement"]?.number))
-            } else if !data.isEmpty, data.values.allSatisfy({ $0.number != nil }) {
-                let values = data.sorted { $0.key < $1.key }.flatMap { label, n in Array(repeating: JSONValue.string(label), count: max(0, Int(n.number!))) }
-                var t = Aggregator.tally(task: key, values: values)
-                t.volunteers = data.values.reduce(0) { $0 + Int($1.number!) }
+            } else if !data.isEmpty, data.values.allSatisfy({ ($0.int ?? -1) >= 0 }) {
+                // Answer counts, each a whole number ≥ 0 (anything else is not a count reducer's).
+                let counts = data.sorted { $0.key < $1.key }.map { (JSONValue.string($0.key), $0.value.int ?? 0) }
+                var t = Aggregator.tally(task: key, values: counts.map(\.0), weights: counts.map(\.1))
+                t.volunteers = counts.reduce(0) { $0.addingReportingOverflow($1.1).overflow ? Int.max : $0 + $1.1 }
                 tasks.append(t)
             } else {
                 tasks.append(TaskResult(task: key, kind: .other, volunteers: 0, counts: [:], mostLikely: nil, numVotes: 0, agreement: nil))

@@ -75,7 +75,7 @@ public enum ClassificationResultRecord {
                 guard let v = metadata[k] else { return nil }
                 switch v {
                 case .string(let t): return t.isEmpty ? nil : t
-                case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+                case .number(let n): return v.int.map { String($0) } ?? String(n)
                 default: return nil
                 }
             }

@@ -1,13 +1,19 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
 
-/// A small HTTP/1.1 server for webhooks (Caesar's external effects): one request per connection,
-/// bodies by Content-Length, bounded sizes and time-outs. TLS is left to a proxy in front (Caesar
-/// posts to HTTPS URLs only).
-public final class HTTPServer: @unchecked Sendable {
-    // @unchecked: `listener` is written once in init and closed once in stop, under `lock`.
+/// The service's HTTP surfaces (`/metrics`, `/healthz`, Caesar's webhook) on Hummingbird and SwiftNIO:
+/// no thread per connection, limits on the request line, headers and body enforced before the body
+/// is read, credentials checked before the body, idle and whole-request deadlines, and a cap on open
+/// connections. TLS is left to a proxy in front (Caesar posts to HTTPS URLs only).
+///
+/// Handlers see plain values (`Request` → `Response`); they run on Swift's cooperative pool, so one
+/// that blocks (a database write) offloads its work.
+public struct HTTPServer: Service {
     public struct Request: Sendable {
         public var method: String
         public var path: String
@@ -15,6 +21,14 @@ public final class HTTPServer: @unchecked Sendable {
         /// Header names in lower case.
         public var headers: [String: String]
         public var body: [UInt8]
+
+        public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.headers = headers
+            self.body = body
+        }
     }
 
     public struct Response: Sendable {
@@ -29,171 +43,251 @@ public final class HTTPServer: @unchecked Sendable {
         public static func json(_ status: Int, _ doc: JSONValue) -> Response {
             Response(status: status, headers: [("Content-Type", "application/json")], body: doc.encoded())
         }
+        public static func text(_ status: Int, _ text: String) -> Response {
+            Response(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array(text.utf8))
+        }
     }
 
-    public struct Error: Swift.Error, CustomStringConvertible {
-        public let description: String
-    }
+    public let endpoint: HTTPEndpoint
+    public let access: HTTPAccess
+    public let logger: Logger
+    let handler: @Sendable (Request) async -> Response
+    let onRunning: @Sendable (Int) async -> Void
 
-    public static let maxHeaderBytes = 64 * 1024
-    public static let maxBodyBytes = 8 * 1024 * 1024
-
-    public let port: Int
-    private var listener: Int32
-    private let handler: @Sendable (Request) -> Response
-    private let lock = NSLock()
-
-    /// Listens on `host:port` (port 0: any free port, see `port`) and serves until `stop()`.
-    public init(host: String = "127.0.0.1", port: Int = 0, handler: @escaping @Sendable (Request) -> Response) throws {
+    /// `onRunning` is told the bound port (useful with port 0) once the server accepts connections.
+    public init(endpoint: HTTPEndpoint, access: HTTPAccess = .open, logger: Logger,
+                onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                handler: @escaping @Sendable (Request) async -> Response) {
+        self.endpoint = endpoint
+        self.access = access
+        self.logger = logger
+        self.onRunning = onRunning
         self.handler = handler
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Error(description: "socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
-            close(fd)
-            throw Error(description: "\(host): not an IPv4 address")
-        }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 64) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw Error(description: "cannot listen on \(host):\(port): \(reason)")
-        }
-        self.listener = fd
-        self.port = Int(UInt16(bigEndian: addr.sin_port))
-        let thread = Thread { [self] in acceptLoop(fd) }
-        thread.name = "citsci-http-\(self.port)"
-        thread.start()
     }
 
-    deinit { stop() }
-
-    /// Stops accepting connections.
-    public func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard listener >= 0 else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        listener = -1
-    }
-
-    private func acceptLoop(_ fd: Int32) {
-        while true {
-            let client = accept(fd, nil, nil)
-            if client < 0 {
-                if errno == EINTR { continue }
-                return  // closed by stop()
-            }
-            DispatchQueue.global().async { [self] in serve(client) }
+    /// Serves until a graceful shutdown or cancellation; throws when the address cannot be bound.
+    public func run() async throws {
+        try endpoint.checkExposure(access)
+        let (limits, access, handler) = (endpoint.limits, self.access, self.handler)
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            await Self.respond(to: request, limits: limits, access: access, handler: handler)
+        }
+        var serverLogger = logger
+        serverLogger.logLevel = .error  // Hummingbird logs every connection error at debug/info; a scan is not news.
+        let app = Application(
+            responder: responder,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(deadline: Self.timeAmount(limits.requestTimeout))],
+                idleTimeout: Self.timeAmount(limits.idleTimeout),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
+                                                maxHeaderFieldCount: limits.maxHeaderCount))),
+            configuration: .init(address: .hostname(endpoint.host, port: endpoint.port), serverName: nil, backlog: 256,
+                                 reuseAddress: true, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
+            onServerRunning: { [onRunning] channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: serverLogger)
+        do {
+            try await app.run()
+        } catch let error as IOError {
+            throw HTTPEndpoint.Error(address: endpoint.description, reason: "cannot listen: \(error.description)")
         }
     }
 
-    private func serve(_ fd: Int32) {
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let response: Response
-        switch Self.read(fd) {
-        case .success(let request): response = handler(request)
-        case .failure(let e): response = .json(e.status, ["error": .string(e.message)])
-        }
-        write(fd, response)
-        // A lingering close: the client may still be sending (a refused large body); closing with unread
-        // data would reset the connection before it reads the answer.
-        shutdown(fd, Int32(SHUT_WR))
-        var drain = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &drain, socklen_t(MemoryLayout<timeval>.size))
-        var sink = [UInt8](repeating: 0, count: 64 * 1024)
-        var drained = 0
-        while drained < 64 * 1024 * 1024 {
-            let n = recv(fd, &sink, sink.count, 0)
-            if n <= 0 { break }
-            drained += n
-        }
-    }
-
-    struct BadRequest: Swift.Error {
-        let status: Int
-        let message: String
-    }
-
-    static func read(_ fd: Int32) -> Result<Request, BadRequest> {
-        var buffer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        var headerEnd: Int? = nil
-        while headerEnd == nil {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            guard n > 0 else { return .failure(BadRequest(status: 400, message: "connection closed or timed out before the headers ended")) }
-            buffer += chunk[0..<n]
-            if let r = find(buffer, [13, 10, 13, 10]) { headerEnd = r }
-            if headerEnd == nil && buffer.count > maxHeaderBytes { return .failure(BadRequest(status: 431, message: "headers too large")) }
-        }
-        let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
-        var lines = head.components(separatedBy: "\r\n")
-        let requestLine = lines.removeFirst().split(separator: " ")
-        guard requestLine.count == 3, requestLine[2].hasPrefix("HTTP/1.") else {
-            return .failure(BadRequest(status: 400, message: "not an HTTP/1.x request line"))
+    /// One request: path and method are the handler's business; size and credentials are checked
+    /// here, from the head, before a byte of the body is read.
+    static func respond(to request: Hummingbird.Request, limits: HTTPLimits, access: HTTPAccess,
+                        handler: @Sendable (Request) async -> Response) async -> Hummingbird.Response {
+        let target = request.uri.string
+        guard target.utf8.count <= limits.maxTargetBytes else {
+            return plain(.init(code: 414), "request target longer than \(limits.maxTargetBytes) bytes\n")
         }
         var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
-        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
-            return .failure(BadRequest(status: 411, message: "send the body with a Content-Length"))
+        let path = request.uri.path
+        guard access.allows(path: path, authorization: headers["authorization"]) else {
+            var fields = HTTPFields()
+            fields[.wwwAuthenticate] = access.challenge
+            fields[.contentType] = "application/json"
+            return Hummingbird.Response(status: .unauthorized, headers: fields, body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"unauthorized\"}")))
         }
-        let length = Int(headers["content-length"] ?? "0") ?? -1
-        guard length >= 0 else { return .failure(BadRequest(status: 400, message: "bad Content-Length")) }
-        guard length <= maxBodyBytes else { return .failure(BadRequest(status: 413, message: "body larger than \(maxBodyBytes) bytes")) }
-        var body = Array(buffer[(headerEnd! + 4)...])
-        while body.count < length {
-            let n = recv(fd, &chunk, min(chunk.count, length - body.count), 0)
-            guard n > 0 else { return .failure(BadRequest(status: 400, message: "body shorter than its Content-Length")) }
-            body += chunk[0..<n]
+        if let declared = headers["content-length"] {
+            guard let length = Int(declared), length >= 0 else { return plain(.badRequest, "bad Content-Length\n") }
+            guard length <= limits.maxBodyBytes else { return plain(.contentTooLarge, "body larger than \(limits.maxBodyBytes) bytes\n") }
         }
-        let target = String(requestLine[1])
-        let parts = target.split(separator: "?", maxSplits: 1)
-        var query: [String: String] = [:]
-        if parts.count == 2 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
-                query[kv[0]] = kv.count > 1 ? kv[1] : ""
-            }
+        var body: [UInt8] = []
+        do {
+            var buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
+            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            return plain(.contentTooLarge, "body larger than \(limits.maxBodyBytes) bytes\n")
         }
-        return .success(Request(method: String(requestLine[0]), path: String(parts.first ?? ""), query: query,
-                                headers: headers, body: Array(body.prefix(length))))
+        let answer = await handler(Request(method: request.method.rawValue, path: path, query: query(request.uri.query),
+                                           headers: headers, body: body))
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
+        }
+        return Hummingbird.Response(status: .init(code: answer.status), headers: fields,
+                                    body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
-    static func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
-            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
-        }
-        return nil
+    static func timeAmount(_ d: Duration) -> TimeAmount {
+        .nanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
     }
 
-    private func write(_ fd: Int32, _ r: Response) {
-        let reason = [200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-                      404: "Not Found", 405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
-                      415: "Unsupported Media Type", 422: "Unprocessable Entity", 431: "Request Header Fields Too Large",
-                      500: "Internal Server Error", 503: "Service Unavailable"][r.status] ?? "Status"
-        var head = "HTTP/1.1 \(r.status) \(reason)\r\n"
-        for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
-        head += "Content-Length: \(r.body.count)\r\nConnection: close\r\n\r\n"
-        let bytes = Array(head.utf8) + r.body
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            sent += n
+    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Hummingbird.Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "text/plain; charset=utf-8"
+        return Hummingbird.Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `a=1&b=&c`: every pair with a key, percent-decoded; empty and key-less pairs are dropped, a
+    /// repeated key keeps its last value.
+    public static func query(_ text: String?) -> [String: String] {
+        guard let text, !text.isEmpty else { return [:] }
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let rawKey = parts.first, !rawKey.isEmpty else { continue }
+            let decode = { (s: Substring) in String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            out[decode(rawKey)] = parts.count > 1 ? decode(parts[1]) : ""
         }
+        return out
+    }
+}
+
+/// Where a server listens and how much it accepts.
+public struct HTTPEndpoint: Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var limits: HTTPLimits
+    /// Serve on a non-loopback address without credentials (an explicit operator choice).
+    public var insecure: Bool
+
+    public init(host: String = "127.0.0.1", port: Int, limits: HTTPLimits = HTTPLimits(), insecure: Bool = false) {
+        self.host = host
+        self.port = port
+        self.limits = limits
+        self.insecure = insecure
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Why a server cannot start there.
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public let address: String
+        public let reason: String
+        public var description: String { "\(address): \(reason)" }
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost.
+    public var isLoopback: Bool {
+        let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+
+    /// Binding beyond loopback with no credentials is refused unless `insecure` says it is meant.
+    public func checkExposure(_ access: HTTPAccess) throws(Error) {
+        guard !isLoopback, !access.isProtected, !insecure else { return }
+        throw Error(address: description, reason: "refusing to serve on a non-loopback address without credentials: "
+                    + "set \(access.credentialHint), or mark it insecure (--insecure, or insecure: true in the configuration) "
+                    + "if something in front of it (a proxy, a network policy) does the checking")
+    }
+
+    /// Tries to bind the address now (then lets it go), so a configuration that cannot work fails at
+    /// start with the reason instead of when the server starts.
+    public func checkBindable() throws(Error) {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>? = nil
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw Error(address: description, reason: "not an address of this host (\(String(cString: gai_strerror(status))))")
+        }
+        defer { freeaddrinfo(list) }
+        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        guard fd >= 0 else { throw Error(address: description, reason: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
+            let reason = errno == EADDRINUSE ? "the port is in use by another program"
+                : errno == EADDRNOTAVAIL ? "not an address of this host"
+                : errno == EACCES ? "permission denied (ports below 1024 need privileges)"
+                : String(cString: strerror(errno))
+            throw Error(address: description, reason: "cannot listen: \(reason)")
+        }
+    }
+}
+
+/// What a server accepts, per connection and in all.
+public struct HTTPLimits: Sendable {
+    public var maxTargetBytes = 8 * 1024
+    public var maxHeaderBytes = 16 * 1024
+    public var maxHeaderCount = 100
+    public var maxBodyBytes = 1024 * 1024
+    /// A connection with no traffic for this long is closed.
+    public var idleTimeout: Duration = .seconds(30)
+    /// A request that has not fully arrived this long after the server began waiting for it is
+    /// dropped (a client trickling bytes resets an idle timer, not this one).
+    public var requestTimeout: Duration = .seconds(10)
+    /// Connections open at once; past it new ones wait in the kernel's backlog.
+    public var maxConnections = 1000
+
+    public init() {}
+}
+
+/// Who may call: everyone, or the holders of HTTP basic credentials or a bearer token. Paths in
+/// `openPaths` (a health probe) are served to anyone.
+public struct HTTPAccess: Sendable {
+    enum Scheme: Sendable { case open, basic(String), bearer(String) }
+    let scheme: Scheme
+    public let openPaths: Set<String>
+    /// The environment variables that would set credentials, for the refusal message.
+    public let credentialHint: String
+
+    public static let open = HTTPAccess(scheme: .open, openPaths: [], credentialHint: "credentials")
+
+    public static func basic(username: String, password: String, openPaths: Set<String> = [], hint: String = "credentials") -> HTTPAccess {
+        HTTPAccess(scheme: .basic("Basic " + Data("\(username):\(password)".utf8).base64EncodedString()), openPaths: openPaths, credentialHint: hint)
+    }
+
+    public static func bearer(_ token: String, openPaths: Set<String> = [], hint: String = "a token") -> HTTPAccess {
+        HTTPAccess(scheme: .bearer("Bearer " + token), openPaths: openPaths, credentialHint: hint)
+    }
+
+    /// No credentials, and `hint` names the variables that would set them.
+    public static func open(hint: String) -> HTTPAccess { HTTPAccess(scheme: .open, openPaths: [], credentialHint: hint) }
+
+    public var isProtected: Bool { if case .open = scheme { false } else { true } }
+
+    var challenge: String {
+        switch scheme {
+        case .basic: "Basic realm=\"citsci\""
+        case .bearer, .open: "Bearer realm=\"citsci\""
+        }
+    }
+
+    public func allows(path: String, authorization: String?) -> Bool {
+        switch scheme {
+        case .open: return true
+        case .basic(let expected), .bearer(let expected):
+            if openPaths.contains(path) { return true }
+            return Self.constantTimeEqual(authorization ?? "", expected)
+        }
+    }
+
+    /// Compares without stopping at the first difference, so the answer's timing says nothing of
+    /// how much of a guess was right.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return diff == 0
     }
 }

@@ -124,14 +124,24 @@ public struct FolderIngestService: Service {
         var seen: [String: Date] = [:]
         let files = Counter(label: "citsci_files_total")
         let dead = Counter(label: "citsci_dead_letters_total")
-        while !Task.isShuttingDownGracefully {
+        // Cancellation (another service failed) ends the loop as a graceful shutdown does: a sleep
+        // that throws at once must not turn this into a spin.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             for (index, path) in Self.avroFiles(folder).enumerated() {
-                if Task.isShuttingDownGracefully { break }
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
                 if let modified, seen[path] == modified { continue }
                 seen[path] = modified ?? Date()
                 files.increment()
-                let bytes = Array((try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data())
+                let bytes: [UInt8]
+                do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                    // A dangling link or a file without read permission: kept as a dead letter with the reason.
+                    dead.increment()
+                    let reason = "cannot read \(path): \((error as NSError).localizedFailureReason ?? error.localizedDescription)"
+                    logger.warning("\(reason)")
+                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: [], kind: "unreadable", reason: reason))
+                    continue
+                }
                 let alerts: [Alert]
                 do { alerts = try decoder.decode(bytes, source: path) } catch {
                     dead.increment()
@@ -149,17 +159,21 @@ public struct FolderIngestService: Service {
                 }
             }
             if once { return }
-            try? await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) }
+            do { try await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) } } catch { return }
         }
     }
 
-    /// The .avro files under `folder`, sorted (or the file itself).
+    /// The .avro files under `folder`, sorted (or the file itself). A folder named `*.avro` is
+    /// looked into, not read; a dangling link is listed, so that reading it says why it fails.
     public static func avroFiles(_ folder: String) -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return [] }
         guard isDir.boolValue else { return [folder] }
         let items = FileManager.default.enumerator(atPath: folder)?.compactMap { $0 as? String } ?? []
-        return items.filter { $0.hasSuffix(".avro") }.sorted().map { (folder as NSString).appendingPathComponent($0) }
+        return items.filter { $0.hasSuffix(".avro") }.sorted().map { (folder as NSString).appendingPathComponent($0) }.filter { path in
+            var isDir: ObjCBool = false
+            return !(FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue)
+        }
     }
 }
 
@@ -199,6 +213,21 @@ extension DeadLetter {
         self.init(message: KafkaMessage(topic: "file_" + (path as NSString).lastPathComponent, partition: 0, offset: Int64(index),
                                         key: Array(path.utf8), value: bytes, headers: [], timestamp: nil),
                   kind: kind, reason: reason)
+    }
+}
+
+/// Counts what goes on to another dead-letter sink: `run --once` reports the number and exits non-zero.
+public final class CountingDeadLetters: DeadLetterSink {
+    public let inner: any DeadLetterSink
+    private let stored = Mutex(0)
+
+    public init(_ inner: any DeadLetterSink) { self.inner = inner }
+
+    public var count: Int { stored.withLock { $0 } }
+
+    public func store(_ letter: DeadLetter) async throws {
+        try await inner.store(letter)
+        stored.withLock { $0 += 1 }
     }
 }
 

@@ -77,7 +77,18 @@ public struct RunConfiguration: Sendable, Equatable {
     public var zooniverse: Zooniverse?
     public var classifications = Classifications()
     public var metricsListen: String?
+    /// Serve metrics beyond loopback without a token (`metrics: {insecure: true}`).
+    public var metricsInsecure = false
     public var logFormat = "text"
+    /// Whether the file names a source (a file that names none is a mistake unless `--simulate`).
+    public var sourceGiven = false
+    /// Where each path-like key stands in the file (`"metrics.listen"` → line and column), for messages.
+    public var positions: [String: Position] = [:]
+
+    public struct Position: Sendable, Equatable {
+        public let line: Int
+        public let column: Int
+    }
     public var logLevel = "info"
 
     public init() {}
@@ -130,6 +141,10 @@ public struct RunConfiguration: Sendable, Equatable {
             return m
         }
 
+        func position(_ m: Node.Mapping, _ key: String) -> Position? {
+            m[key].map { Position(line: $0.mark?.line ?? 1, column: $0.mark?.column ?? 1) }
+        }
+
         func string(_ m: Node.Mapping, _ key: String) throws(Error) -> String? {
             guard let n = m[key] else { return nil }
             guard n.scalar != nil, let s = n.string else { throw fail(n, "'\(key)' must be text") }
@@ -176,6 +191,8 @@ public struct RunConfiguration: Sendable, Equatable {
                                                           "classifications", "metrics", "log"])
             if let n = top["source"] {
                 let m = try mapping(n, "source", keys: ["kafka", "folder", "simulate", "seed"])
+                c.sourceGiven = true
+                c.positions["source.folder"] = position(m, "folder")
                 let given = ["kafka", "folder", "simulate"].filter { m[$0] != nil }
                 guard given.count <= 1 else { throw fail(n, "source: give one of kafka, folder or simulate, not \(given.joined(separator: " and "))") }
                 if let k = m["kafka"] {
@@ -197,7 +214,10 @@ public struct RunConfiguration: Sendable, Equatable {
                 let m = try mapping(n, "schemas", keys: ["registry", "folder"])
                 c.schemaRegistry = try string(m, "registry")
                 c.schemaFolder = try string(m, "folder")
+                c.positions["schemas.folder"] = position(m, "folder")
             }
+            c.positions["filters"] = position(top, "filters")
+            c.positions["state"] = position(top, "state")
             c.filters = try string(top, "filters") ?? c.filters
             c.state = try string(top, "state") ?? c.state
             if PostgresDatabase.handles(c.state), URLComponents(string: c.state)?.password != nil, let n = top["state"] {
@@ -206,6 +226,7 @@ public struct RunConfiguration: Sendable, Equatable {
             if let n = top["sink"] {
                 let m = try mapping(n, "sink", keys: ["folder", "max_set_size", "max_set_age_hours", "light_curve"])
                 c.sink.folder = try string(m, "folder") ?? c.sink.folder
+                c.positions["sink.folder"] = position(m, "folder")
                 c.sink.maxSetSize = try int(m, "max_set_size", 1...10_000) ?? c.sink.maxSetSize
                 c.sink.maxSetAgeHours = try number(m, "max_set_age_hours", 0.01...8760) ?? c.sink.maxSetAgeHours
                 c.sink.lightCurve = try bool(m, "light_curve") ?? c.sink.lightCurve
@@ -214,6 +235,7 @@ public struct RunConfiguration: Sendable, Equatable {
                 let m = try mapping(n, "dead_letters", keys: ["folder", "topic"])
                 c.deadLetterTopic = try string(m, "topic")
                 c.deadLetterFolder = try string(m, "folder") ?? (c.deadLetterTopic == nil ? c.deadLetterFolder : nil)
+                c.positions["dead_letters.folder"] = position(m, "folder")
             }
             if let n = top["zooniverse"] {
                 let m = try mapping(n, "zooniverse", keys: ["project", "workflow", "approved", "endpoint", "push_every_minutes", "requests_per_second"])
@@ -251,8 +273,10 @@ public struct RunConfiguration: Sendable, Equatable {
                 }
             }
             if let n = top["metrics"] {
-                let m = try mapping(n, "metrics", keys: ["listen"])
+                let m = try mapping(n, "metrics", keys: ["listen", "insecure"])
                 c.metricsListen = try string(m, "listen")
+                c.metricsInsecure = try bool(m, "insecure") ?? false
+                c.positions["metrics.listen"] = position(m, "listen")
                 if let l = c.metricsListen, Self.hostPort(l) == nil { throw fail(m["listen"], "metrics.listen must be host:port, e.g. 127.0.0.1:9464") }
             }
             if let n = top["log"] {

@@ -122,36 +122,53 @@ public struct ClassificationService: Service {
     }
 }
 
-/// `/metrics` (Prometheus text format) and `/healthz` over the small HTTP server.
+/// `/metrics` (Prometheus text format) and `/healthz`. With a token (CITSCI_METRICS_TOKEN), `/metrics`
+/// wants `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: ...}`); `/healthz`
+/// says no more than ok and stays open for probes.
 public struct MetricsService: Service {
-    public let host: String
-    public let port: Int
+    public let endpoint: HTTPEndpoint
+    public let access: HTTPAccess
     public let render: @Sendable () -> String
     public let healthy: @Sendable () -> Bool
     public let logger: Logger
 
-    public init(host: String, port: Int, logger: Logger, render: @escaping @Sendable () -> String, healthy: @escaping @Sendable () -> Bool = { true }) {
-        self.host = host
-        self.port = port
+    public init(endpoint: HTTPEndpoint, access: HTTPAccess, logger: Logger, render: @escaping @Sendable () -> String,
+                healthy: @escaping @Sendable () -> Bool = { true }) {
+        self.endpoint = endpoint
+        self.access = access
         self.render = render
         self.healthy = healthy
         self.logger = logger
     }
 
+    /// The access the environment sets: a bearer token from CITSCI_METRICS_TOKEN, or none.
+    public static func access(environment: [String: String] = ProcessInfo.processInfo.environment) -> HTTPAccess {
+        if let token = environment["CITSCI_METRICS_TOKEN"], !token.isEmpty {
+            return .bearer(token, openPaths: ["/healthz"], hint: "CITSCI_METRICS_TOKEN")
+        }
+        return .open(hint: "CITSCI_METRICS_TOKEN")
+    }
+
     public func run() async throws {
-        let (render, healthy) = (self.render, self.healthy)
-        let server = try HTTPServer(host: host, port: port) { request in
+        let (render, healthy, logger, endpoint) = (self.render, self.healthy, self.logger, self.endpoint)
+        var limits = endpoint.limits
+        limits.maxBodyBytes = 0  // nothing here takes a body
+        var bounded = endpoint
+        bounded.limits = limits
+        let server = HTTPServer(endpoint: bounded, access: access, logger: logger, onRunning: { port in
+            logger.info("metrics on http://\(HTTPEndpoint(host: endpoint.host, port: port))/metrics")
+        }) { request in
             switch (request.method, request.path) {
-            case ("GET", "/metrics"):
+            case ("GET", "/metrics"), ("HEAD", "/metrics"):
                 return .init(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(render().utf8))
-            case ("GET", "/healthz"):
-                return healthy() ? .init(status: 200, body: Array("ok\n".utf8)) : .init(status: 503, body: Array("unhealthy\n".utf8))
+            case ("GET", "/healthz"), ("HEAD", "/healthz"):
+                return healthy() ? .text(200, "ok\n") : .text(503, "unhealthy\n")
+            case (_, "/metrics"), (_, "/healthz"):
+                return .json(405, ["error": "GET only"])
             default:
                 return .json(404, ["error": "GET /metrics or /healthz"])
             }
         }
-        logger.info("metrics on http://\(host):\(server.port)/metrics")
-        try? await gracefulShutdown()
-        server.stop()
+        try await server.run()
     }
 }

@@ -24,13 +24,23 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         self.handle = db
         self.path = path
         sqlite3_busy_timeout(db, 10_000)
-        try execute("PRAGMA journal_mode = WAL")
-        try execute("PRAGMA synchronous = FULL")
-        try execute("PRAGMA foreign_keys = ON")
-        // 32 MiB of page cache instead of SQLite's 2 MiB: a long run's store outgrows the default
-        // and every look-up then reads pages back from the kernel (a third of the service's time at
-        // 100,000 alerts). Bounded, so memory stays flat.
-        try execute("PRAGMA cache_size = -32768")
+        do {
+            try execute("PRAGMA journal_mode = WAL")
+            try execute("PRAGMA synchronous = FULL")
+            try execute("PRAGMA foreign_keys = ON")
+            // 32 MiB of page cache instead of SQLite's 2 MiB: a long run's store outgrows the default
+            // and every look-up then reads pages back from the kernel (a third of the service's time at
+            // 100,000 alerts). Bounded, so memory stays flat.
+            try execute("PRAGMA cache_size = -32768")
+            // Reads the schema: a file that is not a database (or a damaged one) fails here, at open.
+            try execute("SELECT count(*) FROM sqlite_master")
+        } catch {
+            // The message names the file: the first statement is where a bad file shows, and the
+            // statement alone does not say which file it was.
+            let hint = error.code == String(SQLITE_NOTADB) || error.code == String(SQLITE_CORRUPT)
+                ? " (the file is not a SQLite database, or it is damaged: move it aside to start a new store, or restore a backup)" : ""
+            throw SQLError(engine: "SQLite", code: error.code, message: "\(path): \(error.message)\(hint)", sql: "open \(path)")
+        }
     }
 
     deinit { sqlite3_close_v2(handle) }

@@ -67,7 +67,7 @@ public final class FolderSink: Sendable {
             // A crash came after recording it: finish it where it was recorded, if that set is
             // still open once the sets due are closed (closing drops its pending subjects, and a
             // full set must not take one more).
-            try closeDueAlone(now: now)
+            _ = try closeDueAlone(now: now)
             guard let folder = try state.database.execute("SELECT folder FROM sink_sets WHERE name = ? AND closed_at IS NULL",
                                                           [.text(name)]).first?[0].text else {
                 try state.database.execute("DELETE FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 1", key)
@@ -152,7 +152,7 @@ public final class FolderSink: Sendable {
 
     private func openSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
                          now: Date) throws -> SubjectSetFolder {
-        try closeDueAlone(now: now)
+        _ = try closeDueAlone(now: now)
         let open = try state.database.execute(
             "SELECT folder, name FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
             [.text(filter), .text(destination.description)])

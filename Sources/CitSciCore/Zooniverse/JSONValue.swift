@@ -39,13 +39,19 @@ public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
     public var number: Double? { if case .number(let n) = self { n } else { nil } }
     public var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     public var object: [String: JSONValue]? { if case .object(let o) = self { o } else { nil } }
-    /// Panoptes sends ids as strings; a number is accepted too.
+    /// Panoptes sends ids as strings; a whole number is accepted too.
     public var id: String? {
         switch self {
         case .string(let s): s
-        case .number(let n) where n == n.rounded(): String(Int64(n))
+        case .number: int.map { String($0) }
         default: nil
         }
+    }
+    /// A whole number a double holds exactly (|n| ≤ 2^53), as an Int; nil for anything else, so a
+    /// hostile `1e300` or `2.5` is refused instead of trapping in a conversion.
+    public var int: Int? {
+        guard case .number(let n) = self, n == n.rounded(), abs(n) <= 9_007_199_254_740_992 else { return nil }
+        return Int(n)
     }
 
     /// Compact JSON text (keys sorted, so equal values give equal bytes).

@@ -18,8 +18,8 @@ public struct ZooniverseWorkflow: Sendable {
     public func labelled(task: String, value: JSONValue) -> JSONValue {
         guard let t = tasks[task], t.type == "single" || t.type == "multiple" else { return value }
         func label(_ v: JSONValue) -> JSONValue {
-            guard let n = v.number, n >= 0, Int(n) < t.answers.count, n == n.rounded() else { return v }
-            return .string(t.answers[Int(n)])
+            guard let n = v.int, t.answers.indices.contains(n) else { return v }
+            return .string(t.answers[n])
         }
         if case .array(let items) = value { return .array(items.map(label)) }
         return label(value)

@@ -101,7 +101,7 @@ public final class PanoptesClient: Sendable {
                                 message: "HTTP \(response.status): \(PanoptesError.message(from: response))")
         }
         guard let doc = try? JSONValue.decode(response.body), let access = doc["access_token"]?.string else {
-            throw PanoptesError(kind: .badResponse, method: "POST", url: url, message: "no access_token in \(response.text.prefix(200))")
+            throw PanoptesError(kind: .badResponse, method: "POST", url: url, message: "no access_token in \(response.excerpt)")
         }
         let lifetime = doc["expires_in"]?.number ?? 7200
         return Token(access: access, refresh: doc["refresh_token"]?.string, expires: Date().timeIntervalSince1970 + lifetime)
@@ -165,7 +165,7 @@ public final class PanoptesClient: Sendable {
             }
             if response.body.isEmpty { return Document(body: .null, etag: response.headers["etag"]) }
             guard let doc = try? JSONValue.decode(response.body) else {
-                throw PanoptesError(kind: .badResponse, method: method, url: url, message: "not JSON: \(response.text.prefix(200))")
+                throw PanoptesError(kind: .badResponse, method: method, url: url, message: "not JSON: \(response.excerpt)")
             }
             return Document(body: doc, etag: response.headers["etag"])
         }

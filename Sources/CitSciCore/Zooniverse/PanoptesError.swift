@@ -22,7 +22,9 @@ public struct PanoptesError: Error, CustomStringConvertible, Sendable {
 
     public var status: Int? { if case .http(let s) = kind { s } else { nil } }
 
-    public var description: String {
+    public var description: String { Redaction.fromEnvironment().apply(unredacted) }
+
+    private var unredacted: String {
         switch kind {
         case .http(let status): "\(method) \(url): HTTP \(status): \(message)"
         case .transport: "\(method) \(url): no answer (\(message))"
@@ -41,7 +43,6 @@ public struct PanoptesError: Error, CustomStringConvertible, Sendable {
             }
             if let e = doc["error"]?.string { return e + (doc["error_description"]?.string.map { ": " + $0 } ?? "") }
         }
-        let text = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? "(empty body)" : String(text.prefix(300))
+        return response.excerpt
     }
 }

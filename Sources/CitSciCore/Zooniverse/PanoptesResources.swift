@@ -50,7 +50,7 @@ extension PanoptesClient {
         let u = try first(doc, "users", "/me")
         return ZooniverseAccount(id: u["id"]?.id ?? "?", login: u["login"]?.string ?? "?",
                                  subjectLimit: u["subject_limit"]?.number.map { Int($0) },
-                                 uploadedSubjects: Int(u["uploaded_subjects_count"]?.number ?? 0))
+                                 uploadedSubjects: u["uploaded_subjects_count"]?.int ?? 0)
     }
 
     /// A project by id (`43`) or slug (`owner/name`).
@@ -194,7 +194,7 @@ extension PanoptesClient {
         for (k, v) in s["completeness"]?.object ?? [:] { completeness[k] = v.number ?? 0 }
         return ZooniverseSubjectSet(id: s["id"]?.id ?? "?", displayName: s["display_name"]?.string ?? "",
                                     completeness: completeness, workflowIDs: ids(s["links"]?["workflows"]),
-                                    memberCount: Int(s["set_member_subjects_count"]?.number ?? 0), etag: etag)
+                                    memberCount: s["set_member_subjects_count"]?.int ?? 0, etag: etag)
     }
 
     private func subject(_ s: JSONValue, etag: String?) -> ZooniverseSubject {
