@@ -10,7 +10,7 @@ public final class Locked<T>: @unchecked Sendable {
 }
 
 /// A small deterministic generator, so a randomised test can be replayed.
-public struct SplitMix64: RandomNumberGenerator {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

@@ -28,11 +28,19 @@ public struct HTTPClient: Sendable {
     public var timeout: Double
     public var connectTimeout: Double
     public var userAgent: String
+    /// An answer whose body grows past this is cut off with an error: a hostile or broken server
+    /// cannot make citsci allocate without bound (a Zooniverse export of a large project is a few
+    /// hundred MB; API documents are far smaller).
+    public var maxResponseBytes: Int
+    /// Likewise for the header lines of one answer.
+    public static let maxHeaderBytes = 256 * 1024
 
-    public init(timeout: Double = 30, connectTimeout: Double = 10, userAgent: String = "citsci/0.1") {
+    public init(timeout: Double = 30, connectTimeout: Double = 10, userAgent: String = "citsci/0.1",
+                maxResponseBytes: Int = 1 << 30) {
         self.timeout = timeout
         self.connectTimeout = connectTimeout
         self.userAgent = userAgent
+        self.maxResponseBytes = maxResponseBytes
         HTTPClient.globalInit
     }
 
@@ -45,7 +53,7 @@ public struct HTTPClient: Sendable {
             throw HTTPTransportError(method: method, url: url, reason: "curl_easy_init failed")
         }
         defer { curl_easy_cleanup(handle) }
-        let sink = ResponseSink()
+        let sink = ResponseSink(limit: maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
@@ -64,6 +72,7 @@ public struct HTTPClient: Sendable {
         _ = citsci_curl_setopt_write_function(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
             let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
             let n = size * count
+            guard sink.body.count + n <= sink.limit else { sink.overflow = true; return 0 }  // 0: curl stops the transfer
             if let data { sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: n)) }
             return n
         }
@@ -71,6 +80,8 @@ public struct HTTPClient: Sendable {
         _ = citsci_curl_setopt_write_function(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
             let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
             let n = size * count
+            sink.headerBytes += n
+            guard sink.headerBytes <= HTTPClient.maxHeaderBytes else { sink.overflow = true; return 0 }
             if let data {
                 let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
                 if line.hasPrefix("HTTP/") { sink.headers = [:] }  // a new response (after 100 or a redirect)
@@ -94,6 +105,9 @@ public struct HTTPClient: Sendable {
             }
             return curl_easy_perform(handle)
         }
+        if sink.overflow {
+            throw HTTPTransportError(method: method, url: url, reason: "the answer is larger than citsci accepts (\(maxResponseBytes) bytes of body, \(HTTPClient.maxHeaderBytes) of headers)")
+        }
         guard code == CURLE_OK else {
             throw HTTPTransportError(method: method, url: url, reason: String(cString: curl_easy_strerror(code)))
         }
@@ -112,6 +126,10 @@ public struct HTTPClient: Sendable {
 
 /// Collects one response; reached from curl's C callbacks through the opaque pointer.
 private final class ResponseSink {
+    let limit: Int
     var body: [UInt8] = []
     var headers: [String: String] = [:]
+    var headerBytes = 0
+    var overflow = false
+    init(limit: Int) { self.limit = limit }
 }

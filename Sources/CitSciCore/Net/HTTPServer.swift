@@ -85,8 +85,17 @@ public struct HTTPServer: Service {
                                  reuseAddress: true, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
             onServerRunning: { [onRunning] channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: serverLogger)
+        // The server runs in a task of its own, and a cancellation reaches it as a graceful shutdown:
+        // cancelling NIO's accept loop while connections wait in its buffer traps ("Deinited
+        // NIOAsyncWriter without calling finish()"). A graceful shutdown closes idle connections and
+        // waits for the others, which the request deadline bounds.
+        let group = ServiceGroup(configuration: .init(services: [app], logger: serverLogger))
+        let running = Task { try await group.run() }
+        let stop: @Sendable () -> Void = { Task { await group.triggerGracefulShutdown() } }
         do {
-            try await app.run()
+            try await withTaskCancellationHandler {
+                try await withGracefulShutdownHandler { try await running.value } onGracefulShutdown: { stop() }
+            } onCancel: { stop() }
         } catch let error as IOError {
             throw HTTPEndpoint.Error(address: endpoint.description, reason: "cannot listen: \(error.description)")
         }
