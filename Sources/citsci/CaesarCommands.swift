@@ -66,8 +66,10 @@ struct CaesarListen: AsyncParsableCommand {
             publisher = ResultPublisher(producer: producer!, state: store, options: options)
         }
         let changes = AsyncStream<(workflow: String, subject: String)>.makeStream()
-        let receiver = CaesarReceiver(state: store, path: path, username: Environment.get("CITSCI_CAESAR_USERNAME"),
-                                      password: Environment.get("CITSCI_CAESAR_PASSWORD")) { reduction, _ in
+        // A variable set to nothing is no credential (an empty password would protect nothing).
+        let username = Environment.get("CITSCI_CAESAR_USERNAME").flatMap { $0.isEmpty ? nil : $0 }
+        let password = Environment.get("CITSCI_CAESAR_PASSWORD").flatMap { $0.isEmpty ? nil : $0 }
+        let receiver = CaesarReceiver(state: store, path: path, username: username, password: password) { reduction, _ in
             changes.continuation.yield((reduction.workflowID, reduction.subjectID))
         }
         guard receiver.access.isProtected || insecure else {

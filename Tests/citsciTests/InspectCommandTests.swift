@@ -18,12 +18,22 @@ enum CLI {
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
     /// Runs the binary to completion; killed (and reported as such) after `timeout` seconds.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 90) throws -> Result {
-        let (p, out, err) = try start(arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, timeout: Double = 90) throws -> Result {
+        let (p, out, err) = try start(arguments, environment: environment, directory: directory)
         let pid = p.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        // Both pipes at once: a child that fills one while the other is read to its end would hang.
+        let errors = Locked(Data())
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errors.mutate { $0 = data }
+            drained.signal()
+        }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        let e = errors.value
         p.waitUntilExit()
         watchdog.cancel()
         if p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGKILL {
@@ -35,10 +45,11 @@ enum CLI {
     static func data(_ path: String) -> String { Paths.data(path) }
 
     /// Starts the binary and returns the process with its output pipes (for commands that run until stopped).
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = binary
         p.arguments = arguments
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -49,8 +60,8 @@ enum CLI {
 
     /// Starts the binary in the background: its standard output is drained (so it never blocks on a
     /// full pipe) and its standard error gathered as it comes, for the test to read at any time.
-    static func startLogging(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Locked<String>) {
-        let (p, out, err) = try start(arguments, environment: environment)
+    static func startLogging(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> (Process, Locked<String>) {
+        let (p, out, err) = try start(arguments, environment: environment, directory: directory)
         let log = Locked("")
         DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
         DispatchQueue.global().async {
@@ -60,6 +71,36 @@ enum CLI {
         }
         return (p, log)
     }
+
+    /// The first match of `pattern` in a gathered log, waiting up to `timeout` seconds for it.
+    static func waitFor(_ pattern: String, in log: Locked<String>, process: Process, timeout: Double = 60) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let text = log.value
+            if let range = text.range(of: pattern, options: .regularExpression) { return String(text[range]) }
+            guard process.isRunning else { break }
+            usleep(50_000)
+        }
+        throw FixtureError(message: "no \(pattern) in the log: \(log.value.suffix(2000))")
+    }
+
+    /// Sends SIGTERM and waits for the exit; the status, or nil if it was still running after `timeout`.
+    static func terminate(_ process: Process, timeout: Double = 30) -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
+        return process.terminationStatus
+    }
+
+    /// A new empty folder under the temporary directory.
+    static func temporaryFolder(_ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-\(name)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static var exampleFilters: String { Paths.packageRoot.appendingPathComponent("examples/filters").path }
 }
 
 @Suite(.enabled(if: CLI.hasSharedData, "../shared/data is absent: CLI tests on real alerts skipped"))

@@ -14,12 +14,19 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
     public var location: String { path }
 
     public init(path: String) throws(SQLError) {
+        // A store in a folder not made yet (state: data/citsci.sqlite) gets its folder, as the sink does.
+        let folder = (path as NSString).deletingLastPathComponent
+        if path != ":memory:", !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw SQLError(engine: "SQLite", code: "open", message: "\(path): cannot make its folder \(folder): \((error as NSError).localizedFailureReason ?? error.localizedDescription)", sql: "open \(path)")
+            }
+        }
         var db: OpaquePointer? = nil
         let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }
-            throw Self.error(rc, message, "open \(path)")
+            throw Self.error(rc, "\(path): \(message)", "open \(path)")
         }
         self.handle = db
         self.path = path

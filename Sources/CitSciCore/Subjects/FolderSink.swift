@@ -25,7 +25,9 @@ public final class FolderSink: Sendable {
         self.root = root
         self.state = state
         self.options = options
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
+            throw FolderError(path: root, reason: "cannot make the sink folder: \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+        }
     }
 
     /// Whether the alert already has a subject for the destination (one a crash left unfinished does not count).
@@ -210,4 +212,11 @@ public final class FolderSink: Sendable {
         try handle.write(contentsOf: Data(line.utf8))
         try handle.synchronize()
     }
+}
+
+/// A folder citsci must write to and cannot, with the reason.
+public struct FolderError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
 }
