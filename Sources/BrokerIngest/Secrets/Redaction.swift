@@ -56,7 +56,8 @@ public struct Redaction: Sendable {
 
     /// Compiled once; NSRegularExpression is immutable and safe to share.
     static let patterns: [(NSRegularExpression, String)] = {
-        let secretKey = #"[A-Za-z0-9_.-]*(?:secret|password|passwd|token|api_?key|credentials)"#
+        // A key starts at a boundary that is not a path's slash: `/oauth/token: HTTP 401` names a URL.
+        let secretKey = #"(?<![/A-Za-z0-9_.-])[A-Za-z0-9_.-]*(?:secret|password|passwd|token|api_?key|credentials)"#
         let rules: [(String, String)] = [
             // Authorization: Basic …, Proxy-Authorization: … (a header line, as echoed).
             (#"((?:proxy-)?authorization)(\s*[:=]\s*)[^\r\n"',}]+"#, "$1$2" + placeholder),

@@ -11,8 +11,9 @@ import ServiceLifecycle
 /// is read, credentials checked before the body, idle and whole-request deadlines, and a cap on open
 /// connections. TLS is left to a proxy in front (Caesar posts to HTTPS URLs only).
 ///
-/// Handlers see plain values (`Request` → `Response`); they run on Swift's cooperative pool, so one
-/// that blocks (a database write) offloads its work.
+/// Handlers see plain values (`Request` → `Response`). They run on the server's own threads
+/// (`DedicatedTaskExecutor.http`), so a busy cooperative pool does not silence the server; a handler
+/// that blocks (a database write) still offloads its work, so it does not hold those threads either.
 public struct HTTPServer: Service {
     public struct Request: Sendable {
         public var method: String
@@ -89,8 +90,9 @@ public struct HTTPServer: Service {
         // cancelling NIO's accept loop while connections wait in its buffer traps ("Deinited
         // NIOAsyncWriter without calling finish()"). A graceful shutdown closes idle connections and
         // waits for the others, which the request deadline bounds.
+        // On threads of its own: a pipeline stage blocking the cooperative pool must not silence /healthz.
         let group = ServiceGroup(configuration: .init(services: [app], logger: serverLogger))
-        let running = Task { try await group.run() }
+        let running = Task(executorPreference: DedicatedTaskExecutor.http) { try await group.run() }
         let stop: @Sendable () -> Void = { Task { await group.triggerGracefulShutdown() } }
         do {
             try await withTaskCancellationHandler {

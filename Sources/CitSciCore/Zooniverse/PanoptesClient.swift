@@ -103,7 +103,8 @@ public final class PanoptesClient: Sendable {
         guard let doc = try? JSONValue.decode(response.body), let access = doc["access_token"]?.string else {
             throw PanoptesError(kind: .badResponse, method: "POST", url: url, message: "no access_token in \(response.excerpt)")
         }
-        let lifetime = doc["expires_in"]?.number ?? 7200
+        // Doorkeeper says 7200; a missing, negative or absurd lifetime is held to a minute..a day.
+        let lifetime = min(max(doc["expires_in"]?.number ?? 7200, 60), 86_400)
         return Token(access: access, refresh: doc["refresh_token"]?.string, expires: Date().timeIntervalSince1970 + lifetime)
     }
 

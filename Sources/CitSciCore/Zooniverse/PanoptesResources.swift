@@ -49,7 +49,7 @@ extension PanoptesClient {
         let doc = try api("GET", "/me")
         let u = try first(doc, "users", "/me")
         return ZooniverseAccount(id: u["id"]?.id ?? "?", login: u["login"]?.string ?? "?",
-                                 subjectLimit: u["subject_limit"]?.number.map { Int($0) },
+                                 subjectLimit: u["subject_limit"]?.int,
                                  uploadedSubjects: u["uploaded_subjects_count"]?.int ?? 0)
     }
 
@@ -171,12 +171,15 @@ extension PanoptesClient {
     private func pages(_ path: String, kind: String, query: [(String, String)]) throws(PanoptesError) -> [JSONValue] {
         var all: [JSONValue] = []
         var page = 1
-        while true {
+        // A server that always names a next page would keep this going for ever: 10,000 pages of 100
+        // is more than any project's sets or a set's subjects.
+        for _ in 0..<10_000 {
             let doc = try api("GET", path, query: query + [("page_size", "100"), ("page", String(page))])
             all += doc.body[kind]?.array ?? []
-            guard let next = doc.body["meta"]?[kind]?["next_page"]?.number, Int(next) > page else { return all }
-            page = Int(next)
+            guard let next = doc.body["meta"]?[kind]?["next_page"]?.int, next > page else { return all }
+            page = next
         }
+        throw PanoptesError(kind: .badResponse, method: "GET", url: path, message: "more than 10,000 pages of \(kind): the answers do not end")
     }
 
     func first(_ doc: Document, _ kind: String, _ path: String) throws(PanoptesError) -> JSONValue {
