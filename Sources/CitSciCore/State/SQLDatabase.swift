@@ -14,6 +14,17 @@ public enum SQLValue: Sendable, Equatable {
     public var blob: [UInt8]? { if case .blob(let v) = self { v } else { nil } }
 }
 
+extension Array where Element == SQLValue {
+    /// Column `index` of a row as text; a NULL or another type where the schema promises text is a
+    /// damaged or foreign store, and says which column, instead of trapping.
+    public func text(_ index: Int, _ column: String) throws(SQLError) -> String {
+        guard indices.contains(index), let value = self[index].text else {
+            throw SQLError(engine: "state store", code: "shape", message: "column \(column) holds \(indices.contains(index) ? "\(self[index])" : "nothing"), not text: is the store damaged?", sql: column)
+        }
+        return value
+    }
+}
+
 /// A failed database call: which engine, its code and message, and the statement.
 public struct SQLError: Error, CustomStringConvertible, Sendable {
     public let engine: String

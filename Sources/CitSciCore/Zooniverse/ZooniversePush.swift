@@ -72,7 +72,7 @@ public final class ZooniversePush: Sendable {
         let account = try client.me()
         var sets: [String: SubjectSetFolder] = [:]
         let imported = Set(try db.execute("SELECT workflow, folder FROM imported_manifests WHERE project = ?", [.text(project.id)])
-            .map { Self.key($0[1].text!, $0[0].text!) })
+            .map { row throws(SQLError) in Self.key(try row.text(1, "external_id"), try row.text(0, "workflow")) })
         for folder in folders {
             let set = try SubjectSetFolder.read(folder: folder)
             sets[set.name] = set
@@ -97,7 +97,7 @@ public final class ZooniversePush: Sendable {
                 let workflow = options.workflow ?? sets[name]?.workflow
                 setIDs[name] = try ensureSet(name, project: project.id, workflow: workflow, report: &report)
             }
-            let work = pending.map { (id: $0[0].text!, workflow: $0[1].text ?? "") }
+            let work = try pending.map { row throws(SQLError) in (id: try row.text(0, "external_id"), workflow: row[1].text ?? "") }
             let next = Atomic<Int>(0)
             let failures = Mutex<[String: String]>([:])
             let done = Atomic<Int>(0)
@@ -187,7 +187,7 @@ public final class ZooniversePush: Sendable {
             .compactMap { $0[0].text })
         try db.transaction { tx in
             for row in waiting {
-                let id = row[0].text!, workflow = row[1].text ?? "", setName = row[2].text!
+                let id = try row.text(0, "external_id"), workflow = row[1].text ?? "", setName = try row.text(2, "set_name")
                 var reason: String? = nil
                 if perSet[setName] == nil {
                     perSet[setName] = Int(try tx.execute("SELECT COUNT(*) FROM subjects WHERE project = ? AND set_name = ? AND state NOT IN ('ready', 'held')",
@@ -272,10 +272,10 @@ public final class ZooniversePush: Sendable {
     func load(_ id: String, workflow: String, project: String) throws -> Row {
         let r = try db.execute("SELECT state, folder, object_id, frames, metadata, zooniverse_id, upload_urls, frames_uploaded FROM subjects WHERE project = ? AND workflow = ? AND external_id = ?",
                                [.text(project), .text(workflow), .text(id)])[0]
-        let frames = (try? JSONValue.decode(Array(r[3].text!.utf8)))?.array?.map { ($0["name"]?.string ?? "", $0["mime"]?.string ?? "") } ?? []
+        let frames = (try? JSONValue.decode(Array(try r.text(3, "frames").utf8)))?.array?.map { ($0["name"]?.string ?? "", $0["mime"]?.string ?? "") } ?? []
         let urls = r[6].text.flatMap { try? JSONValue.decode(Array($0.utf8)) }?.array?.compactMap(\.string) ?? []
-        return Row(state: r[0].text!, folder: r[1].text!, objectID: r[2].text, frames: frames,
-                   metadata: (try? JSONValue.decode(Array(r[4].text!.utf8)))?.object ?? [:],
+        return Row(state: try r.text(0, "state"), folder: try r.text(1, "folder"), objectID: r[2].text, frames: frames,
+                   metadata: (try? JSONValue.decode(Array(try r.text(4, "metadata").utf8)))?.object ?? [:],
                    zooniverseID: r[5].text, urls: urls, uploaded: Int(r[7].integer ?? 0))
     }
 
@@ -385,7 +385,7 @@ public final class ZooniversePush: Sendable {
     func linkUploaded(project: String, setIDs: [String: String], report: inout Report) throws {
         let rows = try db.execute("SELECT set_name, external_id, workflow, zooniverse_id, updated_at FROM subjects WHERE project = ? AND state = 'uploaded' ORDER BY set_name, created_at",
                                   [.text(project)])
-        let bySet = Dictionary(grouping: rows) { $0[0].text! }
+        let bySet = Dictionary(grouping: rows) { $0[0].text ?? "" }
         for (name, members) in bySet.sorted(by: { $0.key < $1.key }) {
             guard let setID = try setIDs[name] ?? db.execute("SELECT zooniverse_id FROM zooniverse_sets WHERE project = ? AND name = ?",
                                                               [.text(project), .text(name)]).first?[0].text else { continue }
@@ -410,7 +410,7 @@ public final class ZooniversePush: Sendable {
         try db.transaction { tx in
             for r in rows {
                 try tx.execute("UPDATE subjects SET state = 'linked', updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
-                               [.real(Date().timeIntervalSince1970), .text(project), .text(r[2].text ?? ""), .text(r[1].text!)])
+                               [.real(Date().timeIntervalSince1970), .text(project), .text(r[2].text ?? ""), .text(try r.text(1, "external_id"))])
             }
         }
     }
