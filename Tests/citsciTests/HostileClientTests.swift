@@ -57,6 +57,13 @@ import TestSupport
         return (worst, statuses)
     }
 
+    /// A process's resident memory (VmRSS), in bytes.
+    static func residentBytes(of pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
     static func parallel(_ port: Int, _ request: String, count: Int = 500) throws -> Int {
         let connections = try (0..<count).map { _ in try RawConnection(port: port) }
         for c in connections { c.send(request) }
@@ -122,6 +129,18 @@ import TestSupport
         let big = try http.request("POST", url + "/k", headers: [("Content-Type", "application/json"), ("Authorization", credentials)],
                                    body: [UInt8](repeating: 32, count: 2 * 1024 * 1024))
         #expect(big.status == 413)
+
+        // Unauthenticated 8 MiB bodies, 24 at once: refused from the head; the process does not grow by them.
+        let before = Self.residentBytes(of: p.processIdentifier)
+        let body = [UInt8](repeating: 0x41, count: 8 * 1024 * 1024)
+        DispatchQueue.concurrentPerform(iterations: 24) { _ in
+            guard let c = try? RawConnection(port: port) else { return }
+            c.send("POST /caesar/k HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
+            c.send(body)
+            _ = c.status(timeout: 2)
+        }
+        let grown = Self.residentBytes(of: p.processIdentifier) - before
+        #expect(grown < 64 * 1024 * 1024, "24 unauthenticated 8 MiB bodies grew caesar listen by \(grown / 1_048_576) MiB")
 
         let (worst, statuses) = try Self.slowestHealthUnderSlowloris(port, credentials: credentials)
         #expect(statuses.allSatisfy { $0 == 404 } && worst < 1.0, "slowest answer \(worst) s with 300 slow clients: \(statuses)")

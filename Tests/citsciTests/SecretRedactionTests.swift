@@ -49,6 +49,26 @@ import TestSupport
         await server.stop()
     }
 
+    @Test func theServiceLogNeverCarriesTheCredentials() async throws {
+        let server = try await Self.echoingServer()
+        let dir = try CLI.temporaryFolder("redaction-run")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            source: {simulate: 30}
+            filters: \(CLI.exampleFilters)
+            state: \(dir)/citsci.sqlite
+            sink: {folder: \(dir)/sink, max_set_size: 2}
+            zooniverse: {project: "1", endpoint: "http://127.0.0.1:\(server.port)"}
+            log: {format: json, level: debug}
+            """.write(toFile: dir + "/citsci.yaml", atomically: true, encoding: .utf8)
+        let env = ["PANOPTES_ENDPOINT": "http://127.0.0.1:\(server.port)", "PANOPTES_CLIENT_ID": "cid",
+                   "PANOPTES_CLIENT_SECRET": Self.clientSecret, "PANOPTES_USERNAME": "", "PANOPTES_TOKEN": ""]
+        let r = try await offload { try CLI.run(["run", "--config", dir + "/citsci.yaml", "--once"], environment: env, timeout: 120) }
+        #expect(r.stderr.contains("push failed"), "the push met the echoing server: \(r.stderr.suffix(1500))")
+        Self.assertClean(r, "run")
+        await server.stop()
+    }
+
     @Test func theSchemaRegistryClientNeverPrintsItsCredentials() async throws {
         let server = try await Self.echoingServer()
         let message = [UInt8]([0, 0, 0, 0, 7, 2, 4, 6])
