@@ -40,16 +40,17 @@ for port in "$ours" "$theirs"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/metrics" >/dev/null && break; sleep 0.1; done
 done
 
-measure() {  # name url -> "req/s p50 p99"
-  wrk -t1 -c50 -d"${seconds}s" --latency "$2" | python3 -c '
+measure() {  # url -> "req/s p50 p99" (ms)
+  wrk -t1 -c50 -d"${seconds}s" --latency "$1" > "$work/wrk.txt"
+  python3 - "$work/wrk.txt" <<'PY'
 import re, sys
-text = sys.stdin.read()
+text = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 def ms(label):
-    m = re.search(label + r"%\s+([\d.]+)(us|ms|s)", text)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-print(f"{rps:.0f} {ms(\"50\"):.2f} {ms(\"99\"):.2f}")'
+    v, unit = re.search(label + r"%\s+([\d.]+)(us|ms|s)", text).groups()
+    return float(v) / 1000 if unit == "us" else float(v) * 1000 if unit == "s" else float(v)
+print(f"{rps:.0f} {ms('50'):.2f} {ms('99'):.2f}")
+PY
 }
 
 slowloris() {  # port -> worst /healthz (or /metrics) latency in ms over 20 requests while 300 clients trickle
@@ -83,15 +84,15 @@ print(f"{worst * 1000:.0f}")
 PY
 }
 
-read -r a_rps a_p50 a_p99 <<<"$(measure ours "http://127.0.0.1:$ours/metrics")"
-read -r b_rps b_p50 b_p99 <<<"$(measure theirs "http://127.0.0.1:$theirs/metrics")"
-read -r h_rps h_p50 h_p99 <<<"$(measure ours "http://127.0.0.1:$ours/healthz")"
+read -r a_rps a_p50 a_p99 <<<"$(measure "http://127.0.0.1:$ours/metrics")"
+read -r b_rps b_p50 b_p99 <<<"$(measure "http://127.0.0.1:$theirs/metrics")"
+read -r h_rps h_p50 h_p99 <<<"$(measure "http://127.0.0.1:$ours/healthz")"
 a_slow=$(slowloris "$ours" /healthz)
 b_slow=$(slowloris "$theirs" /metrics)
 echo "| server | GET /metrics req/s | p50 ms | p99 ms | worst answer with 300 trickling clients |"
 echo "|---|---|---|---|---|"
 echo "| citsci run (Hummingbird) | $a_rps | $a_p50 | $a_p99 | ${a_slow} ms |"
-echo "| prometheus_client $(python3 -c 'import prometheus_client as p; print(getattr(p, "__version__", ""))') (Python) | $b_rps | $b_p50 | $b_p99 | ${b_slow} ms |"
-echo "| ratio | $(python3 -c "print(f'{$a_rps/$b_rps:.1f}x')") | | | |"
+echo "| prometheus_client $(python3 -c 'import importlib.metadata as m; print(m.version("prometheus-client"))') (Python) | $b_rps | $b_p50 | $b_p99 | ${b_slow} ms |"
+echo "| ratio | $(python3 -c "print(f'{$a_rps / $b_rps:.1f}x')") | | | |"
 echo
 echo "citsci GET /healthz: $h_rps req/s, p50 $h_p50 ms, p99 $h_p99 ms (wrk -t1 -c50 -d${seconds}s)"
