@@ -175,4 +175,72 @@ import TestSupport
         #expect(again.imported == 0 && again.pushed == 0 && again.alreadyDone == 10)
         #expect(try f.fake.subjects().count == 10)
     }
+
+    /// Every call the push makes, carried out by the server with its answer lost; the push stops
+    /// there (as a process killed at that moment would), and a new one (new client, same store)
+    /// finishes the work: every subject exactly once, in its set, out of staging, nothing stuck.
+    @Test(arguments: [("POST", "^/api/subject_sets$"), ("POST", "^/api/workflows/\\d+/links/subject_sets$"),
+                      ("POST", "^/api/subjects$"), ("PUT", "^/uploads/"), ("POST", "^/api/subject_sets/\\d+/links/subjects$"),
+                      ("DELETE", "^/api/subject_sets/\\d+/links/subjects/")])
+    func aLostAnswerAtAnyCallIsFinishedByTheNextPush(method: String, path: String) throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let ids = try SyntheticSubjects.make(root: f.dir + "/sink", sets: 2, perSet: 5)
+        try f.fake.faults([["kind": "drop_after", "method": method, "path": path, "count": 1]])
+        _ = try? f.push(approved: true, concurrency: 1) { $0.rounds = 1 }
+        let fired = try f.fake.log().contains { ($0["method"] as? String) == method && ($0["path"] as? String)?.range(of: path, options: .regularExpression) != nil }
+        #expect(fired, "the push never made that call")
+        let r = try f.push(approved: true)
+        #expect(r.failed.isEmpty, "\(r.failed)")
+        let remote = try f.remote()
+        #expect(Set(remote.keys) == Set(ids))
+        #expect(remote.values.allSatisfy { $0.count == 1 && $0[0].count == 1 && $0[0][0].hasPrefix("synthetic-") },
+                "each subject once, in its set and out of staging: \(remote.filter { $0.value.count != 1 || $0.value[0].count != 1 })")
+        let states = try ZooniversePush.summary(state: f.state, project: FakePanoptes.project).states
+        #expect(states == ["linked": 10], "\(states)")
+        let sets = try f.fake.subjectSets().values.filter { ($0["display_name"] as? String)?.hasPrefix("synthetic-") == true }
+        #expect(sets.count == 2 && sets.allSatisfy { ($0["links"] as? [String: Any])?["workflows"] as? [String] == [FakePanoptes.workflow] })
+    }
+
+    /// A state store lost (or a second one started) against a project that holds citsci's sets: they
+    /// are adopted by name, and no subject Zooniverse already holds for the same alert and workflow is
+    /// made again, whether it reached its set or was left in staging.
+    @Test func aNewStateStoreAdoptsTheSetsAndRemakesNoSubject() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let ids = try SyntheticSubjects.make(root: f.dir + "/sink", sets: 2, perSet: 5)
+        let first = try f.push(approved: true)
+        #expect(first.pushed == 10)
+        let created = try f.fake.log().filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/api/subjects" }.count
+        let fresh = try ThrowawayStore(.sqlite)
+        var options = ZooniversePush.Options(project: FakePanoptes.project)
+        options.approved = true
+        let again = try ZooniversePush(client: PanoptesClientTests.client(f.fake), state: fresh.state, options: options)
+            .push(folders: SubjectSetFolder.list(f.dir + "/sink"))
+        #expect(Set(again.setsAdopted) == ["citsci-staging", "synthetic-1", "synthetic-2"], "\(again)")
+        #expect(again.setsCreated.isEmpty && again.failed.isEmpty, "\(again)")
+        let createdAfter = try f.fake.log().filter { ($0["method"] as? String) == "POST" && ($0["path"] as? String) == "/api/subjects" }.count
+        #expect(createdAfter == created, "subjects made again: \(createdAfter - created)")
+        #expect(try ZooniversePush.summary(state: fresh.state, project: FakePanoptes.project).states == ["linked": 10])
+        #expect(Set(try f.remote().keys) == Set(ids))
+    }
+
+    @Test func subjectsLeftInStagingByALostStoreAreFoundNotRemade() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        let ids = try SyntheticSubjects.make(root: f.dir + "/sink", sets: 1, perSet: 6)
+        try f.fake.faults([["kind": "500", "method": "POST", "path": "^/api/subject_sets/\\d+/links/subjects$", "count": 1000]])
+        #expect(throws: PanoptesError.self) { try f.push(approved: true) { $0.rounds = 1 } }
+        #expect(try f.fake.subjects().count == 6, "made and uploaded, stranded in staging")
+        try f.fake.faults([])
+        let fresh = try ThrowawayStore(.sqlite)
+        var options = ZooniversePush.Options(project: FakePanoptes.project)
+        options.approved = true
+        let again = try ZooniversePush(client: PanoptesClientTests.client(f.fake), state: fresh.state, options: options)
+            .push(folders: SubjectSetFolder.list(f.dir + "/sink"))
+        #expect(again.failed.isEmpty && again.pushed == 6, "\(again)")
+        #expect(try f.fake.subjects().count == 6, "no subject made twice")
+        let remote = try f.remote()
+        #expect(Set(remote.keys) == Set(ids) && remote.values.allSatisfy { $0 == [["synthetic-1"]] }, "\(remote)")
+    }
 }

@@ -3,9 +3,15 @@
 Panoptes does (JSON:API documents, ETags) and refusing what Panoptes refuses.
 
 Strict on every /api request: Accept must be `application/vnd.api+json; version=1` (404 otherwise),
-a valid unexpired bearer token (401), a JSON Content-Type on bodies (415), If-Match on PUT/DELETE
-(428 missing, 412 stale), request bodies checked against the shapes Panoptes accepts (422), the
-user's subject limit on POST /api/subjects (403), at most 100 ids per link request (422).
+a valid unexpired bearer token (401), a JSON Content-Type on bodies (415), If-Match on updates
+(PUT of a resource: 428 missing, 412 stale; not on link removal, as Panoptes' PreconditionCheck),
+request bodies checked against the shapes Panoptes accepts (422), the user's subject limit on
+POST /api/subjects (403), at most 100 ids per link request (422). Uniqueness as Panoptes' models
+validate it, answered 400 as its RecordInvalid handler does: a set's display name per project, a
+set on a workflow once, a subject in a set once (the whole link request fails). Removing a link that
+is not there is 404. Sign-in rotates the session cookie (the user is in the new one only); the
+password grant takes `login`/`password` or that cookie; OAuth errors are doorkeeper's
+{"error", "error_description"} (invalid_client 401, the others 400).
 
 Signed uploads: POST /api/subjects answers one signed URL per location, /uploads/<key>?se=<expiry>&sig=<hmac>;
 a PUT there must carry the bound Content-Type, `x-ms-blob-type: BlockBlob`, no Authorization, an
@@ -66,6 +72,7 @@ state = {
     "config": {"token_ttl": 7200, "url_ttl": 1200, "completeness": {}, "export_delay": 0.5},
     "exports": {},           # project id -> {"requested_at", "key"}
     "faults": [],
+    "memberships": {},       # "set/subject" -> set_member_subject id
     "log": [],
     "classifications": [],   # as the API lists them, ascending id
 }
@@ -82,6 +89,14 @@ def etag_of(resource):
 
 def sign(key, expiry, mime):
     return hmac.new(SECRET, f"{key}|{expiry}|{mime}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class OAuthError(Exception):
+    """Doorkeeper's error answer: {"error": ..., "error_description": ...}; invalid_client is 401,
+    the other grant errors 400 (RFC 6749 section 5.2)."""
+    def __init__(self, error, description):
+        self.status = 401 if error == "invalid_client" else 400
+        self.error, self.description = error, description
 
 
 class Reject(Exception):
@@ -154,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, headers, ctype = self.route(method, path, query, raw)
         except Reject as r:
             return self.send(r.status, {"errors": [{"message": r.message}]}, r.headers)
+        except OAuthError as e:
+            return self.send(e.status, {"error": e.error, "error_description": e.description}, {}, "application/json; charset=utf-8")
         if fault and fault["kind"] == "drop_after":
             self.close_connection = True
             self.connection.shutdown(2)
@@ -232,20 +249,27 @@ class Handler(BaseHTTPRequestHandler):
         grant = form.get("grant_type")
         if grant == "client_credentials":
             if form.get("client_id") != args.client_id or form.get("client_secret") != args.client_secret:
-                raise Reject(401, "invalid_client")
+                raise OAuthError("invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")
         elif grant == "password":
-            cookie = self.headers.get("Cookie") or ""
-            m = re.search(r"_Panoptes_session=([0-9a-f]+)", cookie)
-            if not m or state["sessions"].get(m.group(1), {}).get("user") != args.login:
-                raise Reject(401, "invalid_grant: not signed in")
             if form.get("client_id") != args.client_id:
-                raise Reject(401, "invalid_client")
+                raise OAuthError("invalid_client", "Client authentication failed due to unknown client.")
+            # As config/initializers/doorkeeper.rb: `login` and `password` in the form, or else the
+            # user of the session the cookie carries (the one sign-in set; the cookie from before
+            # sign-in carries no user).
+            if form.get("login") is not None:
+                ok = form.get("login") == args.login and form.get("password") == args.password
+            else:
+                cookie = self.headers.get("Cookie") or ""
+                m = re.search(r"_Panoptes_session=([0-9a-f]+)", cookie)
+                ok = bool(m) and state["sessions"].get(m.group(1), {}).get("user") == args.login
+            if not ok:
+                raise OAuthError("invalid_grant", "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
         elif grant == "refresh_token":
             if form.get("refresh_token") not in state["refresh"]:
-                raise Reject(401, "invalid_grant")
+                raise OAuthError("invalid_grant", "The provided authorization grant is invalid, expired, revoked.")
             del state["refresh"][form["refresh_token"]]
         else:
-            raise Reject(400, "unsupported_grant_type")
+            raise OAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
         token, refresh = uuid.uuid4().hex, uuid.uuid4().hex
         ttl = state["config"]["token_ttl"]
         state["tokens"][token] = time.time() + ttl
@@ -265,8 +289,12 @@ class Handler(BaseHTTPRequestHandler):
         user = doc.get("user") or {}
         if user.get("login") != args.login or user.get("password") != args.password:
             raise Reject(401, "Invalid login or password.")
-        state["sessions"][m.group(1)]["user"] = args.login
-        return 200, {"users": [{"id": state["user"]["id"], "login": args.login}]}, {}, "application/json"
+        # Rails keeps the session in the cookie itself: signing in writes a new cookie that carries
+        # the user (and a new CSRF token); the cookie from before sign-in still carries none.
+        signed, csrf = uuid.uuid4().hex, uuid.uuid4().hex
+        state["sessions"][signed] = {"csrf": csrf, "user": args.login}
+        return 200, {"users": [{"id": state["user"]["id"], "login": args.login}]}, \
+            {"x-csrf-token": csrf, "Set-Cookie": f"_Panoptes_session={signed}; path=/; HttpOnly"}, "application/json"
 
     # ---- uploads (the Azure blob side)
     def upload(self, method, path, query, raw):
@@ -390,10 +418,13 @@ class Handler(BaseHTTPRequestHandler):
                         raise Reject(422, f"subject set {sid} not found")
                     if s["links"]["project"] != wf["links"]["project"]:
                         raise Reject(422, "subject set belongs to another project")
-                    if sid not in wf["links"]["subject_sets"]:
-                        wf["links"]["subject_sets"].append(sid)
-                    if wf["id"] not in s["links"]["workflows"]:
-                        s["links"]["workflows"].append(wf["id"])
+                    # SubjectSetsWorkflow validates_uniqueness_of :workflow_id, scope: :subject_set_id:
+                    # the whole request fails (one transaction) with RecordInvalid, 400.
+                    if sid in wf["links"]["subject_sets"]:
+                        raise Reject(400, "Validation failed: Workflow has already been taken")
+                for sid in ids:
+                    wf["links"]["subject_sets"].append(sid)
+                    state["subject_sets"][sid]["links"]["workflows"].append(wf["id"])
                 return self.one("workflows", wf)
         if head == "subject_sets":
             return self.subject_sets(method, parts, query, doc)
@@ -401,7 +432,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.project_classifications(query)
         if head == "subjects":
             return self.subjects(method, parts, query, doc)
+        if head == "set_member_subjects" and method == "GET" and len(parts) == 1:
+            return self.set_member_subjects(query)
         raise Reject(404, "Not found")
+
+    def set_member_subjects(self, query):
+        """GET /api/set_member_subjects?subject_set_id=&subject_id= (what panoptes-client asks before it
+        adds or removes a link): one record per membership, {id, priority, links: {subject, subject_set}}."""
+        items = []
+        for s in state["subject_sets"].values():
+            if "subject_set_id" in query and s["id"] != query["subject_set_id"]:
+                continue
+            for i in s["links"]["subjects"]:
+                if "subject_id" in query and i != query["subject_id"]:
+                    continue
+                key = f"{s['id']}/{i}"
+                sms_id = state["memberships"].setdefault(key, new_id())
+                items.append({"id": sms_id, "priority": None, "links": {"subject": i, "subject_set": s["id"]}})
+        return self.page("set_member_subjects", items, query)
 
     def classifications_export(self, method, project, doc):
         """POST asks for a new export (once a day, as Zooniverse's dump workers allow; a second request
@@ -509,8 +557,9 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(links.get("project"), str):
                 raise Reject(422, "links.project (an id string) is required")
             project = self.project_of(links["project"])
+            # SubjectSet validates_uniqueness_of :display_name, scope: :project_id; RecordInvalid is 400.
             if any(s["display_name"] == name and s["links"]["project"] == project["id"] for s in state["subject_sets"].values()):
-                raise Reject(422, f"display_name '{name}' is already taken in this project")
+                raise Reject(400, "Validation failed: Display name has already been taken")
             sid = new_id()
             s = {"id": sid, "display_name": name, "metadata": body.get("metadata") or {}, "set_member_subjects_count": 0,
                  "links": {"project": project["id"], "workflows": [], "subjects": []}}
@@ -535,6 +584,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise Reject(422, f"subject {i} not found")
                 if subj["links"]["project"] != s["links"]["project"]:
                     raise Reject(422, f"subject {i} belongs to another project")
+                # SetMemberSubject validates_uniqueness_of :subject_id, scope: :subject_set_id.
+                if i in s["links"]["subjects"] or ids.count(i) > 1:
+                    raise Reject(400, "Validation failed: Subject has already been taken")
             for i in ids:
                 if i not in s["links"]["subjects"]:
                     s["links"]["subjects"].append(i)
@@ -545,10 +597,14 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE" and len(parts) == 4 and parts[2] == "links" and parts[3].startswith("subjects"):
             raise Reject(404, "Not found")
         if method == "DELETE" and len(parts) == 5 and parts[2:4] == ["links", "subjects"]:
-            self.check_if_match(self.set_view(s))
+            # destroy_links: no If-Match (PreconditionCheck runs on update and destroy only);
+            # `subjects.delete(*ids)` finds each id among the set's subjects: one that is not there is 404.
             ids = parts[4].split(",")
             if len(ids) > 100 or not all(i.isdigit() for i in ids):
                 raise Reject(422, "at most 100 subject ids, comma-separated")
+            missing = [i for i in ids if i not in s["links"]["subjects"]]
+            if missing:
+                raise Reject(404, f"Couldn't find all Subjects with 'id': ({', '.join(ids)}) (found {len(ids) - len(missing)} results, but was looking for {len(ids)})")
             for i in ids:
                 if i in s["links"]["subjects"]:
                     s["links"]["subjects"].remove(i)

@@ -13,10 +13,11 @@ public final class FakePanoptes: @unchecked Sendable {
     public static let project = "43", workflow = "47", otherWorkflow = "48", slug = "pi/alerts"
     let http = HTTPClient(timeout: 30)
 
-    public init(subjectLimit: Int = 10_000) throws {
+    /// `clientID`: the OAuth client the server knows (the official SDK sends its own built-in id).
+    public init(subjectLimit: Int = 10_000, clientID: String = FakePanoptes.clientID) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Paths.fixtures.appendingPathComponent("fake_panoptes.py").path,
-                             "--subject-limit", String(subjectLimit)]
+                             "--subject-limit", String(subjectLimit), "--client-id", clientID]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

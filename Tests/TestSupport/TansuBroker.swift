@@ -132,7 +132,7 @@ public func runCommand(_ executable: String, _ arguments: [String]) throws -> St
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     guard p.terminationStatus == 0 else {
-        throw FixtureError(message: "\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: e, as: UTF8.self))")
+        throw FixtureError(message: "\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: e, as: UTF8.self))\(String(decoding: o, as: UTF8.self))")
     }
     return String(decoding: o, as: UTF8.self)
 }

@@ -6,6 +6,16 @@ public struct HTTPResponse: Sendable {
     public let status: Int
     public let headers: [String: String]
     public let body: [UInt8]
+    /// Every `Set-Cookie` value, in order (they cannot be folded into one header).
+    public var setCookies: [String] = []
+
+    public init(status: Int, headers: [String: String], body: [UInt8], setCookies: [String] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.setCookies = setCookies
+    }
+
     public var text: String { String(decoding: body, as: UTF8.self) }
     /// The body for an error message: secrets removed (a server may echo the request), shortened.
     public var excerpt: String {
@@ -84,11 +94,12 @@ public struct HTTPClient: Sendable {
             guard sink.headerBytes <= HTTPClient.maxHeaderBytes else { sink.overflow = true; return 0 }
             if let data {
                 let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
-                if line.hasPrefix("HTTP/") { sink.headers = [:] }  // a new response (after 100 or a redirect)
+                if line.hasPrefix("HTTP/") { sink.headers = [:]; sink.setCookies = [] }  // a new response (after 100 or a redirect)
                 if let colon = line.firstIndex(of: ":") {
                     let name = line[..<colon].lowercased()
                     let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
                     sink.headers[name] = value
+                    if name == "set-cookie" { sink.setCookies.append(value) }
                 }
             }
             return n
@@ -113,7 +124,7 @@ public struct HTTPClient: Sendable {
         }
         var status = 0
         _ = citsci_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+        return HTTPResponse(status: status, headers: sink.headers, body: sink.body, setCookies: sink.setCookies)
     }
 
     public func get(_ url: String, headers: [(String, String)] = []) throws(HTTPTransportError) -> HTTPResponse {
@@ -129,6 +140,7 @@ private final class ResponseSink {
     let limit: Int
     var body: [UInt8] = []
     var headers: [String: String] = [:]
+    var setCookies: [String] = []
     var headerBytes = 0
     var overflow = false
     init(limit: Int) { self.limit = limit }

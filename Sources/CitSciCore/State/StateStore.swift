@@ -178,6 +178,11 @@ public final class StateStore: Sendable {
         """
         ALTER TABLE sink_subjects ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
         """,
+        // 9: a subject set found on Zooniverse rather than created by this store (a lost or new
+        // state store): its subjects may be there already, so each is looked for before it is made.
+        """
+        ALTER TABLE zooniverse_sets ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     public enum Outcome: String, Sendable {

@@ -108,16 +108,19 @@ public final class PanoptesClient: Sendable {
         return Token(access: access, refresh: doc["refresh_token"]?.string, expires: Date().timeIntervalSince1970 + lifetime)
     }
 
-    /// The session sign-in of panoptes-python: CSRF token from GET, credentials POSTed with it, the
-    /// session cookie then authorises the token request.
+    /// The session sign-in of panoptes-python: CSRF token from GET, credentials POSTed with it, then
+    /// the token request with the cookies as they stand after sign-in. Rails keeps the session in the
+    /// cookie and signing in writes a new one carrying the user; the cookie from the GET carries none,
+    /// and the password grant would be refused with it (`invalid_grant`).
     private func signIn(login: String, password: String) throws(PanoptesError) -> String {
         let url = configuration.endpoint + "/users/sign_in"
         let jsonHeaders = [("Accept", "application/json"), ("Content-Type", "application/json")]
+        var jar = CookieJar()
         let first = try send("GET", url, headers: jsonHeaders, body: nil, idempotent: true)
-        guard let csrf = first.headers["x-csrf-token"], let setCookie = first.headers["set-cookie"] else {
+        jar.take(first)
+        guard let csrf = first.headers["x-csrf-token"], let cookie = jar.header else {
             throw PanoptesError(kind: .authentication, method: "GET", url: url, message: "no CSRF token or session cookie (HTTP \(first.status))")
         }
-        let cookie = String(setCookie.split(separator: ";")[0])
         let body: JSONValue = ["authenticity_token": .string(csrf),
                                "user": ["login": .string(login), "password": .string(password), "remember_me": .bool(true)]]
         let second = try send("POST", url, headers: jsonHeaders + [("Cookie", cookie)], body: body.encoded(), idempotent: false)
@@ -125,7 +128,11 @@ public final class PanoptesClient: Sendable {
             throw PanoptesError(kind: .authentication, method: "POST", url: url,
                                 message: "HTTP \(second.status): \(PanoptesError.message(from: second))")
         }
-        return cookie
+        jar.take(second)
+        guard let signedIn = jar.header else {
+            throw PanoptesError(kind: .authentication, method: "POST", url: url, message: "sign-in left no session cookie")
+        }
+        return signedIn
     }
 
     static func formEncode(_ pairs: [(String, String)]) -> String {

@@ -22,6 +22,10 @@ public struct PanoptesError: Error, CustomStringConvertible, Sendable {
 
     public var status: Int? { if case .http(let s) = kind { s } else { nil } }
 
+    /// Panoptes' answer to a uniqueness rule (a set's name in its project, a set on a workflow, a
+    /// subject in a set): `400 Validation failed: … has already been taken`. What was asked is done.
+    public var isAlreadyTaken: Bool { status == 400 && message.contains("has already been taken") }
+
     public var description: String { Redaction.fromEnvironment().apply(unredacted) }
 
     private var unredacted: String {

@@ -86,9 +86,16 @@ extension PanoptesClient {
         return subjectSet(try first(doc, "subject_sets", "/subject_sets/\(id)"), etag: doc.etag)
     }
 
-    /// `POST /api/workflows/{id}/links/subject_sets`: volunteers on the workflow see the set.
+    /// `POST /api/workflows/{id}/links/subject_sets`: volunteers on the workflow see the set. Safe to
+    /// repeat: Panoptes links a set to a workflow once and refuses a second link (400 "Workflow has
+    /// already been taken"), so the set is read first and that answer is taken as done.
     public func link(subjectSet: String, toWorkflow workflow: String) throws(PanoptesError) {
-        _ = try api("POST", "/workflows/\(workflow)/links/subject_sets", body: ["subject_sets": [.string(subjectSet)]], idempotent: true)
+        if try self.subjectSet(subjectSet).workflowIDs.contains(workflow) { return }
+        do {
+            _ = try api("POST", "/workflows/\(workflow)/links/subject_sets", body: ["subject_sets": [.string(subjectSet)]], idempotent: true)
+        } catch where error.isAlreadyTaken {
+            return  // an earlier request, whose answer was lost, did it
+        }
     }
 
     /// `POST /api/subjects` with one MIME type per frame, in order; the answer holds one signed upload
@@ -131,23 +138,40 @@ extension PanoptesClient {
     }
 
     /// `POST /api/subject_sets/{id}/links/subjects`, at most 100 ids a request as Panoptes allows.
+    /// Safe to repeat: a subject is in a set once, and a request naming one that is there already
+    /// fails whole (400 "Subject has already been taken"); then the set is read and only the
+    /// missing ones are linked.
     public func link(subjects: [String], toSet set: String) throws(PanoptesError) {
         var start = 0
         while start < subjects.count {
-            let batch = subjects[start..<min(start + 100, subjects.count)]
-            _ = try api("POST", "/subject_sets/\(set)/links/subjects", body: ["subjects": .array(batch.map(JSONValue.string))], idempotent: true)
+            let batch = Array(subjects[start..<min(start + 100, subjects.count)])
+            do {
+                _ = try api("POST", "/subject_sets/\(set)/links/subjects", body: ["subjects": .array(batch.map(JSONValue.string))], idempotent: true)
+            } catch where error.isAlreadyTaken {
+                let present = Set(try self.subjects(inSet: set).map(\.id))
+                let missing = batch.filter { !present.contains($0) }
+                if !missing.isEmpty {
+                    _ = try api("POST", "/subject_sets/\(set)/links/subjects", body: ["subjects": .array(missing.map(JSONValue.string))], idempotent: true)
+                }
+            }
             start += 100
         }
     }
 
     /// `DELETE /api/subject_sets/{id}/links/subjects/{ids}` (the subjects stay; only membership goes),
-    /// at most 100 ids a request, each with the set's current ETag.
+    /// at most 100 ids a request. Safe to repeat: Panoptes answers 404 when an id is not in the set
+    /// (a removal whose answer was lost); then the set is read and only those still in it go.
     public func unlink(subjects: [String], fromSet set: String) throws(PanoptesError) {
         var start = 0
         while start < subjects.count {
-            let batch = subjects[start..<min(start + 100, subjects.count)]
-            let etag = try subjectSet(set).etag
-            _ = try api("DELETE", "/subject_sets/\(set)/links/subjects/" + batch.joined(separator: ","), ifMatch: etag)
+            let batch = Array(subjects[start..<min(start + 100, subjects.count)])
+            do {
+                _ = try api("DELETE", "/subject_sets/\(set)/links/subjects/" + batch.joined(separator: ","))
+            } catch where error.status == 404 {
+                let present = Set(try self.subjects(inSet: set).map(\.id))
+                let still = batch.filter(present.contains)
+                if !still.isEmpty { _ = try api("DELETE", "/subject_sets/\(set)/links/subjects/" + still.joined(separator: ",")) }
+            }
             start += 100
         }
     }

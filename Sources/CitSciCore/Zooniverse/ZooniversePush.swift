@@ -37,6 +37,8 @@ public final class ZooniversePush: Sendable {
         public var alreadyDone = 0
         public var linked = 0
         public var setsCreated: [String] = []
+        /// Sets found on Zooniverse by name, made before this state store knew of them.
+        public var setsAdopted: [String] = []
         public var held: [String: Int] = [:]
         public var failed: [String: String] = [:]
         public var retries = 0
@@ -44,6 +46,7 @@ public final class ZooniversePush: Sendable {
         public var description: String {
             var lines = ["\(pushed) subjects pushed (\(alreadyDone) done before, \(linked) linked to their sets this run, \(imported) new in the manifests)"]
             if !setsCreated.isEmpty { lines.append("subject sets created: " + setsCreated.joined(separator: ", ")) }
+            if !setsAdopted.isEmpty { lines.append("subject sets found on Zooniverse and adopted: " + setsAdopted.joined(separator: ", ")) }
             for (reason, n) in held.sorted(by: { $0.key < $1.key }) { lines.append("held \(n): \(reason)") }
             for (id, error) in failed.sorted(by: { $0.key < $1.key }).prefix(10) { lines.append("failed \(id): \(error)") }
             if failed.count > 10 { lines.append("… and \(failed.count - 10) more failures") }
@@ -56,6 +59,8 @@ public final class ZooniversePush: Sendable {
     public let state: StateStore
     public let options: Options
     private let staged = Mutex<[String: ZooniverseSubject]?>(nil)
+    /// Adopted sets' subjects by (workflow, #alert_id), listed once per round per set.
+    private let members = Mutex<[String: [String: ZooniverseSubject]]>([:])
 
     public init(client: PanoptesClient, state: StateStore, options: Options) {
         self.client = client
@@ -72,7 +77,7 @@ public final class ZooniversePush: Sendable {
         let account = try client.me()
         var sets: [String: SubjectSetFolder] = [:]
         let imported = Set(try db.execute("SELECT workflow, folder FROM imported_manifests WHERE project = ?", [.text(project.id)])
-            .map { row throws(SQLError) in Self.key(try row.text(1, "external_id"), try row.text(0, "workflow")) })
+            .map { row throws(SQLError) in Self.key(try row.text(1, "folder"), try row.text(0, "workflow")) })
         for folder in folders {
             let set = try SubjectSetFolder.read(folder: folder)
             sets[set.name] = set
@@ -83,8 +88,9 @@ public final class ZooniversePush: Sendable {
         report.alreadyDone = try count("state = 'linked' AND project = ?", [.text(project.id)])
 
         // Gates: decide which waiting subjects may go now; the others are held with the reason.
-        let incomplete = try client.subjectSets(project: project.id).filter(\.isIncomplete)
-        try gate(project: project.id, account: account, incomplete: incomplete.map(\.displayName), sets: sets)
+        let remoteSets = try client.subjectSets(project: project.id)
+        try gate(project: project.id, account: account, incomplete: remoteSets.filter(\.isIncomplete).map(\.displayName),
+                 onZooniverse: Set(remoteSets.map(\.displayName)), sets: sets)
 
         for round in 1...max(1, options.rounds) {
             let pending = try db.execute(
@@ -97,7 +103,14 @@ public final class ZooniversePush: Sendable {
                 let workflow = options.workflow ?? sets[name]?.workflow
                 setIDs[name] = try ensureSet(name, project: project.id, workflow: workflow, report: &report)
             }
-            let work = try pending.map { row throws(SQLError) in (id: try row.text(0, "external_id"), workflow: row[1].text ?? "") }
+            // Sets found on Zooniverse rather than made by this store may hold some of these subjects
+            // already (a lost state store): those are looked for before anything is created.
+            let adopted = Dictionary(try db.execute("SELECT name, zooniverse_id FROM zooniverse_sets WHERE project = ? AND adopted = 1",
+                                                    [.text(project.id)]).compactMap { r in r[1].text.map { (r[0].text ?? "", $0) } }) { a, _ in a }
+            let stagingAdopted = adopted[options.stagingSetName] != nil
+            let work = try pending.map { row throws(SQLError) in
+                (id: try row.text(0, "external_id"), workflow: row[1].text ?? "", adoptedSet: adopted[row[2].text ?? ""])
+            }
             let next = Atomic<Int>(0)
             let failures = Mutex<[String: String]>([:])
             let done = Atomic<Int>(0)
@@ -106,7 +119,8 @@ public final class ZooniversePush: Sendable {
                     let i = next.add(1, ordering: .relaxed).oldValue
                     guard i < work.count else { return }
                     do {
-                        try self.bring(work[i].id, workflow: work[i].workflow, project: project.id, staging: stagingID)
+                        try self.bring(work[i].id, workflow: work[i].workflow, project: project.id, staging: stagingID,
+                                       lookIn: work[i].adoptedSet, lookInStaging: stagingAdopted)
                         let n = done.add(1, ordering: .relaxed).newValue
                         if n % 50 == 0 { progress?("round \(round): \(n) of \(work.count) subjects created and uploaded") }
                     } catch {
@@ -118,6 +132,7 @@ public final class ZooniversePush: Sendable {
             try linkUploaded(project: project.id, setIDs: setIDs, report: &report)
             if report.failed.isEmpty { break }
             staged.withLock { $0 = nil }  // look again: a failed create may have happened after all
+            members.withLock { $0 = [:] }
             if round < options.rounds { Thread.sleep(forTimeInterval: client.configuration.retry.baseDelay * Double(round)) }
         }
         try linkUploaded(project: project.id, setIDs: [:], report: &report)
@@ -174,7 +189,10 @@ public final class ZooniversePush: Sendable {
 
     // MARK: - Gates
 
-    func gate(project: String, account: ZooniverseAccount, incomplete: [String], sets: [String: SubjectSetFolder]) throws {
+    /// `onZooniverse`: the project's set names there; a set already there is not a new one, even when
+    /// this state store has not heard of it (a lost store adopts it).
+    func gate(project: String, account: ZooniverseAccount, incomplete: [String], onZooniverse: Set<String> = [],
+              sets: [String: SubjectSetFolder]) throws {
         let waiting = try db.execute(
             "SELECT external_id, workflow, set_name, state, reason FROM subjects WHERE project = ? AND state IN ('ready', 'held') ORDER BY created_at, external_id",
             [.text(project)])
@@ -184,7 +202,7 @@ public final class ZooniversePush: Sendable {
         var busy = incomplete  // incomplete sets, and the new ones this push opens
         var newSetAllowed: [String: Bool] = [:]
         let existing = Set(try db.execute("SELECT name FROM zooniverse_sets WHERE project = ? AND state != 'creating'", [.text(project)])
-            .compactMap { $0[0].text })
+            .compactMap { $0[0].text }).union(onZooniverse)
         try db.transaction { tx in
             for row in waiting {
                 let id = try row.text(0, "external_id"), workflow = row[1].text ?? "", setName = try row.text(2, "set_name")
@@ -226,14 +244,18 @@ public final class ZooniversePush: Sendable {
 
     // MARK: - Sets
 
-    /// The Zooniverse id of the set, creating it (and linking it to the workflow) if needed. A create
-    /// whose answer was lost is found by its name.
+    /// The Zooniverse id of the set, creating it (and linking it to the workflow) if needed. The set
+    /// is looked for by name first, so a create whose answer was lost, or a set made before this state
+    /// store (a lost or new one), is adopted instead of refused as a duplicate name (Panoptes keeps
+    /// names unique per project); an adopted set's subjects are each looked for before one is made.
     func ensureSet(_ name: String, project: String, workflow: String?, report: inout Report) throws -> String {
         let rows = try db.execute("SELECT state, zooniverse_id FROM zooniverse_sets WHERE project = ? AND name = ?", [.text(project), .text(name)])
         var id = rows.first?[1].text
         var phase = rows.first?[0].text
         if phase == nil || phase == "creating" {
-            if phase == "creating" { id = try client.subjectSets(project: project, displayName: name).first?.id }
+            let known = phase != nil  // 'creating': this store asked for it; nil: never heard of it
+            id = try client.subjectSets(project: project, displayName: name).first?.id
+            var adopted = id != nil && !known
             if id == nil {
                 try db.execute("""
                     INSERT INTO zooniverse_sets (project, name, workflow, state, updated_at) VALUES (?, ?, ?, 'creating', ?)
@@ -241,11 +263,28 @@ public final class ZooniversePush: Sendable {
                         zooniverse_id = NULL, updated_at = excluded.updated_at
                     """,
                                [.text(project), .text(name), .text(workflow ?? ""), .real(Date().timeIntervalSince1970)])
-                id = try client.createSubjectSet(name: name, project: project, metadata: ["#created_by": "citsci"]).id
-                report.setsCreated.append(name)
+                let made = Result { () throws(PanoptesError) in
+                    try client.createSubjectSet(name: name, project: project, metadata: ["#created_by": "citsci"])
+                }
+                switch made {
+                case .success(let set):
+                    id = set.id
+                    report.setsCreated.append(name)
+                case .failure(let error) where error.isAlreadyTaken:
+                    // Made meanwhile (another instance, or a request whose answer was lost): adopt it.
+                    guard let found = try client.subjectSets(project: project, displayName: name).first?.id else { throw error }
+                    id = found
+                    adopted = true
+                case .failure(let error):
+                    throw error
+                }
             }
-            try db.execute("UPDATE zooniverse_sets SET state = 'created', zooniverse_id = ?, updated_at = ? WHERE project = ? AND name = ?",
-                           [.text(id!), .real(Date().timeIntervalSince1970), .text(project), .text(name)])
+            try db.execute("""
+                INSERT INTO zooniverse_sets (project, name, workflow, state, zooniverse_id, adopted, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?)
+                ON CONFLICT (project, name) DO UPDATE SET state = 'created', zooniverse_id = excluded.zooniverse_id,
+                    adopted = excluded.adopted, updated_at = excluded.updated_at
+                """, [.text(project), .text(name), .text(workflow ?? ""), .text(id!), .integer(adopted ? 1 : 0), .real(Date().timeIntervalSince1970)])
+            if adopted { report.setsAdopted.append(name) }
             phase = "created"
         }
         if phase == "created", let workflow, !workflow.isEmpty {
@@ -285,12 +324,20 @@ public final class ZooniversePush: Sendable {
     }
 
     /// Creates (or finds) the subject and uploads its frames: ready/creating/created → uploaded.
-    func bring(_ id: String, workflow: String, project: String, staging: String) throws {
+    /// `lookIn`: an adopted set, which may hold the subject already (then it is linked, and done);
+    /// `lookInStaging`: the staging set was adopted too, so even a subject never tried may be there.
+    func bring(_ id: String, workflow: String, project: String, staging: String, lookIn adoptedSet: String? = nil,
+               lookInStaging: Bool = false) throws {
         var row = try load(id, workflow: workflow, project: project)
         if row.state == "ready" {
+            if let adoptedSet, let there = try memberSubjects(adoptedSet)[Self.key(id, workflow)] {
+                // Made, uploaded and linked by a state store that is gone: nothing to do but record it.
+                try update(id, workflow: workflow, project: project, "state = 'linked', zooniverse_id = ?, staged = 1, reason = NULL", [.text(there.id)])
+                return
+            }
             try update(id, workflow: workflow, project: project, "state = 'creating'", [])
             row.state = "creating"
-            try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: false)
+            try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: lookInStaging)
         } else if row.state == "creating" {
             try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: true)
         }
@@ -365,6 +412,18 @@ public final class ZooniversePush: Sendable {
     }
 
     static func key(_ alertID: String, _ workflow: String) -> String { workflow + "/" + alertID }
+
+    /// An adopted set's subjects by (workflow, #alert_id), listed once per round.
+    func memberSubjects(_ set: String) throws -> [String: ZooniverseSubject] {
+        if let cached = members.withLock({ $0[set] }) { return cached }
+        var map: [String: ZooniverseSubject] = [:]
+        for s in try client.subjects(inSet: set) {
+            guard let alert = s.metadata["#alert_id"]?.string else { continue }
+            map[Self.key(alert, s.metadata["#workflow"]?.string ?? "")] = s
+        }
+        members.withLock { $0[set] = map }
+        return map
+    }
 
     /// The staging set's subjects by (workflow, #alert_id), listed once per round.
     func stagedSubjects(_ staging: String) throws -> [String: ZooniverseSubject] {
