@@ -47,6 +47,64 @@ import TestSupport
         #expect(n == 0, "\(name): \(mismatches.prefix(8))")
     }
 
+    /// Survey tasks: each choice counted once per volunteer (their last classification, the task's
+    /// first annotation in it), as panoptes_aggregation's survey extractor and reducer count it with
+    /// identical rows dropped; the one difference, a volunteer marking a choice twice with different
+    /// sub-answers (two rows there), is told apart. Fractions never above 1.
+    @Test(needsData, arguments: ["example_classifications", "michigan-sample", "kenya-sample"])
+    func matchesPanoptesAggregationOnSurveyTasks(_ name: String) throws {
+        #expect(PythonTools.hasAggregation, "panoptes_aggregation's venv is missing: run scripts/bootstrap")
+        let path = Paths.data("zooniverse-exports/\(name).csv")
+        let out = try runCommand(PythonTools.aggregation, [Paths.fixtures.appendingPathComponent("aggregate_reference.py").path, path])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let reference = try #require(doc["survey"] as? [String: [String: Any]])
+        let slugs = try #require(doc["choice_slugs"] as? [String: String])
+        var aggregator = Aggregator(rule: RetirementRule(classifications: nil))
+        for c in try ClassificationExport.read(path) { aggregator.add(c) }
+        var compared = 0, repeats = 0
+        var mismatches: [String] = []
+        for result in aggregator.results {
+            for task in result.tasks where task.kind == .survey {
+                let key = "\(result.workflowID)/\(result.subjectID)/\(task.task)"
+                guard let ref = reference[key], let choices = ref["choices"] as? [String: [String: Any]] else {
+                    mismatches.append("\(key): citsci has \(task.counts), panoptes_aggregation nothing")
+                    continue
+                }
+                compared += 1
+                var ours: [String: Int] = [:]
+                for (label, n) in task.counts { ours[slugs[label] ?? label, default: 0] += n }
+                let volunteers = choices.mapValues { $0["volunteers"] as? Int ?? -1 }
+                if ours != volunteers { mismatches.append("\(key): counts \(ours) vs volunteers \(volunteers)") }
+                for (choice, c) in choices where c["choice_count"] as? Int != c["volunteers"] as? Int {
+                    if c["repeat_with_other_answers"] as? Bool == true { repeats += 1 } else {
+                        mismatches.append("\(key): \(choice): panoptes_aggregation counts \(c["choice_count"] ?? "?") rows for \(c["volunteers"] ?? "?") volunteers")
+                    }
+                }
+                if task.volunteers != ref["volunteers"] as? Int { mismatches.append("\(key): volunteers \(task.volunteers) vs \(ref["volunteers"] ?? "?")") }
+                if task.fractions.values.contains(where: { $0 > 1 }) { mismatches.append("\(key): fractions \(task.fractions)") }
+            }
+        }
+        #expect(compared > 0 && compared == reference.filter { !(($0.value["choices"] as? [String: Any]) ?? [:]).isEmpty }.count,
+                "\(compared) compared of \(reference.count)")
+        #expect(mismatches.isEmpty, "\(name): \(mismatches.prefix(8))")
+        if name == "kenya-sample" { #expect(repeats == 2, "the two choices marked twice with other answers in kenya-sample") }
+    }
+
+    @Test func aSurveyChoiceMarkedTwiceOrATaskHeldTwiceCountsOnce() throws {
+        var a = Aggregator(rule: RetirementRule(classifications: nil))
+        let zebra: JSONValue = ["choice": "ZEBRA", "answers": ["HOWMANY": "1"], "filters": [:]]
+        let twice: JSONValue = [zebra, zebra]
+        a.add(Classification(id: 1, user: "ann", workflowID: "47", createdAt: Date(timeIntervalSince1970: 1), subjectIDs: ["1"],
+                             annotations: [.init(task: "T3", value: twice), .init(task: "T3", value: [["choice": "LION", "answers": [:], "filters": [:]]])],
+                             subjectMetadata: [:]))
+        a.add(Classification(id: 2, user: "bob", workflowID: "47", createdAt: Date(timeIntervalSince1970: 2), subjectIDs: ["1"],
+                             annotations: [.init(task: "T3", value: [zebra])], subjectMetadata: [:]))
+        let t = try #require(a.results.first?.tasks.first)
+        #expect(t.kind == .survey && t.volunteers == 2)
+        #expect(t.counts == ["ZEBRA": 2], "ann's repeated ZEBRA once, her second T3 (LION) not read: \(t.counts)")
+        #expect(t.fractions == ["ZEBRA": 1.0])
+    }
+
     func classification(_ id: Int64, user: String, at seconds: Double, subject: String = "1", _ value: JSONValue) -> Classification {
         Classification(id: id, user: user, workflowID: "47", createdAt: Date(timeIntervalSince1970: seconds),
                        subjectIDs: [subject], annotations: [.init(task: "T0", value: value)],

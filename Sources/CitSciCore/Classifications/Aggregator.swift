@@ -147,7 +147,11 @@ public struct Aggregator: Sendable {
         var byTask: [String: [JSONValue]] = [:]
         var order: [String] = []
         for c in latest {
+            var surveys = Set<String>()
             for a in c.annotations {
+                // A survey task holding twice in one classification: its first annotation counts, as
+                // panoptes_aggregation's survey extractor reads it, so a volunteer is one value.
+                if Self.isSurvey(a.value), !surveys.insert(a.task).inserted { continue }
                 if byTask[a.task] == nil { order.append(a.task) }
                 byTask[a.task, default: []].append(a.value)
             }
@@ -174,10 +178,14 @@ public struct Aggregator: Sendable {
             weight = weights.map { i < $0.count ? $0[i] : 1 } ?? 1
             switch v {
             case .array(let items):
+                // One value is one volunteer's: a choice marked twice in it (the same animal tagged
+                // twice) is one vote, so a choice's count is of volunteers and its fraction at most 1.
+                var chosen = Set<String>()
                 for item in items {
                     if let choice = item["choice"] {
                         kind = .survey
-                        vote(label(choice))
+                        let l = label(choice)
+                        if chosen.insert(l).inserted { vote(l) }
                     } else if item.object != nil {
                         kind = .other  // a drawing mark
                     } else {
@@ -198,6 +206,9 @@ public struct Aggregator: Sendable {
         return TaskResult(task: task, kind: kind, volunteers: values.count, counts: counts, mostLikely: best,
                           numVotes: best.map { counts[$0]! } ?? 0, agreement: best.map { Double(counts[$0]!) / Double(total) })
     }
+
+    /// A survey task's value: a list of `{choice, answers, filters}`.
+    static func isSurvey(_ v: JSONValue) -> Bool { v.array?.contains { $0["choice"] != nil } ?? false }
 
     static func label(_ v: JSONValue) -> String {
         switch v {
