@@ -78,6 +78,17 @@ state = {
 }
 
 
+def as_id(v):
+    """An id as Panoptes' JSON schemas take it ("string", "integer"), normalised to a string; None otherwise."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int) and v > 0:
+        return str(v)
+    if isinstance(v, str) and v.isdigit():
+        return v
+    return None
+
+
 def new_id():
     state["next_id"] += 1
     return str(state["next_id"])
@@ -536,9 +547,9 @@ class Handler(BaseHTTPRequestHandler):
     def link_ids(self, doc, key):
         if not isinstance(doc, dict) or set(doc.keys()) != {key} or not isinstance(doc[key], list):
             raise Reject(422, f'body must be {{"{key}": ["id", ...]}}')
-        ids = doc[key]
-        if not ids or not all(isinstance(i, str) and i.isdigit() for i in ids):
-            raise Reject(422, f"{key} must be a non-empty list of id strings")
+        ids = [as_id(i) for i in doc[key]]
+        if not ids or None in ids:
+            raise Reject(422, f"{key} must be a non-empty list of ids (strings or integers)")
         if len(ids) > 100:
             raise Reject(422, f"at most 100 {key} per request, got {len(ids)}")
         return ids
@@ -554,9 +565,9 @@ class Handler(BaseHTTPRequestHandler):
             name, links = body.get("display_name"), body.get("links") or {}
             if not isinstance(name, str) or not name:
                 raise Reject(422, "display_name is required")
-            if not isinstance(links.get("project"), str):
-                raise Reject(422, "links.project (an id string) is required")
-            project = self.project_of(links["project"])
+            if as_id(links.get("project")) is None:
+                raise Reject(422, "links.project (an id, string or integer) is required")
+            project = self.project_of(as_id(links["project"]))
             # SubjectSet validates_uniqueness_of :display_name, scope: :project_id; RecordInvalid is 400.
             if any(s["display_name"] == name and s["links"]["project"] == project["id"] for s in state["subject_sets"].values()):
                 raise Reject(400, "Validation failed: Display name has already been taken")
@@ -617,10 +628,12 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and len(parts) == 1:
             body = self.subject_body(doc, creating=True)
             links = body.get("links") or {}
-            if not isinstance(links.get("project"), str):
-                raise Reject(422, "links.project (an id string) is required")
-            project = self.project_of(links["project"])
-            sets = links.get("subject_sets", [])
+            if as_id(links.get("project")) is None:
+                raise Reject(422, "links.project (an id, string or integer) is required")
+            project = self.project_of(as_id(links["project"]))
+            sets = [as_id(s) for s in links.get("subject_sets", [])]
+            if None in sets:
+                raise Reject(422, "links.subject_sets must be ids (strings or integers)")
             for sid in sets:
                 if state["subject_sets"].get(sid, {}).get("links", {}).get("project") != project["id"]:
                     raise Reject(422, f"subject set {sid} is not in project {project['id']}")

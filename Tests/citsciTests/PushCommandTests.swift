@@ -175,4 +175,32 @@ import TestSupport
             }
         }
     }
+
+    /// The official command-line client uploads a citsci set folder with the command line
+    /// docs/ZOONIVERSE.md gives: one `-f` per frame column, the manifest by its path.
+    @Test func panoptesCLIUploadsACitsciManifestWithItsFrameColumns() throws {
+        let fake = try FakePanoptes(clientID: "ce310d45f951de68c4cc8ef46ca38cc0a008f607a2026680295757bfef99f43c")  // the SDK's own
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = try SyntheticSubjects.make(root: dir + "/sink", sets: 1, perSet: 12)
+        let folder = try #require(SubjectSetFolder.list(dir + "/sink").first)
+        let set = try SubjectSetFolder.read(folder: folder)
+        try FileManager.default.createDirectory(atPath: dir + "/home/.panoptes", withIntermediateDirectories: true)
+        try "endpoint: \(fake.endpoint)\nusername: \(FakePanoptes.login)\npassword: \(FakePanoptes.password)\nadmin: false\n"
+            .write(toFile: dir + "/home/.panoptes/config.yml", atomically: true, encoding: .utf8)
+        let cli = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/panoptes" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        let panoptes = try #require(cli, "panoptes-cli is missing: run scripts/bootstrap")
+        func run(_ args: [String]) throws -> String {
+            try runCommand("/usr/bin/env", ["HOME=\(dir)/home", panoptes] + args)
+        }
+        let created = try run(["subject-set", "create", FakePanoptes.project, set.name])
+        let setID = try #require(created.split(separator: " ").first.map(String.init), "\(created)")
+        let columns = (0..<set.frameColumns).flatMap { ["-f", String(5 + $0)] }
+        _ = try run(["subject-set", "upload-subjects"] + columns + [setID, folder + "/manifest.csv"])
+        let subjects = try fake.subjects().values
+        #expect(subjects.count == ids.count)
+        #expect(subjects.allSatisfy { ($0["locations"] as? [Any])?.count == set.frameColumns }, "every frame column uploaded")
+        #expect(try fake.blobs().values.allSatisfy { $0["sha256"] != nil }, "every frame's bytes arrived")
+    }
 }
