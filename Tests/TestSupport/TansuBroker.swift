@@ -92,7 +92,8 @@ public final class TansuBroker: @unchecked Sendable {
         }
     }
 
-    static func freePort() throws -> Int {
+    /// A loopback port nothing listens on now (bound, then let go).
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()

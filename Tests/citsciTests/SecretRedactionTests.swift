@@ -89,7 +89,7 @@ import TestSupport
         let dir = try CLI.temporaryFolder("kafka-log")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A port nothing listens on: librdkafka complains, through swift-log, as JSON lines.
-        let closed = try RawPortReservation.unusedPort()
+        let closed = try TansuBroker.freePort()
         try """
             source: {kafka: {brokers: "127.0.0.1:\(closed)", topics: [alerts], group: g}}
             filters: \(CLI.exampleFilters)
@@ -105,22 +105,5 @@ import TestSupport
         #expect(objects.contains { $0["label"] as? String == "librdkafka" }, "\(r.stderr.prefix(2000))")
         #expect(!r.stderr.contains("%3|"), "a raw librdkafka line: \(r.stderr.prefix(2000))")
         #expect(!r.stderr.contains("Kafka-Secret-77"))
-    }
-}
-
-/// A loopback port that nothing listens on (bound, then released).
-enum RawPortReservation {
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw FixtureError(message: "no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
