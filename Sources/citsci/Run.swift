@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,6 +34,10 @@ struct Run: AsyncParsableCommand {
     var simulate = false
 
     func run() async throws {
+        // A SIGTERM while the service starts (checks, state store, consumer) is kept, not fatal: the
+        // run then stops before it begins, with status 0, as it would a moment later.
+        let startup = StartupSignals()
+        defer { startup.cancel() }
         let exists = FileManager.default.fileExists(atPath: config)
         guard exists || simulate else {
             throw ValidationError("no configuration file \(config): give --config FILE (see examples/citsci.yaml), or --simulate to run on simulated alerts")
@@ -69,8 +74,13 @@ struct Run: AsyncParsableCommand {
         }
         defer { hangup.cancel() }
         let progress = ProgressLine(pipeline: parts.pipeline)
+        if startup.requested {
+            logger.info("stopped before the service started (SIGTERM or SIGINT during start-up)")
+            return
+        }
 
         if once {
+            startup.restoreDefault()  // a one-pass run stops on SIGTERM as any command does
             try await parts.ingest.run()
             if let push = parts.push { await push.round() }
             if let classifications = parts.classifications { await classifications.round() }
@@ -221,3 +231,33 @@ protocol RunnableOnce: Service {}
 extension KafkaIngestService: RunnableOnce {}
 extension FolderIngestService: RunnableOnce {}
 extension SimulatedIngestService: RunnableOnce {}
+
+/// SIGTERM and SIGINT between the start of `run` and the service's own signal handling: remembered
+/// (the default action would kill the process mid-start with a signal status) and honoured once
+/// start-up is done. Its sources stay while the service runs, so no signal falls in a gap between
+/// this handling and the service group's; both only note or act on it.
+final class StartupSignals: @unchecked Sendable {
+    // @unchecked: the sources are touched at init and cancel only; the flag is atomic.
+    private final class Flag: Sendable { let raised = Atomic<Bool>(false) }
+    private let flag = Flag()
+    private var signals: StopSignals?
+
+    init() {
+        let flag = self.flag
+        signals = StopSignals { _ in flag.raised.store(true, ordering: .relaxed) }
+    }
+
+    var requested: Bool { flag.raised.load(ordering: .relaxed) }
+
+    /// Back to the default action (for a one-pass run, which has no service group to stop it).
+    func restoreDefault() {
+        cancel()
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
+    }
+
+    func cancel() {
+        signals?.cancel()
+        signals = nil
+    }
+}
