@@ -23,7 +23,7 @@ struct CitSci: AsyncParsableCommand {
             }
         } catch {
             let code = exitCode(for: error)
-            let message = Redaction.fromEnvironment().apply(fullMessage(for: error))
+            let message = Redaction.current.apply(fullMessage(for: error))
             if !message.isEmpty {
                 if code == .success { print(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
             }

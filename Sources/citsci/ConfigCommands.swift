@@ -21,7 +21,7 @@ struct ConfigCheck: ParsableCommand {
     func run() throws {
         let cfg = try RunConfiguration.load(path: file)
         // What `run` checks before it starts (folders, filters, state store, metrics address), then the rest.
-        var problems: [String] = cfg.problems(file: file).map { "\($0)".hasPrefix(file + ":") ? String("\($0)".dropFirst(file.count + 1)) : "\($0)" }
+        var problems: [String] = cfg.problems(file: file).map(\.withinFile)
         var notes: [String] = []
         if !cfg.sourceGiven { problems.append("names no source: give source: {kafka: ...}, {folder: PATH} or {simulate: N} (or run with --simulate)") }
         switch cfg.source {

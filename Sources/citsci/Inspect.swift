@@ -58,7 +58,7 @@ struct Inspect: ParsableCommand {
 
 /// A message on standard error, without secrets (it may quote a server's answer).
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((Redaction.fromEnvironment().apply(message) + "\n").utf8))
+    FileHandle.standardError.write(Data((Redaction.current.apply(message) + "\n").utf8))
 }
 
 enum AlertFiles {

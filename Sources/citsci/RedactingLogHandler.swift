@@ -7,7 +7,7 @@ struct RedactingLogHandler: LogHandler {
     var inner: any LogHandler
     let redaction: Redaction
 
-    init(_ inner: any LogHandler, redaction: Redaction = .fromEnvironment()) {
+    init(_ inner: any LogHandler, redaction: Redaction = .current) {
         self.inner = inner
         self.redaction = redaction
     }

@@ -150,10 +150,7 @@ struct Parts {
 
     init(_ cfg: RunConfiguration, once: Bool, logger: Logger) throws {
         state = try StateStore(path: cfg.state)
-        let filters = FilterSet(folder: cfg.filters)
-        guard FileManager.default.fileExists(atPath: cfg.filters) else {
-            throw ValidationError("filters folder \(cfg.filters) does not exist (set filters: in the configuration, see docs/FILTERS.md)")
-        }
+        let filters = FilterSet(folder: cfg.filters)  // the folder is checked by `problems` before this
         // At start a filter that does not check is an error (a reload keeps its old version instead).
         let errors = filters.reload()
         guard errors.isEmpty else { throw ValidationError(errors.map { "\($0)" }.joined(separator: "\n")) }

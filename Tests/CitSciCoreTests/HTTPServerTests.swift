@@ -14,11 +14,6 @@ import TestSupport
 
     static func health(_ port: Int) -> Int? { RawConnection.request(port: port, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") }
 
-    static func residentBytes() -> Int {
-        let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
-        return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
     @Test func queryStringsAreParsedTotally() {
         #expect(HTTPServer.query("=").isEmpty)
         #expect(HTTPServer.query("a=1&=&b") == ["a": "1", "b": ""])
@@ -94,7 +89,7 @@ import TestSupport
 
     @Test func unauthenticatedBigBodiesKeepMemoryBounded() async throws {
         let server = try await ServedHTTP.start(access: .basic(username: "u", password: "p"), handler: Self.echo)
-        let before = Self.residentBytes()
+        let before = HostileClients.residentBytes()
         let body = [UInt8](repeating: 0x41, count: 8 * 1024 * 1024)
         try await offload {
             DispatchQueue.concurrentPerform(iterations: 24) { _ in
@@ -104,7 +99,7 @@ import TestSupport
                 _ = c.status(timeout: 2)
             }
         }
-        let grown = Self.residentBytes() - before
+        let grown = HostileClients.residentBytes() - before
         #expect(grown < 64 * 1024 * 1024, "24 unauthenticated 8 MiB bodies grew the process by \(grown / 1_048_576) MiB")
         #expect(try await offload { Self.health(server.port) } == 401, "basic auth covers every path here")
         await server.stop()
@@ -141,39 +136,18 @@ import TestSupport
 
     @Test func healthAnswersWhileThreeHundredClientsTrickle() async throws {
         let server = try await ServedHTTP.start(handler: Self.echo)
-        let slow = try await offload { try (0..<300).map { _ in try RawConnection(port: server.port) } }
-        let trickling = Task.detached {
-            try await offload {
-                for c in slow { c.send("GET /healthz HTTP/1.1\r\nX-Slow: ") }
-                for _ in 0..<8 {
-                    for c in slow { c.send("a") }
-                    Thread.sleep(forTimeInterval: 0.5)
-                }
-            }
-        }
-        let (worst, statuses) = try await offload { () -> (Double, [Int?]) in
-            var worst = 0.0
-            var statuses: [Int?] = []
-            for _ in 0..<10 {
-                let t = Date()
-                statuses.append(Self.health(server.port))
-                worst = max(worst, Date().timeIntervalSince(t))
-                Thread.sleep(forTimeInterval: 0.2)
-            }
-            return (worst, statuses)
+        let (worst, statuses) = try await offload {
+            try HostileClients.slowestAnswerUnderSlowloris(port: server.port, request: "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         }
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
         #expect(worst < 1.0, "slowest /healthz: \(worst) s")
-        _ = try await trickling.value
         await server.stop()
     }
 
     @Test func fiveHundredParallelConnectionsAreAllAnswered() async throws {
         let server = try await ServedHTTP.start(handler: Self.echo)
-        let statuses = try await offload { () -> [Int?] in
-            let connections = try (0..<500).map { _ in try RawConnection(port: server.port) }
-            for c in connections { c.send("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n") }
-            return connections.map { $0.status(timeout: 10) }
+        let statuses = try await offload {
+            try HostileClients.parallel(port: server.port, request: "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         }
         #expect(statuses.filter { $0 == 200 }.count == 500)
         await server.stop()

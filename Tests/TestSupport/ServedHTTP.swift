@@ -131,3 +131,43 @@ public final class RawConnection: @unchecked Sendable {
         return c.status(timeout: timeout)
     }
 }
+
+/// Crowds of hostile clients, for the tests of every server (in-process or a `citsci` process).
+public enum HostileClients {
+    /// The slowest of ten `request`s (each on a new connection) while 300 other connections trickle
+    /// a header byte every 0.5 s, and the statuses they got. Blocking: call it off the cooperative pool.
+    public static func slowestAnswerUnderSlowloris(port: Int, request: String) throws -> (worst: Double, statuses: [Int?]) {
+        let slow = try (0..<300).map { _ in try RawConnection(port: port) }
+        for c in slow { c.send("GET /healthz HTTP/1.1\r\nX-Slow: ") }
+        let done = Locked(false)
+        DispatchQueue.global().async {
+            while !done.value {
+                for c in slow { c.send("a") }
+                usleep(500_000)
+            }
+        }
+        defer { done.mutate { $0 = true } }
+        var worst = 0.0, statuses: [Int?] = []
+        for _ in 0..<10 {
+            let t = Date()
+            statuses.append(RawConnection.request(port: port, request))
+            worst = max(worst, Date().timeIntervalSince(t))
+            usleep(200_000)
+        }
+        return (worst, statuses)
+    }
+
+    /// `count` connections opened at once, each sending `request`: the status each got.
+    public static func parallel(port: Int, request: String, count: Int = 500) throws -> [Int?] {
+        let connections = try (0..<count).map { _ in try RawConnection(port: port) }
+        for c in connections { c.send(request) }
+        return connections.map { $0.status(timeout: 10) }
+    }
+
+    /// A process's resident memory (VmRSS), in bytes; this process by default.
+    public static func residentBytes(of pid: Int32 = getpid()) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+}

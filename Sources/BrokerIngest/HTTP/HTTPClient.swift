@@ -19,7 +19,7 @@ public struct HTTPResponse: Sendable {
     public var text: String { String(decoding: body, as: UTF8.self) }
     /// The body for an error message: secrets removed (a server may echo the request), shortened.
     public var excerpt: String {
-        let clean = Redaction.fromEnvironment().excerpt(text)
+        let clean = Redaction.current.excerpt(text)
         return clean.isEmpty ? "(empty body)" : clean
     }
 }
@@ -29,7 +29,7 @@ public struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
     public let method: String
     public let url: String
     public let reason: String
-    public var description: String { Redaction.fromEnvironment().apply("\(method) \(url): \(reason)") }
+    public var description: String { Redaction.current.apply("\(method) \(url): \(reason)") }
 }
 
 /// A small blocking HTTP client over libcurl: the only code that touches libcurl. One easy handle per

@@ -81,6 +81,6 @@ enum KafkaLog {
         case 6: .info
         default: .debug
         }
-        Logger(label: "librdkafka").log(level: mapped, "\(Redaction.fromEnvironment().apply(text))", metadata: ["facility": "\(facility)"])
+        Logger(label: "librdkafka").log(level: mapped, "\(Redaction.current.apply(text))", metadata: ["facility": "\(facility)"])
     }
 }

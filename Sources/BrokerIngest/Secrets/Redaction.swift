@@ -27,6 +27,10 @@ public struct Redaction: Sendable {
         self.secrets = all.sorted { $0.count > $1.count }  // longest first, so a secret's encoded form goes whole
     }
 
+    /// The secrets of this process's environment, worked out once: it does not change while citsci
+    /// runs, and the step runs on every log line librdkafka writes.
+    public static let current = fromEnvironment()
+
     /// The secrets set in `environment` (and the basic-auth pairs they make).
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Redaction {
         var values = secretVariables.compactMap { environment[$0] }

@@ -172,7 +172,7 @@ public struct Aggregator: Sendable {
         var weight = 1
         func vote(_ label: String) {
             if counts[label] == nil { firstSeen.append(label) }
-            counts[label, default: 0] = counts[label, default: 0].addingReportingOverflow(weight).overflow ? Int.max : counts[label, default: 0] + weight
+            counts[label, default: 0] = counts[label, default: 0].addingSaturated(weight)
         }
         for (i, v) in values.enumerated() {
             weight = weights.map { i < $0.count ? $0[i] : 1 } ?? 1
@@ -200,7 +200,7 @@ public struct Aggregator: Sendable {
             }
         }
         if kind == .other { counts = [:]; firstSeen = [] }
-        let total = counts.values.reduce(0) { $0.addingReportingOverflow($1).overflow ? Int.max : $0 + $1 }
+        let total = counts.values.reduce(0) { $0.addingSaturated($1) }
         // Ties go to the answer met first, as Counter.most_common does.
         let best = firstSeen.max { counts[$0]! < counts[$1]! || (counts[$0]! == counts[$1]! && firstSeen.firstIndex(of: $0)! > firstSeen.firstIndex(of: $1)!) }
         return TaskResult(task: task, kind: kind, volunteers: values.count, counts: counts, mostLikely: best,
@@ -218,5 +218,13 @@ public struct Aggregator: Sendable {
         case .number(let n): n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         default: v.description
         }
+    }
+}
+
+extension Int {
+    /// The sum, held at Int's bounds: counts that come from outside (a count reducer's) cannot trap.
+    func addingSaturated(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

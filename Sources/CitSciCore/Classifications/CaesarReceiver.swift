@@ -26,8 +26,9 @@ public final class CaesarReceiver: Sendable {
 
     public let state: StateStore
     public let path: String
-    let basicAuth: String?
-    let credentials: (username: String, password: String)?
+    /// The basic credentials, when set: checked by the HTTP server before it reads a body, and by
+    /// `handle` for requests that reach it another way.
+    public let access: HTTPAccess
     let onChange: @Sendable (Reduction, Int) -> Void
 
     /// `username`/`password`: require them (HTTP basic auth), as `external_with_basic_auth` sends them.
@@ -35,23 +36,16 @@ public final class CaesarReceiver: Sendable {
                 onChange: @escaping @Sendable (Reduction, Int) -> Void = { _, _ in }) {
         self.state = state
         self.path = path.hasSuffix("/") ? String(path.dropLast()) : path
-        self.basicAuth = username.flatMap { u in password.map { "Basic " + Data("\(u):\($0)".utf8).base64EncodedString() } }
-        self.credentials = username.flatMap { u in password.map { (u, $0) } }
-        self.onChange = onChange
-    }
-
-    /// What the HTTP server checks before it reads a body: the basic credentials, when set.
-    public var access: HTTPAccess {
         let hint = "CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD"
-        guard let credentials else { return .open(hint: hint) }
-        return .basic(username: credentials.username, password: credentials.password, hint: hint)
+        self.access = username.flatMap { u in password.map { HTTPAccess.basic(username: u, password: $0, hint: hint) } } ?? .open(hint: hint)
+        self.onChange = onChange
     }
 
     public func handle(_ request: HTTPServer.Request) -> HTTPServer.Response {
         guard request.path == path || request.path.hasPrefix(path + "/") else { return .json(404, ["error": "no such path"]) }
         guard request.method == "POST" else { return .json(405, ["error": "POST a reduction here"]) }
-        if let basicAuth, !HTTPAccess.constantTimeEqual(request.headers["authorization"] ?? "", basicAuth) {
-            return HTTPServer.Response(status: 401, headers: [("WWW-Authenticate", "Basic realm=\"citsci\"")], body: Array("{\"error\":\"unauthorized\"}".utf8))
+        guard access.allows(path: request.path, authorization: request.headers["authorization"]) else {
+            return HTTPServer.Response(status: 401, headers: [("WWW-Authenticate", access.challenge)], body: Array("{\"error\":\"unauthorized\"}".utf8))
         }
         let type = (request.headers["content-type"] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard type == "application/json" || type.hasSuffix("+json") else { return .json(415, ["error": "send JSON (Content-Type: application/json)"]) }
@@ -142,7 +136,7 @@ public final class CaesarReceiver: Sendable {
                 // Answer counts, each a whole number ≥ 0 (anything else is not a count reducer's).
                 let counts = data.sorted { $0.key < $1.key }.map { (JSONValue.string($0.key), $0.value.int ?? 0) }
                 var t = Aggregator.tally(task: key, values: counts.map(\.0), weights: counts.map(\.1))
-                t.volunteers = counts.reduce(0) { $0.addingReportingOverflow($1.1).overflow ? Int.max : $0 + $1.1 }
+                t.volunteers = counts.reduce(0) { $0.addingSaturated($1.1) }
                 tasks.append(t)
             } else {
                 tasks.append(TaskResult(task: key, kind: .other, volunteers: 0, counts: [:], mostLikely: nil, numVotes: 0, agreement: nil))

@@ -137,7 +137,7 @@ public struct FolderIngestService: Service {
                 do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
                     // A dangling link or a file without read permission: kept as a dead letter with the reason.
                     dead.increment()
-                    let reason = "cannot read \(path): \((error as NSError).localizedFailureReason ?? error.localizedDescription)"
+                    let reason = "cannot read \(path): \(FolderError.reason(of: error))"
                     logger.warning("\(reason)")
                     try await deadLetters.store(DeadLetter(file: path, index: index, bytes: [], kind: "unreadable", reason: reason))
                     continue

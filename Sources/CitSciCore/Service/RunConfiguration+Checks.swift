@@ -8,9 +8,11 @@ public struct ConfigurationProblem: Error, CustomStringConvertible, Sendable, Eq
     public let position: RunConfiguration.Position?
     public let reason: String
 
-    public var description: String {
-        let at = position.map { "\(file):\($0.line):\($0.column)" } ?? file
-        return "\(at): \(key): \(reason)"
+    public var description: String { "\(file):\(withinFile)" }
+
+    /// `line:col: key: reason` (or ` key: reason` without a position): the message after the file name.
+    public var withinFile: String {
+        (position.map { "\($0.line):\($0.column):" } ?? "") + " \(key): \(reason)"
     }
 }
 

@@ -151,10 +151,8 @@ public struct MetricsService: Service {
 
     public func run() async throws {
         let (render, healthy, logger, endpoint) = (self.render, self.healthy, self.logger, self.endpoint)
-        var limits = endpoint.limits
-        limits.maxBodyBytes = 0  // nothing here takes a body
         var bounded = endpoint
-        bounded.limits = limits
+        bounded.limits.maxBodyBytes = 0  // nothing here takes a body
         let server = HTTPServer(endpoint: bounded, access: access, logger: logger, onRunning: { port in
             logger.info("metrics on http://\(HTTPEndpoint(host: endpoint.host, port: port))/metrics")
         }) { request in

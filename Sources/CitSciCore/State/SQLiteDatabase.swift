@@ -18,7 +18,7 @@ public final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         let folder = (path as NSString).deletingLastPathComponent
         if path != ":memory:", !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw SQLError(engine: "SQLite", code: "open", message: "\(path): cannot make its folder \(folder): \((error as NSError).localizedFailureReason ?? error.localizedDescription)", sql: "open \(path)")
+                throw SQLError(engine: "SQLite", code: "open", message: "\(path): cannot make its folder \(folder): \(FolderError.reason(of: error))", sql: "open \(path)")
             }
         }
         var db: OpaquePointer? = nil

@@ -26,7 +26,7 @@ public final class FolderSink: Sendable {
         self.state = state
         self.options = options
         do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
-            throw FolderError(path: root, reason: "cannot make the sink folder: \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+            throw FolderError(path: root, reason: "cannot make the sink folder: \(FolderError.reason(of: error))")
         }
     }
 
@@ -219,4 +219,10 @@ public struct FolderError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let reason: String
     public var description: String { "\(path): \(reason)" }
+
+    /// Why a file-system call failed, in the system's words ("No such file or directory"), without
+    /// Foundation's NSError dump.
+    static func reason(of error: any Error) -> String {
+        (error as NSError).localizedFailureReason ?? error.localizedDescription
+    }
 }

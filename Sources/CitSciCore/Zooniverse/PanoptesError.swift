@@ -26,7 +26,7 @@ public struct PanoptesError: Error, CustomStringConvertible, Sendable {
     /// subject in a set): `400 Validation failed: … has already been taken`. What was asked is done.
     public var isAlreadyTaken: Bool { status == 400 && message.contains("has already been taken") }
 
-    public var description: String { Redaction.fromEnvironment().apply(unredacted) }
+    public var description: String { Redaction.current.apply(unredacted) }
 
     private var unredacted: String {
         switch kind {

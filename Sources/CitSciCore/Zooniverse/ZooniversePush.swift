@@ -58,8 +58,7 @@ public final class ZooniversePush: Sendable {
     public let client: PanoptesClient
     public let state: StateStore
     public let options: Options
-    private let staged = Mutex<[String: ZooniverseSubject]?>(nil)
-    /// Adopted sets' subjects by (workflow, #alert_id), listed once per round per set.
+    /// Sets' subjects by (workflow, #alert_id): staging's, and adopted sets', listed once per round per set.
     private let members = Mutex<[String: [String: ZooniverseSubject]]>([:])
 
     public init(client: PanoptesClient, state: StateStore, options: Options) {
@@ -131,8 +130,7 @@ public final class ZooniversePush: Sendable {
             report.failed = failures.withLock { $0 }
             try linkUploaded(project: project.id, setIDs: setIDs, report: &report)
             if report.failed.isEmpty { break }
-            staged.withLock { $0 = nil }  // look again: a failed create may have happened after all
-            members.withLock { $0 = [:] }
+            members.withLock { $0 = [:] }  // look again: a failed create may have happened after all
             if round < options.rounds { Thread.sleep(forTimeInterval: client.configuration.retry.baseDelay * Double(round)) }
         }
         try linkUploaded(project: project.id, setIDs: [:], report: &report)
@@ -372,7 +370,7 @@ public final class ZooniversePush: Sendable {
     /// creating → created. `lookFirst`: an earlier attempt may have created it; find it in staging.
     func create(_ id: String, workflow: String, project: String, staging: String, row: inout Row, lookFirst: Bool) throws {
         var subject: ZooniverseSubject? = nil
-        if lookFirst, let found = try stagedSubjects(staging)[Self.key(id, workflow)] {
+        if lookFirst, let found = try memberSubjects(staging)[Self.key(id, workflow)] {
             // Found: ask for fresh upload URLs, as which frames went up is unknown.
             subject = try client.renewLocations(of: try client.subject(found.id), mimeTypes: row.frames.map(\.mime))
         }
@@ -413,7 +411,7 @@ public final class ZooniversePush: Sendable {
 
     static func key(_ alertID: String, _ workflow: String) -> String { workflow + "/" + alertID }
 
-    /// An adopted set's subjects by (workflow, #alert_id), listed once per round.
+    /// A set's subjects by (workflow, #alert_id) — staging's, or an adopted set's — listed once per round.
     func memberSubjects(_ set: String) throws -> [String: ZooniverseSubject] {
         if let cached = members.withLock({ $0[set] }) { return cached }
         var map: [String: ZooniverseSubject] = [:]
@@ -422,18 +420,6 @@ public final class ZooniversePush: Sendable {
             map[Self.key(alert, s.metadata["#workflow"]?.string ?? "")] = s
         }
         members.withLock { $0[set] = map }
-        return map
-    }
-
-    /// The staging set's subjects by (workflow, #alert_id), listed once per round.
-    func stagedSubjects(_ staging: String) throws -> [String: ZooniverseSubject] {
-        if let cached = staged.withLock({ $0 }) { return cached }
-        var map: [String: ZooniverseSubject] = [:]
-        for s in try client.subjects(inSet: staging) {
-            guard let alert = s.metadata["#alert_id"]?.string else { continue }
-            map[Self.key(alert, s.metadata["#workflow"]?.string ?? "")] = s
-        }
-        staged.withLock { $0 = map }
         return map
     }
 
