@@ -1,14 +1,14 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+
 let package = Package(
     name: "citsci",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "citsci", targets: ["citsci"]),
-        .library(name: "BrokerIngest", targets: ["BrokerIngest"]),
-        .library(name: "Filters", targets: ["Filters"]),
-        .library(name: "CitSciCore", targets: ["CitSciCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,32 +41,51 @@ let package = Package(
         .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
-        .target(name: "BrokerIngest", dependencies: ["CAvro", "CCodecs", "CCurl", "CRdKafka",
-                                                    .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Filters", dependencies: ["BrokerIngest", .product(name: "Yams", package: "Yams")]),
-        .target(name: "CitSciCore", dependencies: [
-            "BrokerIngest", "Filters", "CPNG", "CSQLite", "CPostgres",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        // The modules, in the order of the flow; each may import only those named in its dependencies
+        // (docs/ARCHITECTURE.md; ArchitectureTests checks every import against this list).
+        .target(name: "Basics"),
+        .target(name: "Schemas", path: "schemas", sources: ["OwnedSchemas.swift"],
+                resources: [.embedInCode("rubin-alert.avsc"), .embedInCode("ztf-alert.avsc"),
+                            .embedInCode("classification-result.avsc")]),
+        .target(name: "Avro", dependencies: ["Basics", "CAvro", "CCodecs"]),
+        .target(name: "WebClient", dependencies: ["Basics", "CCurl"]),
+        .target(name: "AlertModel", dependencies: ["Basics", "Avro", "Schemas", "WebClient"]),
+        .target(name: "Kafka", dependencies: ["Basics", "Avro", "AlertModel", "CRdKafka", logging]),
+        .target(name: "Stamps", dependencies: ["Basics", "Avro", "AlertModel", "CPNG"]),
+        .target(name: "Filters", dependencies: ["Basics", "Avro", "AlertModel", "Stamps", .product(name: "Yams", package: "Yams")]),
+        .target(name: "State", dependencies: ["Basics", "AlertModel", "CSQLite", "CPostgres"]),
+        .target(name: "Subjects", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State"]),
+        .target(name: "Zooniverse", dependencies: ["Basics", "AlertModel", "State", "Subjects", "WebClient", logging, metrics]),
+        .target(name: "WebServer", dependencies: [
+            "Basics", logging,
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ]),
+        .target(name: "Classifications", dependencies: [
+            "Basics", "Avro", "AlertModel", "Schemas", "Kafka", "State", "Subjects", "Zooniverse", "WebServer", logging, metrics,
+        ]),
+        .target(name: "Service", dependencies: [
+            "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer",
+            "Classifications", logging, metrics,
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "citsci", dependencies: [
-            "BrokerIngest", "Filters", "CitSciCore",
+            "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse",
+            "Classifications", "Service", "WebClient", "WebServer", logging, metrics,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["BrokerIngest", "CitSciCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "BrokerIngestTests", dependencies: ["BrokerIngest", "TestSupport"]),
-        .testTarget(name: "FiltersTests", dependencies: ["Filters", "BrokerIngest", "TestSupport"]),
-        .testTarget(name: "CitSciCoreTests", dependencies: ["CitSciCore", "BrokerIngest", "Filters", "TestSupport"]),
-        .testTarget(name: "citsciTests", dependencies: ["citsci", "TestSupport", "BrokerIngest", "CitSciCore", "Filters"]),
+        .target(name: "TestSupport", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service"], path: "Tests/TestSupport"),
+        .testTarget(name: "BrokerIngestTests", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        .testTarget(name: "FiltersTests", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        .testTarget(name: "CitSciCoreTests", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        .testTarget(name: "citsciTests", dependencies: ["citsci", "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
     ]
 )

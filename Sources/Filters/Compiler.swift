@@ -1,12 +1,15 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 
 /// The type of an expression, checked when the filter loads.
-public indirect enum ValueType: Sendable, Equatable, CustomStringConvertible {
+package indirect enum ValueType: Sendable, Equatable, CustomStringConvertible {
     case number, string, bool, null
     case list(ValueType)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .number: "number"
         case .string: "string"
@@ -50,7 +53,7 @@ struct Compiled {
     /// the alert.
     let typed: Typed
     /// The node as a flat-program plan, when it reads only the alert's scalar numbers.
-    var plan: Plan? = nil
+    package var plan: Plan? = nil
 
     enum Typed {
         case none
@@ -130,10 +133,10 @@ enum Comparison: Sendable {
 }
 
 /// External data the functions use (watchlists, regions), by name.
-public struct FilterResources: Sendable {
-    public var watchlists: [String: Watchlist] = [:]
-    public var regions: [String: Region] = [:]
-    public init(watchlists: [String: Watchlist] = [:], regions: [String: Region] = [:]) {
+package struct FilterResources: Sendable {
+    package var watchlists: [String: Watchlist] = [:]
+    package var regions: [String: Region] = [:]
+    package init(watchlists: [String: Watchlist] = [:], regions: [String: Region] = [:]) {
         self.watchlists = watchlists
         self.regions = regions
     }
@@ -143,7 +146,7 @@ public struct FilterResources: Sendable {
 
     /// Reads the watchlists and regions beside the filters in `folder`; a file that does not parse
     /// is left out and its error appended to `errors`.
-    public static func load(folder: String, errors: inout [FilterError]) -> FilterResources {
+    package static func load(folder: String, errors: inout [FilterError]) -> FilterResources {
         var resources = FilterResources()
         for (sub, suffix) in [("watchlists", ".csv"), ("regions", ".reg")] {
             let dir = (folder as NSString).appendingPathComponent(sub)

@@ -1,18 +1,22 @@
+import Basics
+import Avro
+import AlertModel
+import Stamps
 /// A fault in a filter: what, where (file:line:column, the line, a caret under the fault) and, for
 /// an unknown name, the nearest known one.
-public struct FilterError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Kind: String, Sendable { case syntax, unknownField, unknownFunction, type, arity, file }
-    public let kind: Kind
-    public let reason: String
+package struct FilterError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Kind: String, Sendable { case syntax, unknownField, unknownFunction, type, arity, file }
+    package let kind: Kind
+    package let reason: String
     /// Offset and length in the expression's text (UTF-8).
-    public let offset: Int
-    public let length: Int
-    public var suggestion: String?
+    package let offset: Int
+    package let length: Int
+    package var suggestion: String?
     /// Filled in when the error is placed in a file.
-    public var file: String?
-    public var line: Int?
-    public var column: Int?
-    public var sourceLine: String?
+    package var file: String?
+    package var line: Int?
+    package var column: Int?
+    package var sourceLine: String?
 
     init(_ kind: Kind, _ reason: String, offset: Int, length: Int, suggestion: String? = nil) {
         self.kind = kind
@@ -23,7 +27,7 @@ public struct FilterError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     /// `file:line:column: error: reason`, the line, a caret, and "did you mean".
-    public var description: String {
+    package var description: String {
         var out = ""
         if let file { out += "\(file):" }
         if let line, let column { out += "\(line):\(column): " } else if file != nil { out += " " }
@@ -55,7 +59,7 @@ public struct FilterError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 /// The closest of `candidates` to `name` by edit distance, if close enough to be a likely typo.
-public func closest(_ name: String, in candidates: some Sequence<String>) -> String? {
+package func closest(_ name: String, in candidates: some Sequence<String>) -> String? {
     let a = Array(name.lowercased())
     var best: (String, Int)? = nil
     for c in candidates {

@@ -1,4 +1,7 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 import Yams
 
@@ -14,35 +17,35 @@ import Yams
 ///     destination: {project: 1234, workflow: 5678, subject_set: "{filter}-{date}-{n}"}
 ///     flipbook: {kind: triplet, interval: zscale, stretch: asinh, size: 300}
 ///     limits: {per_hour: 100, per_night: 1000}
-public final class FilterFile: Sendable {
-    public struct Destination: Sendable, Equatable {
-        public var project: String?
-        public var workflow: String?
+package final class FilterFile: Sendable {
+    package struct Destination: Sendable, Equatable {
+        package var project: String?
+        package var workflow: String?
         /// Subject-set names: {filter}, {date} (UTC night, yyyy-MM-dd) and {n} (sequence) are filled in.
-        public var subjectSet: String = "{filter}-{date}-{n}"
+        package var subjectSet: String = "{filter}-{date}-{n}"
     }
 
-    public struct Flipbook: Sendable, Equatable {
-        public var kind = "triplet"
-        public var interval = "zscale"
-        public var stretch = "linear"
-        public var size = 300
+    package struct Flipbook: Sendable, Equatable {
+        package var kind = "triplet"
+        package var interval = "zscale"
+        package var stretch = "linear"
+        package var size = 300
     }
 
-    public let path: String
-    public let name: String
-    public let description: String?
-    public let owner: String?
-    public let enabled: Bool
-    public let destination: Destination
-    public let flipbook: Flipbook
-    public let perHour: Int?
-    public let perNight: Int?
+    package let path: String
+    package let name: String
+    package let description: String?
+    package let owner: String?
+    package let enabled: Bool
+    package let destination: Destination
+    package let flipbook: Flipbook
+    package let perHour: Int?
+    package let perNight: Int?
     /// A hash of the file's text, stamped on everything the filter produces.
-    public let version: String
-    public let rule: FilterRule
+    package let version: String
+    package let rule: FilterRule
 
-    public static func load(path: String, resources: FilterResources = FilterResources()) throws(FilterError) -> FilterFile {
+    package static func load(path: String, resources: FilterResources = FilterResources()) throws(FilterError) -> FilterFile {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -52,7 +55,7 @@ public final class FilterFile: Sendable {
         return try FilterFile(text: text, path: path, resources: resources)
     }
 
-    public init(text: String, path: String, resources: FilterResources = FilterResources()) throws(FilterError) {
+    package init(text: String, path: String, resources: FilterResources = FilterResources()) throws(FilterError) {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {

@@ -1,13 +1,16 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 
 /// A compiled rule: parsed and checked once against each survey it applies to, then evaluated per
 /// alert with no parsing and no look-up by name. A NULL result counts as no match (SQL's WHERE).
-public final class FilterRule: Sendable {
-    public let name: String
-    public let expression: String
+package final class FilterRule: Sendable {
+    package let name: String
+    package let expression: String
     /// The surveys whose alerts the rule can read (those whose schema has every field it names).
-    public let surveys: [Survey]
+    package let surveys: [Survey]
     let evals: [Eval?]  // indexed by survey
     /// The conditions per survey, each in its own stored property and not Optional: called with no
     /// array access and no reabstraction thunk (a survey the rule does not read gets `unread`).
@@ -18,19 +21,19 @@ public final class FilterRule: Sendable {
     private static let unread: TruthEval = { _, _ in .no }
     let tree: Expression
     /// The top-level AND clauses, each compiled, for pass rates (`citsci filter test`).
-    public let clauses: [Clause]
+    package let clauses: [Clause]
 
-    public struct Clause: Sendable {
-        public let text: String
+    package struct Clause: Sendable {
+        package let text: String
         let evals: [Eval?]
-        public func passes(_ alert: Alert) -> Bool? {
+        package func passes(_ alert: Alert) -> Bool? {
             guard let e = evals[index(alert.survey)] else { return nil }
             return e(alert, nil).truth == true
         }
     }
 
     /// Compiles `expression`; `surveys` nil means every survey whose schema fits.
-    public init(name: String, expression: String, surveys: [Survey]? = nil, resources: FilterResources = FilterResources()) throws(FilterError) {
+    package init(name: String, expression: String, surveys: [Survey]? = nil, resources: FilterResources = FilterResources()) throws(FilterError) {
         let tree = try Parser.parse(expression)
         var evals = [Eval?](repeating: nil, count: Survey.allCases.count)
         var ztf = Self.unread, rubin = Self.unread
@@ -85,11 +88,11 @@ public final class FilterRule: Sendable {
         return [e]
     }
 
-    public func applies(to survey: Survey) -> Bool { evals[index(survey)] != nil }
+    package func applies(to survey: Survey) -> Bool { evals[index(survey)] != nil }
 
     /// True when the alert passes (false for NULL, and for a survey the rule does not read).
     @inline(__always)
-    public func matches(_ alert: Alert) -> Bool {
+    package func matches(_ alert: Alert) -> Bool {
         truth(alert) == .yes
     }
 
@@ -105,12 +108,12 @@ public final class FilterRule: Sendable {
     }
 
     /// The value the rule gives (TRUE, FALSE or NULL), for tests and explanations.
-    public func evaluate(_ alert: Alert) -> Value {
+    package func evaluate(_ alert: Alert) -> Value {
         evals[index(alert.survey)] == nil ? .null : truth(alert).value
     }
 
     /// The parsed tree, one node a line.
-    public var explanation: String { tree.tree() }
+    package var explanation: String { tree.tree() }
 }
 
 @inline(__always)

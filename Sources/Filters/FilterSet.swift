@@ -1,36 +1,39 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 import Synchronization
 
 /// The filters of a folder (`*.yaml`, `*.yml`, with watchlists in `watchlists/*.csv`), evaluated
 /// together per alert. `reload()` re-reads the folder; a file that no longer checks keeps its
 /// previous version running, so a typo never takes down a PI's filter.
-public final class FilterSet: Sendable {
-    public struct Counters: Sendable, Equatable {
-        public var evaluations = 0
-        public var matches = 0
-        public var nanoseconds: UInt64 = 0
+package final class FilterSet: Sendable {
+    package struct Counters: Sendable, Equatable {
+        package var evaluations = 0
+        package var matches = 0
+        package var nanoseconds: UInt64 = 0
         /// Evaluations that took longer than the per-alert budget.
-        public var overBudget = 0
+        package var overBudget = 0
     }
 
-    public let folder: String
+    package let folder: String
     /// The per-alert time a filter may take before it is flagged.
-    public let budget: Duration
+    package let budget: Duration
     private let state = Mutex<(files: [String: FilterFile], book: (files: [FilterFile], rules: RuleBook), counters: [String: Counters])>(
         ([:], ([], RuleBook([])), [:]))
     /// The fingerprint of the files as the last reload found them (taken before reading them, so an
     /// edit made during a reload triggers another).
     private let loaded = Mutex<[String]?>(nil)
 
-    public init(folder: String, budget: Duration = .microseconds(200)) {
+    package init(folder: String, budget: Duration = .microseconds(200)) {
         self.folder = folder
         self.budget = budget
     }
 
     /// Loads or reloads the folder; returns the errors (each file in error keeps its old version).
     @discardableResult
-    public func reload() -> [FilterError] {
+    package func reload() -> [FilterError] {
         let seen = fingerprint()
         defer { loaded.withLock { $0 = seen } }
         var errors: [FilterError] = []
@@ -61,7 +64,7 @@ public final class FilterSet: Sendable {
 
     /// Reloads whenever a filter, watchlist or region file differs from what the last reload read
     /// (checked every `interval`), until the task is cancelled; `report` gets each reload's errors.
-    public func watch(every interval: Duration = .seconds(2), report: @Sendable ([FilterError]) -> Void) async {
+    package func watch(every interval: Duration = .seconds(2), report: @Sendable ([FilterError]) -> Void) async {
         while !Task.isCancelled {
             if fingerprint() != loaded.withLock({ $0 }) { report(reload()) }
             try? await Task.sleep(for: interval)
@@ -85,11 +88,11 @@ public final class FilterSet: Sendable {
     }
 
     /// The filters running now (enabled or not), by name.
-    public var filters: [FilterFile] { state.withLock { Array($0.files.values) }.sorted { $0.name < $1.name } }
+    package var filters: [FilterFile] { state.withLock { Array($0.files.values) }.sorted { $0.name < $1.name } }
 
     /// The enabled filters the alert passes, counted per filter. The rules that run as flat
     /// programs are timed together and each is charged its share; the others are timed one by one.
-    public func matches(_ alert: Alert) -> [FilterFile] {
+    package func matches(_ alert: Alert) -> [FilterFile] {
         let (files, book) = state.withLock { $0.book }
         var hits: [Bool] = []
         var nanoseconds = [UInt64](repeating: 0, count: files.count)
@@ -124,5 +127,5 @@ public final class FilterSet: Sendable {
         UInt64(max(0, d.components.seconds)) * 1_000_000_000 + UInt64(max(0, d.components.attoseconds) / 1_000_000_000)
     }
 
-    public func counters(_ name: String) -> Counters { state.withLock { $0.counters[name] ?? Counters() } }
+    package func counters(_ name: String) -> Counters { state.withLock { $0.counters[name] ?? Counters() } }
 }

@@ -1,4 +1,7 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 
 /// The functions of the rule language: checked (name, arity, argument types) at load, compiled once.

@@ -1,3 +1,7 @@
+import Basics
+import Avro
+import AlertModel
+import Stamps
 /// A token of the rule language, with its place in the expression (a UTF-8 offset).
 struct Token: Equatable {
     enum Kind: Equatable {

@@ -1,16 +1,20 @@
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 
 /// Sky regions for `in_region('name')`, read from a ds9 region file (`regions/NAME.reg`) in ICRS/FK5
 /// degrees: `circle(ra, dec, radius)` (radius in degrees, or with `"` for arcsec, `'` for arcmin) and
 /// `polygon(ra1, dec1, ra2, dec2, ...)`. A point is in the region when it is in any of its shapes.
-public struct Region: Sendable {
-    public enum Shape: Sendable, Equatable {
+package struct Region: Sendable {
+    package enum Shape: Sendable, Equatable {
         case circle(ra: Double, dec: Double, radius: Double)
         /// Vertices in order; edges are straight on the tangent plane at the polygon's centre (great
         /// circles to first order: exact enough for polygons up to tens of degrees).
         case polygon([(ra: Double, dec: Double)])
 
-        public static func == (a: Shape, b: Shape) -> Bool {
+        package static func == (a: Shape, b: Shape) -> Bool {
             switch (a, b) {
             case let (.circle(r1, d1, x1), .circle(r2, d2, x2)): r1 == r2 && d1 == d2 && x1 == x2
             case let (.polygon(p), .polygon(q)): p.count == q.count && zip(p, q).allSatisfy { $0.ra == $1.ra && $0.dec == $1.dec }
@@ -19,20 +23,20 @@ public struct Region: Sendable {
         }
     }
 
-    public let name: String
-    public let shapes: [Shape]
+    package let name: String
+    package let shapes: [Shape]
 
-    public struct ParseError: Error, CustomStringConvertible {
-        public let file: String, line: Int, reason: String
-        public var description: String { "\(file):\(line): \(reason)" }
+    package struct ParseError: Error, CustomStringConvertible {
+        package let file: String, line: Int, reason: String
+        package var description: String { "\(file):\(line): \(reason)" }
     }
 
-    public init(name: String, shapes: [Shape]) {
+    package init(name: String, shapes: [Shape]) {
         self.name = name
         self.shapes = shapes
     }
 
-    public init(ds9 text: String, name: String, file: String = "region") throws {
+    package init(ds9 text: String, name: String, file: String = "region") throws {
         var shapes: [Shape] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
@@ -70,7 +74,7 @@ public struct Region: Sendable {
         self.init(name: name, shapes: shapes)
     }
 
-    public func contains(ra: Double, dec: Double) -> Bool {
+    package func contains(ra: Double, dec: Double) -> Bool {
         guard ra.isFinite, dec.isFinite else { return false }
         for shape in shapes {
             switch shape {

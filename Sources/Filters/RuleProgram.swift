@@ -1,4 +1,7 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 
 /// The part of a rule that reads only the alert's flat numbers (`Alert.scalars`): comparisons of
 /// fields and constants, BETWEEN, IS NULL, AND, OR, NOT. Built beside the closures when a rule is
@@ -138,8 +141,8 @@ struct RuleProgram: Sendable {
 /// array holding all their programs, so a pass over hundreds of filters touches no rule object
 /// (iterating rule objects retains and releases each one, which costs more than a comparison);
 /// the others run their closures.
-public struct RuleBook: Sendable {
-    public let rules: [FilterRule]
+package struct RuleBook: Sendable {
+    package let rules: [FilterRule]
     private let ztf: Part, rubin: Part
 
     /// A class, so that choosing the survey's part copies one reference, not three arrays.
@@ -222,19 +225,19 @@ public struct RuleBook: Sendable {
         }
     }
 
-    public init(_ rules: [FilterRule]) {
+    package init(_ rules: [FilterRule]) {
         self.rules = rules
         ztf = Part(rules, .ztf)
         rubin = Part(rules, .rubin)
     }
 
     /// Rules of `survey` that run as closures, by index: `FilterSet` times each of them alone.
-    public func closureRules(for survey: Survey) -> [Int] { (survey == .ztf ? ztf : rubin).others }
+    package func closureRules(for survey: Survey) -> [Int] { (survey == .ztf ? ztf : rubin).others }
 
     /// Sets `hits[i]` for each rule that runs as a flat program; returns how many ran. Other
     /// entries are left as they are.
     @discardableResult
-    public func evaluatePrograms(_ alert: Alert, into hits: inout [Bool]) -> Int {
+    package func evaluatePrograms(_ alert: Alert, into hits: inout [Bool]) -> Int {
         switch alert.survey {  // each branch names its part: binding one to a local would retain it
         case .ztf: run(ztf, alert, &hits, closures: false)
         case .rubin: run(rubin, alert, &hits, closures: false)
@@ -242,7 +245,7 @@ public struct RuleBook: Sendable {
     }
 
     /// Sets `hits[i]` to whether the alert passes `rules[i]` (resized to the rule count).
-    public func evaluate(_ alert: Alert, into hits: inout [Bool]) {
+    package func evaluate(_ alert: Alert, into hits: inout [Bool]) {
         switch alert.survey {
         case .ztf: _ = run(ztf, alert, &hits, closures: true)
         case .rubin: _ = run(rubin, alert, &hits, closures: true)
@@ -250,7 +253,7 @@ public struct RuleBook: Sendable {
     }
 
     /// How many of `alerts` pass each rule.
-    public func matchCounts(_ alerts: [Alert]) -> [Int] {
+    package func matchCounts(_ alerts: [Alert]) -> [Int] {
         var counts = [Int](repeating: 0, count: rules.count)
         var hits: [Bool] = []
         var flags = [Bool](repeating: false, count: rules.count)

@@ -1,8 +1,11 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Stamps
 
 /// A value while a filter runs. `null` follows SQL: comparisons with it are null (false at the top),
 /// `IS NULL` is true, arithmetic with it is null, and so is division by zero.
-public enum Value: Sendable, Equatable {
+package enum Value: Sendable, Equatable {
     case null
     case number(Double)
     case string(String)
@@ -28,7 +31,7 @@ public enum Value: Sendable, Equatable {
     var number: Double? { if case .number(let d) = self { d } else { nil } }
     var truth: Bool? { if case .bool(let b) = self { b } else { nil } }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .null: "NULL"
         case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)

@@ -1,17 +1,21 @@
+import Basics
+import Avro
+import AlertModel
+import Stamps
 import Foundation
 
 /// Named sky positions (a CSV of name, ra, dec[, radius in arcsec]) indexed on a grid of
 /// declination bands and right-ascension cells, so that a cone search costs a few cells, not a scan:
 /// thousands of entries do not slow the stream.
-public struct Watchlist: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public let name: String
-        public let ra: Double
-        public let dec: Double
+package struct Watchlist: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package let name: String
+        package let ra: Double
+        package let dec: Double
         /// Match radius in degrees, when the list gives one per entry.
-        public let radius: Double?
+        package let radius: Double?
 
-        public init(name: String, ra: Double, dec: Double, radius: Double? = nil) {
+        package init(name: String, ra: Double, dec: Double, radius: Double? = nil) {
             self.name = name
             self.ra = ra
             self.dec = dec
@@ -19,12 +23,12 @@ public struct Watchlist: Sendable {
         }
     }
 
-    public let name: String
-    public let entries: [Entry]
+    package let name: String
+    package let entries: [Entry]
     private let cellSize: Double
     private var cells: [Int: [Int32]] = [:]
 
-    public init(name: String, entries: [Entry], cellSize: Double = 0.1) {
+    package init(name: String, entries: [Entry], cellSize: Double = 0.1) {
         self.name = name
         self.entries = entries
         self.cellSize = cellSize
@@ -33,13 +37,13 @@ public struct Watchlist: Sendable {
         }
     }
 
-    public struct ParseError: Error, CustomStringConvertible {
-        public let file: String, line: Int, reason: String
-        public var description: String { "\(file):\(line): \(reason)" }
+    package struct ParseError: Error, CustomStringConvertible {
+        package let file: String, line: Int, reason: String
+        package var description: String { "\(file):\(line): \(reason)" }
     }
 
     /// Reads `name,ra,dec[,radius_arcsec]` lines (a header line and `#` comments are skipped).
-    public init(csv text: String, name: String, file: String = "watchlist") throws {
+    package init(csv text: String, name: String, file: String = "watchlist") throws {
         var entries: [Entry] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -70,7 +74,7 @@ public struct Watchlist: Sendable {
     private func key(band: Int, cell: Int) -> Int { band * 1_000_000 + cell }
 
     /// The nearest entry within `radius` degrees (or within its own radius when it has one).
-    public func nearest(ra: Double, dec: Double, radius: Double) -> (entry: Entry, distance: Double)? {
+    package func nearest(ra: Double, dec: Double, radius: Double) -> (entry: Entry, distance: Double)? {
         guard ra.isFinite, dec.isFinite else { return nil }
         let search = max(radius, entries.isEmpty ? 0 : maxEntryRadius)
         var best: (Entry, Double)? = nil
@@ -99,9 +103,9 @@ public struct Watchlist: Sendable {
 }
 
 /// Spherical astronomy the functions need.
-public enum Sky {
+package enum Sky {
     /// Angular separation in degrees (haversine, exact at small angles).
-    public static func separation(_ ra1: Double, _ dec1: Double, _ ra2: Double, _ dec2: Double) -> Double {
+    package static func separation(_ ra1: Double, _ dec1: Double, _ ra2: Double, _ dec2: Double) -> Double {
         let r = Double.pi / 180
         let dDec = (dec2 - dec1) * r, dRa = (ra2 - ra1) * r
         let a = pow(sin(dDec / 2), 2) + cos(dec1 * r) * cos(dec2 * r) * pow(sin(dRa / 2), 2)
@@ -109,7 +113,7 @@ public enum Sky {
     }
 
     /// Galactic (l, b) in degrees of ICRS (ra, dec), with the IAU 1958 pole and origin in J2000.
-    public static func galactic(ra: Double, dec: Double) -> (l: Double, b: Double) {
+    package static func galactic(ra: Double, dec: Double) -> (l: Double, b: Double) {
         let r = Double.pi / 180
         let raPole = 192.85948 * r, decPole = 27.12825 * r, lOmega = 122.93192 * r
         let sinB = sin(dec * r) * sin(decPole) + cos(dec * r) * cos(decPole) * cos(ra * r - raPole)

@@ -1,7 +1,17 @@
-import ArgumentParser
-import BrokerIngest
-import CitSciCore
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
 import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
+import ArgumentParser
 import Foundation
 
 /// `citsci batch`: the filter → flipbook → subject-set part of the pipeline over alert files, into

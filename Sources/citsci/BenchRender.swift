@@ -1,6 +1,17 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import ArgumentParser
-import BrokerIngest
-import CitSciCore
 import Foundation
 
 struct BenchRender: ParsableCommand {
@@ -52,5 +63,5 @@ struct BenchRender: ParsableCommand {
 /// Per-thread tallies (each thread writes only its own).
 private final class Counter: @unchecked Sendable {
     var frames = 0
-    var bytes = 0
+    package var bytes = 0
 }

@@ -1,6 +1,17 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import ArgumentParser
-import BrokerIngest
-import CitSciCore
 import Foundation
 
 struct Inspect: ParsableCommand {
@@ -82,7 +93,7 @@ enum AlertFiles {
         return out
     }
 
-    static func read(_ path: String) throws -> [UInt8] {
+    package static func read(_ path: String) throws -> [UInt8] {
         Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }

@@ -1,6 +1,18 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import Foundation
 import Logging
-import BrokerIngest
 
 /// One JSON object per line on standard error (`log: {format: json}`), for log collectors:
 /// `{"time", "level", "label", "message", <metadata>}`.

@@ -1,4 +1,16 @@
-import CitSciCore
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import Foundation
 import ServiceLifecycle
 

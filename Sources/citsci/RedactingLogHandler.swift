@@ -1,4 +1,16 @@
-import BrokerIngest
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import Logging
 
 /// Passes every log line through the redaction step before the handler that writes it: messages

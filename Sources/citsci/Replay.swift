@@ -1,5 +1,17 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import ArgumentParser
-import BrokerIngest
 import Foundation
 import Synchronization
 
@@ -38,7 +50,7 @@ struct Replay: AsyncParsableCommand {
     @Argument(help: "Alert files or folders.")
     var files: [String]
 
-    func validate() throws {
+    package func validate() throws {
         if framing == .confluent && schemaId == nil { throw ValidationError("--framing confluent needs --schema-id") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
     }

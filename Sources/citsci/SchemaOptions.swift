@@ -1,5 +1,17 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import ArgumentParser
-import BrokerIngest
 
 /// Where Confluent-framed messages find their writer schemas.
 struct SchemaOptions: ParsableArguments {

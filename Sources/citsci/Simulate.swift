@@ -1,5 +1,17 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import Classifications
+import Service
+import WebClient
+import WebServer
 import ArgumentParser
-import CitSciCore
 import Foundation
 
 struct Simulate: ParsableCommand {

@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 
 /// Seeded mutations of a real message from every data set (ZTF and Rubin containers, null and snappy
 /// codecs, broker re-serialisations, Confluent frames) and of the official writer schemas: each case

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 import TestSupport
 
 /// Every kind of bad input gives a typed error with its reason and byte offset, and nothing crashes.

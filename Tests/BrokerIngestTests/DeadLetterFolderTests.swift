@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 import TestSupport
 
 @Suite struct DeadLetterFolderTests {

@@ -1,7 +1,11 @@
 import Synchronization
 import Foundation
 import Testing
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 import TestSupport
 
 /// The consumer and producer against a real broker (Tansu), with real alerts.

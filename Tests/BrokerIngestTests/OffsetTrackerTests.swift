@@ -1,5 +1,9 @@
 import Testing
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 import TestSupport
 
 @Suite struct OffsetTrackerTests {

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 
 /// The one redaction step: configured secrets and the values after credential-like keys are gone
 /// from any text, in every encoding a server might echo them in.

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import BrokerIngest
+@testable import Basics
+@testable import Avro
+@testable import WebClient
+@testable import AlertModel
+@testable import Kafka
 import TestSupport
 
 /// A local Confluent-compatible registry (Tests/Fixtures/schema_registry.py) on a free loopback port.

@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Basics
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 @Suite struct AggregatorTests {
     static let exports = ["example_classifications", "fossil-finder-classifications_test", "michigan-sample", "kenya-sample", "slsn-cls_export"]

@@ -1,8 +1,18 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// Caesar's external-effect POSTs: parsed, checked, stored once per content, over a real socket.
 @Suite struct CaesarReceiverTests {

@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Basics
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// The fake Panoptes held to the real thing. The official client (panoptes-client from PyPI) drives
 /// it through every operation citsci's push makes, and nothing it sends may be refused; the fake

@@ -1,8 +1,18 @@
 import Foundation
 import Testing
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 @Suite(needsData) struct FlipbookTests {
     @Test func tripletOfARealAlert() throws {

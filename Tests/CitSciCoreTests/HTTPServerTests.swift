@@ -1,8 +1,18 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// The HTTP surfaces as a hostile client meets them: malformed requests, huge heads, lying lengths,
 /// trickled bytes, crowds of connections. The server answers or closes; it never stops.

@@ -1,10 +1,20 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Filters
 import Foundation
 import Logging
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// The folder source's loop ends when its task is cancelled (another service failed): it used to
 /// spin at 100% with SIGTERM ignored, re-running a sleep that threw at once.

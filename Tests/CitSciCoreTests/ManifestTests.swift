@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Basics
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 @Suite struct ManifestTests {
     func folder(frames: [String]) throws -> String {

@@ -1,8 +1,18 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// The Panoptes client against the strict fake: the requests the official client makes, and each fault.
 @Suite struct PanoptesClientTests {

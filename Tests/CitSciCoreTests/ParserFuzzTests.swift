@@ -1,8 +1,18 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// Seeded mutations of every other kind of outside input citsci parses: FITS stamps from real alerts,
 /// Zooniverse export CSVs, citsci.yaml, Panoptes API answers and schema-registry answers (served by a

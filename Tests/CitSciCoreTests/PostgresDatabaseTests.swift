@@ -1,9 +1,19 @@
 import Foundation
 import Synchronization
 import Testing
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// The state store on PostgreSQL (a real server from Debian's packages, started per test): what
 /// several instances share must behave as on SQLite, and two stores on one database must see and

@@ -1,8 +1,18 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 /// Aggregates out to Kafka: what a downstream consumer reads with fastavro and the schema file alone.
 @Suite struct ResultPublisherTests {

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import CitSciCore
+@testable import Basics
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 @Suite struct RetryPolicyTests {
     @Test func backoffDoublesWithJitterUpToTheCeilingAndRetryAfterWins() {

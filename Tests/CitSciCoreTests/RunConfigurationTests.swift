@@ -2,7 +2,14 @@ import Foundation
 import Testing
 import TestSupport
 import Yams
-@testable import CitSciCore
+@testable import Basics
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 @Suite struct RunConfigurationTests {
     @Test func defaultsWorkOnALaptop() throws {

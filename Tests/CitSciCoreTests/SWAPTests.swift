@@ -1,7 +1,14 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import CitSciCore
+@testable import Basics
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
 
 @Suite struct SWAPTests {
     func c(_ id: Int64, _ user: String, _ subject: String, _ answer: String, gold: Bool = false) -> Classification {

@@ -1,4 +1,8 @@
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 import Foundation
 import Testing
 import TestSupport

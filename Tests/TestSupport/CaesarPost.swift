@@ -1,6 +1,6 @@
 /// The body Caesar's external effect posts: a subject reduction as `SubjectReduction#prepare` gives it.
-public enum CaesarPost {
-    public static func body(subject: Int, data: String, workflow: Int = 47) -> [UInt8] {
+package enum CaesarPost {
+    package static func body(subject: Int, data: String, workflow: Int = 47) -> [UInt8] {
         Array("""
             {"id": 991, "reducible": {"id": \(workflow), "type": "Workflow"}, "data": \(data),
              "subject": {"id": \(subject), "metadata": {"#alert_id": "170", "#object_id": "3001", "#survey": "rubin"},

@@ -1,19 +1,19 @@
 import Foundation
 
 /// A value shared between test tasks and callbacks.
-public final class Locked<T>: @unchecked Sendable {
+package final class Locked<T>: @unchecked Sendable {
     private var v: T
     private let lock = NSLock()
-    public init(_ v: T) { self.v = v }
-    public var value: T { lock.lock(); defer { lock.unlock() }; return v }
-    public func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+    package init(_ v: T) { self.v = v }
+    package var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    package func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
 }
 
 /// A small deterministic generator, so a randomised test can be replayed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9

@@ -3,13 +3,13 @@ import Foundation
 /// Seeded mutation fuzzing that lives in the test suite: every case is derived from real inputs
 /// (seeds) by a reproducible generator, so a failure names its seed and case number and can be
 /// replayed. `CITSCI_FUZZ_CASES` scales the count up (`scripts/fuzz` runs long campaigns).
-public struct Fuzz: Sendable {
-    public let seeds: [[UInt8]]
-    public let count: Int
-    public let seed: UInt64
+package struct Fuzz: Sendable {
+    package let seeds: [[UInt8]]
+    package let count: Int
+    package let seed: UInt64
 
     /// `count` cases (times CITSCI_FUZZ_SCALE when set) from `seeds`.
-    public init(seeds: [[UInt8]], count: Int, seed: UInt64 = 0x5eed) {
+    package init(seeds: [[UInt8]], count: Int, seed: UInt64 = 0x5eed) {
         precondition(!seeds.isEmpty, "fuzzing needs at least one seed input")
         self.seeds = seeds
         let scale = ProcessInfo.processInfo.environment["CITSCI_FUZZ_SCALE"].flatMap(Int.init) ?? 1
@@ -18,7 +18,7 @@ public struct Fuzz: Sendable {
     }
 
     /// Calls `body` with each case and its number; the seeds themselves come first.
-    public func forEach(_ body: (Int, [UInt8]) throws -> Void) rethrows {
+    package func forEach(_ body: (Int, [UInt8]) throws -> Void) rethrows {
         var rng = SplitMix64(seed: seed)
         for (i, s) in seeds.enumerated() { try body(i, s) }
         for i in seeds.count..<(seeds.count + count) {

@@ -4,25 +4,25 @@ import Glibc
 /// A real PostgreSQL server from Debian's packages (scripts/bootstrap installs `postgresql`) in a
 /// throwaway folder on a free loopback port, stopped and removed when the value goes away. As
 /// root (CI), the server runs as the `postgres` user, since PostgreSQL refuses to run as root.
-public final class PostgresServer: @unchecked Sendable {
+package final class PostgresServer: @unchecked Sendable {
     private let process: Process
     private let folder: String
     private let bin: String
-    public let port: Int
+    package let port: Int
 
     /// The folder of initdb and postgres, newest version first.
-    public static let binaries: String? = {
+    package static let binaries: String? = {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted { $0.compare($1, options: .numeric) == .orderedDescending }
         return versions.map { "\(root)/\($0)/bin" }.first { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") }
     }()
 
-    public static var isInstalled: Bool { binaries != nil }
-    public static let missingMessage = "PostgreSQL is not installed: run scripts/bootstrap (apt install postgresql)"
+    package static var isInstalled: Bool { binaries != nil }
+    package static let missingMessage = "PostgreSQL is not installed: run scripts/bootstrap (apt install postgresql)"
 
     private static let asRoot = geteuid() == 0
 
-    public init() throws {
+    package init() throws {
         guard let bin = Self.binaries else { throw FixtureError(message: Self.missingMessage) }
         self.bin = bin
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-pg-\(UUID().uuidString)").path
@@ -49,7 +49,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// A new, empty database on the server, as a URL for `state:`.
-    public func newDatabase() throws -> String {
+    package func newDatabase() throws -> String {
         let name = "citsci_" + UUID().uuidString.prefix(8).lowercased()
         _ = try runCommand(bin + "/createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "citsci", name])
         return "postgresql://citsci@127.0.0.1:\(port)/\(name)"

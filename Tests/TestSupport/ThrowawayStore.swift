@@ -1,23 +1,30 @@
-import CitSciCore
+import Basics
+import Stamps
+import State
+import Subjects
+import Zooniverse
+import WebServer
+import Classifications
+import Service
 import Foundation
 
 /// The engines a state store runs on. Tests of the paths whose SQL both engines must speak take
 /// each one as an argument (PostgreSQL only where its binaries are installed).
-public enum StoreEngine: String, Sendable, CustomStringConvertible {
+package enum StoreEngine: String, Sendable, CustomStringConvertible {
     case sqlite, postgresql
 
-    public static var available: [StoreEngine] { PostgresServer.isInstalled ? [.sqlite, .postgresql] : [.sqlite] }
-    public var description: String { rawValue }
+    package static var available: [StoreEngine] { PostgresServer.isInstalled ? [.sqlite, .postgresql] : [.sqlite] }
+    package var description: String { rawValue }
 }
 
 /// A state store that goes away with the value: a SQLite file in the temporary folder, or a new
 /// database on a throwaway PostgreSQL server.
-public final class ThrowawayStore: @unchecked Sendable {
-    public let state: StateStore
-    public let location: String
+package final class ThrowawayStore: @unchecked Sendable {
+    package let state: StateStore
+    package let location: String
     private let server: PostgresServer?
 
-    public init(_ engine: StoreEngine) throws {
+    package init(_ engine: StoreEngine) throws {
         switch engine {
         case .sqlite:
             server = nil
@@ -31,7 +38,7 @@ public final class ThrowawayStore: @unchecked Sendable {
     }
 
     /// Another instance's store on the same database (SQLite: the same file).
-    public func reopen() throws -> StateStore { try StateStore(path: location) }
+    package func reopen() throws -> StateStore { try StateStore(path: location) }
 
     deinit {
         guard server == nil else { return }

@@ -1,4 +1,11 @@
-import CitSciCore
+import Basics
+import Stamps
+import State
+import Subjects
+import Zooniverse
+import WebServer
+import Classifications
+import Service
 import Foundation
 import Glibc
 import Testing

@@ -145,7 +145,11 @@ struct KafkaCommandTests {
     }
 }
 
-import BrokerIngest
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
 
 func produceRaw(_ broker: TansuBroker, topic: String, value: [UInt8]) async throws {
     let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: broker.bootstrap))

@@ -1,5 +1,15 @@
-import BrokerIngest
-import CitSciCore
+import Basics
+import Avro
+import WebClient
+import AlertModel
+import Kafka
+import Stamps
+import State
+import Subjects
+import Zooniverse
+import WebServer
+import Classifications
+import Service
 import Foundation
 import Testing
 import TestSupport

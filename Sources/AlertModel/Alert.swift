@@ -1,0 +1,224 @@
+/// The survey an alert comes from.
+package enum Survey: String, Sendable, Codable, CaseIterable {
+    case ztf, rubin
+}
+
+/// One point of an object's light curve: a detection, an upper limit or a forced measurement.
+package struct Photometry: Sendable, Equatable {
+    package var mjd: Double
+    package var band: String?
+    /// Difference-image flux in nJy (AB: 0 mag = 3631 Jy, so mag = 31.4 − 2.5 log10 flux).
+    package var flux: Double?
+    package var fluxError: Double?
+    package var magnitude: Double?
+    package var magnitudeError: Double?
+    /// 5σ limiting magnitude, for ZTF non-detections.
+    package var limitingMagnitude: Double?
+    /// False for an upper limit (a non-detection) or a forced measurement.
+    package var isDetection: Bool
+    package var sourceId: Int64?
+
+    package init(mjd: Double, band: String?, flux: Double?, fluxError: Double?, magnitude: Double?, magnitudeError: Double?,
+                limitingMagnitude: Double?, isDetection: Bool, sourceId: Int64?) {
+        self.mjd = mjd
+        self.band = band
+        self.flux = flux
+        self.fluxError = fluxError
+        self.magnitude = magnitude
+        self.magnitudeError = magnitudeError
+        self.limitingMagnitude = limitingMagnitude
+        self.isDetection = isDetection
+        self.sourceId = sourceId
+    }
+}
+
+/// A FITS stamp as it arrived: bytes (gzip-compressed for ZTF, plain for Rubin) and its file name if given.
+package struct Cutout: Sendable, Equatable {
+    package var fileName: String?
+    package var data: [UInt8]
+}
+
+package struct Cutouts: Sendable, Equatable {
+    package var science: Cutout?
+    package var template: Cutout?
+    package var difference: Cutout?
+}
+
+/// One alert, from any survey and schema version, in one model. Fields the model does not name stay
+/// reachable through `record` (the whole packet, in the reader schema's layout) by a `FieldPath`.
+///
+/// A value type whose fields live in one immutable box: copying an alert (into a task, a queue, a
+/// loop variable) is one retain instead of one per array and string inside it, and reading a field
+/// is a load through `let`s. Setting a field copies the box (alerts are set once, when decoded).
+package struct Alert: Sendable {
+    @usableFromInline
+    struct Fields: Sendable {
+        @usableFromInline var survey: Survey
+        @usableFromInline var alertId: Int64
+        @usableFromInline var sourceId: Int64?
+        @usableFromInline var objectId: String?
+        @usableFromInline var mjd: Double
+        @usableFromInline var ra: Double
+        @usableFromInline var dec: Double
+        @usableFromInline var band: String?
+        @usableFromInline var flux: Double?
+        @usableFromInline var fluxError: Double?
+        @usableFromInline var magnitude: Double?
+        @usableFromInline var magnitudeError: Double?
+        @usableFromInline var snr: Double?
+        @usableFromInline var reliability: Double?
+        @usableFromInline var schemaVersion: String?
+        @usableFromInline var history: [Photometry]
+        @usableFromInline var forcedPhotometry: [Photometry]
+        @usableFromInline var cutouts: Cutouts
+        @usableFromInline var record: AvroRecord
+        @usableFromInline var scalars: [Double] = []
+    }
+
+    @usableFromInline
+    final class Box: Sendable {
+        @usableFromInline let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    @usableFromInline var box: Box
+
+    package init(survey: Survey, alertId: Int64, sourceId: Int64?, objectId: String?, mjd: Double, ra: Double, dec: Double, band: String?, flux: Double?, fluxError: Double?, magnitude: Double?, magnitudeError: Double?, snr: Double?, reliability: Double?, schemaVersion: String?, history: [Photometry], forcedPhotometry: [Photometry], cutouts: Cutouts, record: AvroRecord, scalars: [Double] = []) {
+        box = Box(Fields(survey: survey, alertId: alertId, sourceId: sourceId, objectId: objectId, mjd: mjd, ra: ra, dec: dec, band: band, flux: flux, fluxError: fluxError, magnitude: magnitude, magnitudeError: magnitudeError, snr: snr, reliability: reliability, schemaVersion: schemaVersion, history: history, forcedPhotometry: forcedPhotometry, cutouts: cutouts, record: record, scalars: scalars))
+    }
+
+    private mutating func set(_ change: (inout Fields) -> Void) {
+        var f = box.fields
+        change(&f)
+        box = Box(f)
+    }
+
+    package var survey: Survey {
+        @inlinable get { box.fields.survey }
+        set { set { $0.survey = newValue } }
+    }
+    /// The alert's id: ZTF `candid`; Rubin `diaSourceId` (8.0 and later) or `alertId` (7.x).
+    package var alertId: Int64 {
+        @inlinable get { box.fields.alertId }
+        set { set { $0.alertId = newValue } }
+    }
+    /// The detection's id: ZTF `candid`, Rubin `diaSource.diaSourceId`.
+    package var sourceId: Int64? {
+        @inlinable get { box.fields.sourceId }
+        set { set { $0.sourceId = newValue } }
+    }
+    /// The object's id: ZTF `objectId` (`ZTF18aaxjdyr`), Rubin `diaObjectId` in decimal.
+    package var objectId: String? {
+        @inlinable get { box.fields.objectId }
+        set { set { $0.objectId = newValue } }
+    }
+    package var mjd: Double {
+        @inlinable get { box.fields.mjd }
+        set { set { $0.mjd = newValue } }
+    }
+    package var ra: Double {
+        @inlinable get { box.fields.ra }
+        set { set { $0.ra = newValue } }
+    }
+    package var dec: Double {
+        @inlinable get { box.fields.dec }
+        set { set { $0.dec = newValue } }
+    }
+    package var band: String? {
+        @inlinable get { box.fields.band }
+        set { set { $0.band = newValue } }
+    }
+    package var flux: Double? {
+        @inlinable get { box.fields.flux }
+        set { set { $0.flux = newValue } }
+    }
+    package var fluxError: Double? {
+        @inlinable get { box.fields.fluxError }
+        set { set { $0.fluxError = newValue } }
+    }
+    package var magnitude: Double? {
+        @inlinable get { box.fields.magnitude }
+        set { set { $0.magnitude = newValue } }
+    }
+    package var magnitudeError: Double? {
+        @inlinable get { box.fields.magnitudeError }
+        set { set { $0.magnitudeError = newValue } }
+    }
+    package var snr: Double? {
+        @inlinable get { box.fields.snr }
+        set { set { $0.snr = newValue } }
+    }
+    /// Real/bogus score: ZTF `drb` (or `rb` before it existed), Rubin `reliability`.
+    package var reliability: Double? {
+        @inlinable get { box.fields.reliability }
+        set { set { $0.reliability = newValue } }
+    }
+    /// The writer schema's version (`3.3`, `9.0`) when the packet says it.
+    package var schemaVersion: String? {
+        @inlinable get { box.fields.schemaVersion }
+        set { set { $0.schemaVersion = newValue } }
+    }
+    /// Previous detections and upper limits, oldest first.
+    package var history: [Photometry] {
+        @inlinable get { box.fields.history }
+        set { set { $0.history = newValue } }
+    }
+    /// Forced photometry at the object's position, oldest first.
+    package var forcedPhotometry: [Photometry] {
+        @inlinable get { box.fields.forcedPhotometry }
+        set { set { $0.forcedPhotometry = newValue } }
+    }
+    package var cutouts: Cutouts {
+        @inlinable get { box.fields.cutouts }
+        set { set { $0.cutouts = newValue } }
+    }
+    /// The whole packet in the reader schema's layout.
+    package var record: AvroRecord {
+        @inlinable get { box.fields.record }
+        set { set { $0.record = newValue } }
+    }
+    /// The record's numbers outside arrays, flat (`ScalarColumns`); read through `FieldPath.slot`.
+    package var scalars: [Double] {
+        @inlinable get { box.fields.scalars }
+        set { set { $0.scalars = newValue } }
+    }
+
+    /// The value at a compiled path (`.null` when any step is null or absent).
+    package func value(at path: FieldPath) -> AvroValue { path.value(in: record) }
+}
+
+extension Alert {
+    /// A line for people: ids, position, band, magnitude, cutout sizes.
+    package var summary: String {
+        func f(_ x: Double?, _ digits: Int) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "-" }
+        let sizes = [cutouts.science, cutouts.template, cutouts.difference]
+            .map { $0.map { String($0.data.count) } ?? "-" }.joined(separator: "/")
+        return "\(survey.rawValue) alert \(alertId) object \(objectId ?? "-") mjd \(f(mjd, 5)) "
+            + "ra \(f(ra, 6)) dec \(f(dec, 6)) band \(band ?? "-") mag \(f(magnitude, 3))±\(f(magnitudeError, 3)) "
+            + "snr \(f(snr, 1)) rb \(f(reliability, 3)) history \(history.count) forced \(forcedPhotometry.count) "
+            + "cutouts \(sizes) B"
+    }
+}
+
+/// AB magnitudes and nJy fluxes: mag = 31.4 − 2.5 log10(flux / nJy).
+package enum Photometric {
+    package static let zeroPointNJy = 31.4
+
+    package static func magnitude(fluxNJy flux: Double) -> Double? {
+        guard flux > 0, flux.isFinite else { return nil }
+        return zeroPointNJy - 2.5 * log10(flux)
+    }
+
+    package static func magnitudeError(fluxNJy flux: Double, error: Double) -> Double? {
+        guard flux != 0, flux.isFinite, error.isFinite else { return nil }
+        return 2.5 / log(10.0) * abs(error / flux)
+    }
+
+    package static func flux(magnitude: Double) -> Double { pow(10, (zeroPointNJy - magnitude) / 2.5) }
+}
+
+import Basics
+import Avro
+import Schemas
+import WebClient
+import Foundation

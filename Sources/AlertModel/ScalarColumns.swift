@@ -1,0 +1,74 @@
+import Basics
+import Avro
+import Schemas
+import WebClient
+/// Every number of a record that is not inside an array (its own numeric fields and those of its
+/// nested records, depth first in schema order) as one flat array, NaN for null. An alert's is
+/// filled once when it is decoded, so that a filter reading `candidate.magpsf` reads one array
+/// element: no walk through nested values and no reference counting, per alert and per rule.
+/// A position depends on the reader schema alone, so a `FieldPath` knows its slot when compiled.
+package enum ScalarColumns {
+    /// Nested records deeper than this are left out (a recursive schema would never end).
+    static let maxDepth = 8
+
+    /// How many numbers a record of `schema` has outside arrays.
+    package static func width(of schema: AvroRecordSchema) -> Int { width(schema, depth: 0) }
+
+    /// The numbers of `record`, in slot order.
+    package static func values(of record: AvroRecord) -> [Double] {
+        // No reserveCapacity(width(…)): walking the schema for it cost more, per alert, than the
+        // handful of regrowths it saves.
+        var out: [Double] = []
+        fill(record, depth: 0, into: &out)
+        return out
+    }
+
+    /// The slot of the numeric leaf at `steps` (field indexes from `schema`), nil for a leaf that is
+    /// not a number or a path through anything but records.
+    static func slot(of steps: [Int], in schema: AvroRecordSchema) -> Int? {
+        var base = 0
+        var record = schema
+        for (depth, i) in steps.enumerated() {
+            for j in 0..<i { base += width(record.fields[j].type, depth: depth) }
+            let t = record.fields[i].type.nonNull
+            if depth == steps.count - 1 { return isNumber(t) ? base : nil }
+            guard case .record(let next) = t, depth + 1 < maxDepth else { return nil }
+            record = next
+        }
+        return nil
+    }
+
+    private static func isNumber(_ t: AvroSchema) -> Bool {
+        switch t {
+        case .int, .long, .float, .double: true
+        default: false
+        }
+    }
+
+    /// How many slots a field of type `t` takes in a record at `depth`.
+    private static func width(_ t: AvroSchema, depth: Int) -> Int {
+        let t = t.nonNull
+        if isNumber(t) { return 1 }
+        if case .record(let r) = t, depth + 1 < maxDepth { return width(r, depth: depth + 1) }
+        return 0
+    }
+
+    private static func width(_ r: AvroRecordSchema, depth: Int) -> Int {
+        r.fields.reduce(0) { $0 + width($1.type, depth: depth) }
+    }
+
+    private static func fill(_ record: AvroRecord, depth: Int, into out: inout [Double]) {
+        for (field, value) in zip(record.schema.fields, record.values) {
+            let t = field.type.nonNull
+            if isNumber(t) {
+                out.append(value.doubleValue ?? .nan)
+            } else if case .record(let sub) = t, depth + 1 < maxDepth {
+                if case .record(let r) = value {
+                    fill(r, depth: depth + 1, into: &out)
+                } else {
+                    out.append(contentsOf: repeatElement(Double.nan, count: width(sub, depth: depth + 1)))
+                }
+            }
+        }
+    }
+}

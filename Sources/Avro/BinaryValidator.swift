@@ -1,0 +1,122 @@
+import Basics
+/// Limits that protect the decoder from hostile or corrupt input.
+package struct DecodingLimits: Sendable {
+    /// Largest `bytes`/`string` field (a cutout is tens of kB; 64 MiB is far beyond any real one).
+    package var maxFieldBytes: Int = 64 << 20
+    /// Most items in one array or map (Rubin histories hold hundreds).
+    package var maxItems: Int = 1_000_000
+    package init() {}
+}
+
+/// Walks Avro binary data with the writer schema without materialising it: it finds the exact end of
+/// a record and the exact byte offset of any fault (truncation, an impossible union branch, a length
+/// beyond the data or the limits) before Avro C sees the bytes.
+package struct BinaryValidator: Sendable {
+    let program: ValidatorProgram
+    let limits: DecodingLimits
+
+    package init(schema: AvroSchema, limits: DecodingLimits) {
+        self.program = ValidatorProgram(schema)
+        self.limits = limits
+    }
+
+    /// Checks one value starting at the cursor and leaves the cursor just after it.
+    package func validate(_ cursor: inout BinaryCursor) throws(AlertDecodingError) {
+        try program.nodes.withUnsafeBufferPointer { (nodes) throws(AlertDecodingError) in
+            try program.children.withUnsafeBufferPointer { (children) throws(AlertDecodingError) in
+                let walker = Walker(nodes: nodes, children: children, limits: limits)
+                try walker.walk(0, &cursor)
+            }
+        }
+    }
+
+    private struct Walker {
+        let nodes: UnsafeBufferPointer<FlatNode<ValidatorProgram.Op>>
+        let children: UnsafeBufferPointer<Int32>
+        let limits: DecodingLimits
+
+        func walk(_ index: Int32, _ c: inout BinaryCursor) throws(AlertDecodingError) {
+            let n = nodes[Int(index)]
+            switch n.op {
+            case .null:
+                return
+            case .boolean:
+                guard c.remaining >= 1 else { throw AlertDecodingError(.truncated, "boolean past the end", offset: c.position) }
+                let b = c.bytes[c.position]
+                guard b <= 1 else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "boolean byte is \(b), not 0 or 1", offset: c.position)
+                }
+                c.position += 1
+            case .int:
+                let start = c.position
+                let v = try c.readLong()
+                guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "int value \(v) does not fit 32 bits", offset: start)
+                }
+            case .long:
+                _ = try c.readLong()
+            case .float:
+                try c.skip(4, what: "float")
+            case .double:
+                try c.skip(8, what: "double")
+            case .bytes:
+                c.position += try c.readLength(limit: limits.maxFieldBytes, what: "bytes")
+            case .string:
+                c.position += try c.readLength(limit: limits.maxFieldBytes, what: "string")
+            case .fixed:
+                try c.skip(Int(n.a), what: "fixed")
+            case .enumeration:
+                let start = c.position
+                let i = try c.readLong()
+                guard i >= 0 && i < Int64(n.a) else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "enum index \(i) outside 0..<\(n.a)", offset: start)
+                }
+            case .array:
+                let item = children[Int(n.first)]
+                try blocks(&c, what: "array") { (c: inout BinaryCursor) throws(AlertDecodingError) in try walk(item, &c) }
+            case .map:
+                let value = children[Int(n.first)]
+                try blocks(&c, what: "map") { (c: inout BinaryCursor) throws(AlertDecodingError) in
+                    c.position += try c.readLength(limit: limits.maxFieldBytes, what: "map key")
+                    try walk(value, &c)
+                }
+            case .union:
+                let start = c.position
+                let i = try c.readLong()
+                guard i >= 0 && i < Int64(n.count) else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "union branch \(i) outside 0..<\(n.count)", offset: start)
+                }
+                try walk(children[Int(n.first) + Int(i)], &c)
+            case .record:
+                var k = Int(n.first)
+                let end = k + Int(n.count)
+                while k < end {
+                    try walk(children[k], &c)
+                    k += 1
+                }
+            }
+        }
+
+        private func blocks(_ c: inout BinaryCursor, what: StaticString,
+                            item: (inout BinaryCursor) throws(AlertDecodingError) -> Void) throws(AlertDecodingError) {
+            var total = 0
+            while true {
+                let start = c.position
+                var count = try c.readLong()
+                if count == 0 { return }
+                if count < 0 {
+                    count = -count  // a negative count is followed by the block's size in bytes
+                    let size = try c.readLong()
+                    guard size >= 0 && size <= Int64(c.remaining) else {
+                        throw AlertDecodingError(.truncated, "\(what) block of \(size) bytes but only \(c.remaining) left", offset: start)
+                    }
+                }
+                guard count <= Int64(limits.maxItems - total) else {
+                    throw AlertDecodingError(.oversizedField, "\(what) of more than \(limits.maxItems) items", offset: start)
+                }
+                total += Int(count)
+                for _ in 0..<count { try item(&c) }
+            }
+        }
+    }
+}

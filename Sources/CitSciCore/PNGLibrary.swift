@@ -1,9 +1,0 @@
-import CPNG
-
-/// Facts about the linked libpng (stamps and flipbooks arrive with issue 5).
-public enum PNGLibrary {
-    public static var version: String {
-        let v = png_access_version_number()
-        return "\(v / 10000).\(v / 100 % 100).\(v % 100)"
-    }
-}

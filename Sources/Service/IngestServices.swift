@@ -1,0 +1,249 @@
+import Basics
+import Avro
+import AlertModel
+import Kafka
+import Stamps
+import Filters
+import State
+import Subjects
+import Zooniverse
+import WebServer
+import Classifications
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Alerts from Kafka through the pipeline. Offsets are committed only for messages whose effects are
+/// durable (subjects in the state store, or a dead letter); on graceful shutdown it stops taking
+/// messages, commits what is done, and returns.
+package struct KafkaIngestService: Service {
+    package let consumer: KafkaConsumer
+    package let ingest: AlertIngest
+    package let pipeline: AlertPipeline
+    package let deadLetters: any DeadLetterSink
+    /// Decoded messages that may wait for the render stage before the consumer pauses.
+    package let queueCapacity: Int
+    /// Stop after this long without a message (for one-pass runs); nil: run until shut down.
+    package let idleTimeout: Duration?
+    package let logger: Logger
+
+    package init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
+                deadLetters: any DeadLetterSink, queueCapacity: Int = 1000, idleTimeout: Duration? = nil, logger: Logger) {
+        self.consumer = consumer
+        self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
+        self.pipeline = pipeline
+        self.deadLetters = deadLetters
+        self.queueCapacity = queueCapacity
+        self.idleTimeout = idleTimeout
+        self.logger = logger
+    }
+
+    /// Consumer lag per partition, the decoded-message queue and whether it paused the consumer,
+    /// as gauges, every `interval` until cancelled.
+    static func reportQueues(_ consumer: KafkaConsumer, _ ingest: AlertIngest, every interval: Duration) async throws {
+        let depth = Gauge(label: "citsci_queue_depth", dimensions: [("stage", "decoded")])
+        let paused = Gauge(label: "citsci_consumer_paused")
+        let pauses = Gauge(label: "citsci_consumer_pauses")
+        let inFlight = Gauge(label: "citsci_messages_in_flight")
+        var lagGauges: [OffsetTracker.Partition: Gauge] = [:]
+        while true {
+            let q = ingest.queue
+            depth.record(q.depth)
+            paused.record(q.paused ? 1 : 0)
+            pauses.record(q.pauses)
+            inFlight.record(consumer.inFlight)
+            for (p, lag) in consumer.lag() {
+                let g = lagGauges[p] ?? Gauge(label: "citsci_consumer_lag", dimensions: [("topic", p.topic), ("partition", "\(p.partition)")])
+                lagGauges[p] = g
+                g.record(lag)
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+
+    package func run() async throws {
+        let (ingest, pipeline, deadLetters) = (self.ingest, self.pipeline, self.deadLetters)
+        let messages = Counter(label: "citsci_messages_total")
+        let dead = Counter(label: "citsci_dead_letters_total")
+        defer { consumer.close() }  // commits the offsets of the messages done
+        let lastActivity = LastActivity()
+        let idleTimeout = self.idleTimeout
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let idleTimeout {
+                        group.addTask {
+                            while lastActivity.idle < idleTimeout {
+                                try await Task.sleep(for: .milliseconds(200))
+                            }
+                            throw CancellationError()
+                        }
+                    }
+                    group.addTask { [consumer] in try await Self.reportQueues(consumer, ingest, every: .seconds(1)) }
+                    group.addTask { [queueCapacity] in
+                        try await ingest.runStaged(capacity: queueCapacity) { message, alerts in
+                            lastActivity.touch()
+                            messages.increment()
+                            for alert in alerts {
+                                do {
+                                    try pipeline.handle(alert)
+                                } catch where AlertPipeline.isAlertFault(error) {
+                                    dead.increment()
+                                    try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                                }
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch is CancellationError {
+            logger.info("ingest stopped", metadata: ["messages": "\(ingest.counts.messages)", "alerts": "\(ingest.counts.alerts)"])
+        }
+    }
+}
+
+/// Alerts from a folder of .avro files (the embedded default). New files are picked up every
+/// `pollInterval`; with `once`, one pass and it returns. Files seen again cost nothing: each alert's
+/// subjects are recorded once.
+package struct FolderIngestService: Service {
+    package let folder: String
+    package let schemas: (any WriterSchemaSource)?
+    package let pipeline: AlertPipeline
+    package let deadLetters: any DeadLetterSink
+    package let once: Bool
+    package let pollInterval: Duration
+    package let logger: Logger
+
+    package init(folder: String, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline, deadLetters: any DeadLetterSink,
+                once: Bool, pollInterval: Duration = .seconds(5), logger: Logger) {
+        self.folder = folder
+        self.schemas = schemas
+        self.pipeline = pipeline
+        self.deadLetters = deadLetters
+        self.once = once
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        let decoder = AlertDecoder(schemas: schemas)
+        var seen: [String: Date] = [:]
+        let files = Counter(label: "citsci_files_total")
+        let dead = Counter(label: "citsci_dead_letters_total")
+        // Cancellation (another service failed) ends the loop as a graceful shutdown does: a sleep
+        // that throws at once must not turn this into a spin.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            for (index, path) in Self.avroFiles(folder).enumerated() {
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+                if let modified, seen[path] == modified { continue }
+                seen[path] = modified ?? Date()
+                files.increment()
+                let bytes: [UInt8]
+                do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                    // A dangling link or a file without read permission: kept as a dead letter with the reason.
+                    dead.increment()
+                    let reason = "cannot read \(path): \(FolderError.reason(of: error))"
+                    logger.warning("\(reason)")
+                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: [], kind: "unreadable", reason: reason))
+                    continue
+                }
+                let alerts: [Alert]
+                do { alerts = try decoder.decode(bytes, source: path) } catch {
+                    dead.increment()
+                    logger.warning("cannot decode \(path): \(error)")
+                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: error.kind.rawValue, reason: error.description))
+                    continue
+                }
+                for alert in alerts {
+                    do { try pipeline.handle(alert) } catch where AlertPipeline.isAlertFault(error) {
+                        dead.increment()
+                        logger.warning("alert \(alert.alertId) in \(path): \(error)")
+                        try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: "render",
+                                                               reason: "alert \(alert.alertId): \(error)"))
+                    }
+                }
+            }
+            if once { return }
+            do { try await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) } } catch { return }
+        }
+    }
+
+    /// The .avro files under `folder`, sorted (or the file itself). A folder named `*.avro` is
+    /// looked into, not read; a dangling link is listed, so that reading it says why it fails.
+    package static func avroFiles(_ folder: String) -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return [] }
+        guard isDir.boolValue else { return [folder] }
+        let items = FileManager.default.enumerator(atPath: folder)?.compactMap { $0 as? String } ?? []
+        return items.filter { $0.hasSuffix(".avro") }.sorted().map { (folder as NSString).appendingPathComponent($0) }.filter { path in
+            var isDir: ObjCBool = false
+            return !(FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue)
+        }
+    }
+}
+
+/// Simulated alerts (no data needed): `count` Rubin alerts from `AlertSimulator`, then it returns.
+package struct SimulatedIngestService: Service {
+    package let simulator: AlertSimulator
+    package let count: Int
+    package let pipeline: AlertPipeline
+    package let logger: Logger
+
+    package init(simulator: AlertSimulator, count: Int, pipeline: AlertPipeline, logger: Logger) {
+        self.simulator = simulator
+        self.count = count
+        self.pipeline = pipeline
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        for i in 0..<count where !Task.isShuttingDownGracefully {
+            try pipeline.handle(try simulator.alert(i))
+            if i % 100 == 99 { await Task.yield() }
+        }
+        logger.info("simulated \(count) alerts")
+    }
+}
+
+/// When the last message came, shared between the ingest loop and its idle watchdog.
+final class LastActivity: Sendable {
+    private let last = Mutex(ContinuousClock.now)
+    func touch() { last.withLock { $0 = .now } }
+    var idle: Duration { last.withLock { ContinuousClock.now - $0 } }
+}
+
+extension DeadLetter {
+    /// An alert file's bytes as a dead letter (`file_<name>-0-<index>` in a dead-letter folder), with the reason.
+    package init(file path: String, index: Int, bytes: [UInt8], kind: String, reason: String) {
+        self.init(message: KafkaMessage(topic: "file_" + (path as NSString).lastPathComponent, partition: 0, offset: Int64(index),
+                                        key: Array(path.utf8), value: bytes, headers: [], timestamp: nil),
+                  kind: kind, reason: reason)
+    }
+}
+
+/// Counts what goes on to another dead-letter sink: `run --once` reports the number and exits non-zero.
+package final class CountingDeadLetters: DeadLetterSink {
+    package let inner: any DeadLetterSink
+    private let stored = Mutex(0)
+
+    package init(_ inner: any DeadLetterSink) { self.inner = inner }
+
+    package var count: Int { stored.withLock { $0 } }
+
+    package func store(_ letter: DeadLetter) async throws {
+        try await inner.store(letter)
+        stored.withLock { $0 += 1 }
+    }
+}
+
+/// Dead letters to a folder made on the first one (no empty folder when nothing goes wrong).
+package struct LazyDeadLetterFolder: DeadLetterSink {
+    package let path: String
+    package init(path: String) { self.path = path }
+    package func store(_ letter: DeadLetter) async throws { try await DeadLetterFolder(path: path).store(letter) }
+}

@@ -1,0 +1,91 @@
+import Basics
+import AlertModel
+import Stamps
+import Filters
+import State
+import Foundation
+
+/// Turns an alert and the filters it matched into subjects in the folder sink: one subject per
+/// destination (Zooniverse project and workflow) listing every filter that sent it there, rendered
+/// as the first of those filters asks, within each filter's per-hour and per-night limits.
+package final class SubjectBatcher: Sendable {
+    package struct Result: Sendable, Equatable {
+        /// The sets that received a subject.
+        package var sets: [String] = []
+        /// Destinations that already had a subject for this alert (a repeated alert).
+        package var repeats = 0
+        /// Filters that matched but had reached a limit.
+        package var limited: [String] = []
+    }
+
+    package let sink: FolderSink
+    package let state: StateStore
+    package let lightCurve: Bool
+    /// The most alerts a blink shows (its newest).
+    package let blinkFrames: Int
+
+    package init(sink: FolderSink, state: StateStore, lightCurve: Bool = true, blinkFrames: Int = 5) {
+        self.sink = sink
+        self.state = state
+        self.lightCurve = lightCurve
+        self.blinkFrames = blinkFrames
+    }
+
+    /// Records the alert and makes its subjects. Throws a `RenderError` when its stamps cannot be
+    /// rendered (nothing is recorded then, so the caller can dead-letter it).
+    @discardableResult
+    package func add(_ alert: Alert, matches: [FilterFile], now: Date = Date()) throws -> Result {
+        var result = Result()
+        let enabled = matches.filter(\.enabled)
+        if enabled.contains(where: { $0.flipbook.kind == "blink" }) {
+            try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
+        }
+        let groups = Dictionary(grouping: enabled) {
+            SubjectDestination(project: $0.destination.project, workflow: $0.destination.workflow)
+        }
+        var sent: [String] = []
+        for (destination, group) in groups.sorted(by: { $0.key.description < $1.key.description }) {
+            var filters: [FilterFile] = []
+            for f in group.sorted(by: { $0.name < $1.name }) {
+                if let limit = f.perHour, try sink.count(filter: f.name, since: 3_600, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
+                if let limit = f.perNight, try sink.count(filter: f.name, since: 86_400, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
+                filters.append(f)
+            }
+            guard let primary = filters.first else { continue }
+            if try sink.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
+            let book = try render(alert, as: primary.flipbook)
+            let previous = try alert.objectId.map { try sink.previousSubjects(object: $0, destination: destination) } ?? []
+            let draft = SubjectContent.draft(alert: alert, flipbook: book,
+                                             filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },
+                                             previousAlertIDs: previous, lightCurve: lightCurve)
+            let columns = (primary.flipbook.kind == "triplet" ? 3 : primary.flipbook.kind == "blink" ? blinkFrames : 1) + (lightCurve ? 1 : 0)
+            if let set = try sink.add(draft, filters: filters.map(\.name), destination: destination,
+                                      pattern: primary.destination.subjectSet, frameColumns: columns, now: now) {
+                result.sets.append(set)
+                sent += filters.map(\.name)
+            } else {
+                result.repeats += 1
+            }
+        }
+        let outcome: StateStore.Outcome = !sent.isEmpty || result.repeats > 0 ? .matched : (result.limited.isEmpty ? .filteredOut : .refused)
+        try state.record(alert, outcome: outcome, filters: sent.isEmpty ? result.limited : sent)
+        return result
+    }
+
+    /// The flipbook a filter asks for.
+    package func render(_ alert: Alert, as spec: FilterFile.Flipbook) throws -> Flipbook {
+        var settings = RenderSettings()
+        settings.interval = Interval(spec.interval) ?? .zscale()
+        settings.stretch = Stretch(spec.stretch) ?? .linear
+        settings.size = spec.size
+        let renderer = FlipbookRenderer(settings: settings)
+        switch spec.kind {
+        case "blink":
+            guard let object = alert.objectId else { return try renderer.blink([alert]) }
+            let stored = try state.recentCutouts(object: object, survey: alert.survey)
+            return stored.isEmpty ? try renderer.blink([alert]) : try renderer.blink(stored)
+        case "composite": return try renderer.composite(alert)
+        default: return try renderer.triplet(alert)
+        }
+    }
+}

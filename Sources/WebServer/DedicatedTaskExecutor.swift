@@ -1,0 +1,47 @@
+import Basics
+import Foundation
+
+/// A few threads of their own for the HTTP servers' tasks. Swift's cooperative pool has one thread
+/// per core; when stages of the pipeline hold them with blocking work (a C call, a long SQLite
+/// statement), `/healthz` must still answer, so the servers' tasks prefer these threads
+/// (`Task(executorPreference:)`; child tasks and default actors inherit the preference).
+package final class DedicatedTaskExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `jobs` is touched only under `condition`.
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var head = 0
+
+    /// The HTTP servers' threads, started on first use and kept for the process's life.
+    package static let http = DedicatedTaskExecutor(threads: 2, name: "citsci-http")
+
+    package init(threads: Int, name: String) {
+        for i in 0..<threads {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "\(name)-\(i)"
+            thread.start()
+        }
+    }
+
+    package func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while head == jobs.count { condition.wait() }
+            let job = jobs[head]
+            head += 1
+            if head > 1024, head * 2 > jobs.count {  // drop the run part of the queue now and then
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+}
