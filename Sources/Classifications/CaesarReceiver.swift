@@ -96,41 +96,26 @@ package final class CaesarReceiver: Sendable {
 
     /// Stores a reduction unless the same content is there already.
     package func store(_ r: Reduction) throws -> Outcome {
-        try state.database.transaction { tx in
-            let text = r.data.description
-            let existing = try tx.execute("SELECT data, version FROM caesar_reductions WHERE workflow = ? AND subject = ? AND reducer_key = ?",
-                                          [.text(r.workflowID), .text(r.subjectID), .text(r.reducerKey)]).first
-            if existing?[0].text == text { return .unchanged }
-            let version = Int(existing?[1].integer ?? 0) + 1
-            try tx.execute("""
-                INSERT INTO caesar_reductions (workflow, subject, reducer_key, data, subject_metadata, version, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow, subject, reducer_key)
-                DO UPDATE SET data = excluded.data, subject_metadata = excluded.subject_metadata, version = excluded.version,
-                              received_at = excluded.received_at
-                """, [.text(r.workflowID), .text(r.subjectID), .text(r.reducerKey), .text(text),
-                      .text(JSONValue.object(r.subjectMetadata).description), .integer(Int64(version)), .real(Date().timeIntervalSince1970)])
-            return .stored(version: version)
-        }
+        try state.storeReduction(workflow: r.workflowID, subject: r.subjectID, reducerKey: r.reducerKey, data: r.data,
+                                 subjectMetadata: r.subjectMetadata).map { .stored(version: $0) } ?? .unchanged
     }
 
     /// The subject's stored reductions as one result: each reducer a task, its data read as a
     /// question consensus (`most_likely`, `num_votes`, `agreement`), as answer counts, or as a
     /// classification count (`classifications`); the version grows with every change received.
     package func result(workflow: String, subject: String, retired: Bool = false) throws -> SubjectResult? {
-        let rows = try state.database.execute(
-            "SELECT reducer_key, data, subject_metadata, version, received_at FROM caesar_reductions WHERE workflow = ? AND subject = ? ORDER BY reducer_key",
-            [.text(workflow), .text(subject)])
+        let rows = try state.reductions(workflow: workflow, subject: subject)
         guard !rows.isEmpty else { return nil }
         var tasks: [TaskResult] = []
         var volunteers = 0, version = 0
         var metadata: [String: JSONValue] = [:]
         var updated = Date(timeIntervalSince1970: 0)
         for r in rows {
-            let key = r[0].text ?? ""
-            let data = (try? JSONValue.decode(Array((r[1].text ?? "{}").utf8)))?.object ?? [:]
-            for (k, v) in (r[2].text.flatMap { try? JSONValue.decode(Array($0.utf8)) }?.object ?? [:]) { metadata[k] = v }
-            version += Int(r[3].integer ?? 0)
-            updated = max(updated, Date(timeIntervalSince1970: r[4].real ?? 0))
+            let key = r.reducerKey
+            let data = r.data
+            for (k, v) in r.subjectMetadata { metadata[k] = v }
+            version += r.version
+            updated = max(updated, r.receivedAt)
             // Caesar's count reducer: {"classifications": n, "extracts": m}.
             if let n = data["classifications"]?.int, Set(data.keys).isSubset(of: ["classifications", "extracts"]) {
                 volunteers = max(volunteers, max(0, n))

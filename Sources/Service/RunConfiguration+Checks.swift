@@ -61,7 +61,7 @@ extension RunConfiguration {
         if deadLetterTopic == nil, let folder = deadLetterFolder, let reason = Self.unwritableFolder(folder) {
             problem("dead_letters.folder", reason)
         }
-        if !PostgresDatabase.handles(state) {
+        if !StateStore.isPostgreSQL(state) {
             if let reason = Self.unusableSQLite(state) { problem("state", reason) }
         }
         if let address = metricsAddress {
@@ -101,8 +101,7 @@ extension RunConfiguration {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             if isDir.boolValue { return "\(path) is a folder; name the state database file (e.g. citsci.sqlite)" }
-            do { _ = try SQLiteDatabase(path: path) } catch { return error.message }
-            return nil
+            return StateStore.sqliteProblem(path: path)
         }
         let folder = (path as NSString).deletingLastPathComponent
         return unwritableFolder(folder.isEmpty ? "." : folder).map { "cannot create the state database: \($0)" }

@@ -230,7 +230,7 @@ package struct RunConfiguration: Sendable, Equatable {
             c.positions["state"] = position(top, "state")
             c.filters = try string(top, "filters") ?? c.filters
             c.state = try string(top, "state") ?? c.state
-            if PostgresDatabase.handles(c.state), URLComponents(string: c.state)?.password != nil, let n = top["state"] {
+            if StateStore.isPostgreSQL(c.state), URLComponents(string: c.state)?.password != nil, let n = top["state"] {
                 throw fail(n, "state: the PostgreSQL password is a secret: set PGPASSWORD in the environment (or use ~/.pgpass) instead")
             }
             if let n = top["sink"] {

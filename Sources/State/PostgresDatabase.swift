@@ -13,18 +13,18 @@ import Synchronization
 /// as SQLite's `BEGIN IMMEDIATE` makes them: the store's read-then-write steps need no other care.
 /// The password comes from the URL, `PGPASSWORD` or `~/.pgpass` (libpq's own rules), and never
 /// appears in `location`.
-package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
+final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     // @unchecked: the connection is used only under `lock`.
     private let connection: OpaquePointer
     private let lock = Mutex(())
     private let named = NamedLocks()
-    package let location: String
+    let location: String
 
-    package static func handles(_ location: String) -> Bool {
+    static func handles(_ location: String) -> Bool {
         location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
     }
 
-    package init(url: String) throws(SQLError) {
+    init(url: String) throws(SQLError) {
         location = Self.redacted(url)
         guard let conn = PQconnectdb(url) else { throw Self.error("connect", "out of memory", "connect to \(location)") }
         guard PQstatus(conn) == CONNECTION_OK else {
@@ -40,7 +40,7 @@ package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     deinit { PQfinish(connection) }
 
     @discardableResult
-    package func execute(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]] {
+    func execute(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]] {
         let result: Result<[[SQLValue]], SQLError> = lock.withLock { _ in
             Result { () throws(SQLError) -> [[SQLValue]] in
                 try reconnectIfLost()
@@ -50,7 +50,7 @@ package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         return try result.get()
     }
 
-    package func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try lock.withLock { _ in
             try reconnectIfLost()
             _ = try run("BEGIN", [])
@@ -72,7 +72,7 @@ package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    package func schemaVersion() throws(SQLError) -> Int {
+    func schemaVersion() throws(SQLError) -> Int {
         let rows = try execute("SELECT to_regclass('citsci_schema') IS NOT NULL")
         guard rows.first?.first?.integer == 1 else { return 0 }
         return Int(try execute("SELECT version FROM citsci_schema").first?.first?.integer ?? 0)
@@ -80,7 +80,7 @@ package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
 
     /// All pending migrations in one transaction (PostgreSQL's DDL is transactional). Transactions
     /// run one at a time across instances, so two instances starting together migrate once.
-    package func migrate(_ migrations: [String]) throws -> Int {
+    func migrate(_ migrations: [String]) throws -> Int {
         try transaction { tx in
             try tx.execute("CREATE TABLE IF NOT EXISTS citsci_schema (version BIGINT NOT NULL)")
             let version = Int(try tx.execute("SELECT version FROM citsci_schema").first?.first?.integer ?? 0)
@@ -95,7 +95,7 @@ package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
 
     /// A session advisory lock: held until `unlock`, or until the process dies and its connection
     /// closes, so a crashed instance never leaves the work locked.
-    package func lock(_ name: String, wait: Bool) throws -> Bool {
+    func lock(_ name: String, wait: Bool) throws -> Bool {
         guard named.lock(name, wait: wait) else { return false }
         do {
             let key = SQLValue.integer(Self.key(name))
@@ -109,7 +109,7 @@ package final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         return false
     }
 
-    package func unlock(_ name: String) {
+    func unlock(_ name: String) {
         _ = try? execute("SELECT pg_advisory_unlock(?)", [.integer(Self.key(name))])
         named.unlock(name)
     }

@@ -3,23 +3,23 @@ import AlertModel
 import Foundation
 
 /// A value bound to or read from the state store.
-package enum SQLValue: Sendable, Equatable {
+enum SQLValue: Sendable, Equatable {
     case null
     case integer(Int64)
     case real(Double)
     case text(String)
     case blob([UInt8])
 
-    package var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
-    package var real: Double? { if case .real(let v) = self { v } else if case .integer(let v) = self { Double(v) } else { nil } }
-    package var text: String? { if case .text(let v) = self { v } else { nil } }
-    package var blob: [UInt8]? { if case .blob(let v) = self { v } else { nil } }
+    var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
+    var real: Double? { if case .real(let v) = self { v } else if case .integer(let v) = self { Double(v) } else { nil } }
+    var text: String? { if case .text(let v) = self { v } else { nil } }
+    var blob: [UInt8]? { if case .blob(let v) = self { v } else { nil } }
 }
 
 extension Array where Element == SQLValue {
     /// Column `index` of a row as text; a NULL or another type where the schema promises text is a
     /// damaged or foreign store, and says which column, instead of trapping.
-    package func text(_ index: Int, _ column: String) throws(SQLError) -> String {
+    func text(_ index: Int, _ column: String) throws(SQLError) -> String {
         guard indices.contains(index), let value = self[index].text else {
             throw SQLError(engine: "state store", code: "shape", message: "column \(column) holds \(indices.contains(index) ? "\(self[index])" : "nothing"), not text: is the store damaged?", sql: column)
         }
@@ -42,7 +42,7 @@ package struct SQLError: Error, CustomStringConvertible, Sendable {
 /// upserts, `INTEGER`/`REAL`/`BLOB` columns); each engine adapts what it must. Transactions are
 /// serialised across everything sharing the database (SQLite's `BEGIN IMMEDIATE`, a transaction
 /// advisory lock in PostgreSQL), so code reads-then-writes inside one without races.
-package protocol SQLDatabase: AnyObject, Sendable {
+protocol SQLDatabase: AnyObject, Sendable {
     /// Where the database is, for messages (never with a password).
     var location: String { get }
     /// Runs a statement and returns the rows it gives.
@@ -63,21 +63,21 @@ package protocol SQLDatabase: AnyObject, Sendable {
 
 extension SQLDatabase {
     @discardableResult
-    package func execute(_ sql: String) throws(SQLError) -> [[SQLValue]] { try execute(sql, []) }
+    func execute(_ sql: String) throws(SQLError) -> [[SQLValue]] { try execute(sql, []) }
 }
 
 /// What a transaction body runs its statements on (the database's lock is already held).
-package struct SQLTransaction {
+struct SQLTransaction {
     let run: (String, [SQLValue]) throws(SQLError) -> [[SQLValue]]
     let changed: () -> Int
 
     @discardableResult
-    package func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLError) -> [[SQLValue]] {
+    func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLError) -> [[SQLValue]] {
         try run(sql, parameters)
     }
 
     /// Rows changed by the last statement.
-    package var changes: Int { changed() }
+    var changes: Int { changed() }
 }
 
 /// Locks by name within one process (the database's own lock covers other processes).
@@ -108,7 +108,7 @@ final class NamedLocks: @unchecked Sendable {
 
 /// Opens the state store's database at `location`: a `postgresql://` (or `postgres://`) URL, or
 /// a SQLite file path (":memory:" for a throwaway one).
-package func openDatabase(_ location: String) throws -> any SQLDatabase {
+func openDatabase(_ location: String) throws -> any SQLDatabase {
     if PostgresDatabase.handles(location) { return try PostgresDatabase(url: location) }
     let folder = (location as NSString).deletingLastPathComponent
     if location != ":memory:", !folder.isEmpty {

@@ -7,13 +7,13 @@ import Synchronization
 /// One SQLite connection: the only code that touches SQLite. Calls are serialised by a lock; the
 /// database is in WAL mode with `synchronous = FULL`, so a committed transaction survives a crash
 /// (DESIGN.md rule 1 relies on that). One process uses it; several instances share PostgreSQL.
-package final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
+final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
     // @unchecked: the connection is used only under `lock`.
     fileprivate let handle: OpaquePointer
     private let lock = Mutex(())
     private let named = NamedLocks()
-    package let path: String
-    package var location: String { path }
+    let path: String
+    var location: String { path }
 
     package init(path: String) throws(SQLError) {
         // A store in a folder not made yet (state: data/citsci.sqlite) gets its folder, as the sink does.
@@ -56,7 +56,7 @@ package final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
 
     /// Runs a statement (or several, without parameters) and returns the rows it gives.
     @discardableResult
-    package func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLError) -> [[SQLValue]] {
+    func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLError) -> [[SQLValue]] {
         let result: Result<[[SQLValue]], SQLError> = lock.withLock { _ in
             Result { () throws(SQLError) -> [[SQLValue]] in try run(sql, parameters) }
         }
@@ -64,7 +64,7 @@ package final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction: all of it is durable, or none of it.
-    package func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try lock.withLock { _ in
             _ = try run("BEGIN IMMEDIATE", [])
             do {
@@ -79,9 +79,9 @@ package final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    package func schemaVersion() throws(SQLError) -> Int { Int(try execute("PRAGMA user_version")[0][0].integer ?? 0) }
+    func schemaVersion() throws(SQLError) -> Int { Int(try execute("PRAGMA user_version")[0][0].integer ?? 0) }
 
-    package func migrate(_ migrations: [String]) throws -> Int {
+    func migrate(_ migrations: [String]) throws -> Int {
         let version = try schemaVersion()
         for n in version..<max(version, migrations.count) {
             try transaction { tx in
@@ -93,8 +93,8 @@ package final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     /// One process holds a SQLite file, so the lock is this process's.
-    package func lock(_ name: String, wait: Bool) -> Bool { named.lock(name, wait: wait) }
-    package func unlock(_ name: String) { named.unlock(name) }
+    func lock(_ name: String, wait: Bool) -> Bool { named.lock(name, wait: wait) }
+    func unlock(_ name: String) { named.unlock(name) }
 
     fileprivate func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]] {
         if parameters.isEmpty && sql.contains(";") {

@@ -7,7 +7,7 @@ import Foundation
 /// subjects, classifications. Schema changes are numbered migrations, applied in order when the
 /// store opens (the database records how far it has come).
 package final class StateStore: Sendable {
-    package let database: any SQLDatabase
+    let database: any SQLDatabase
 
     /// Migration n brings a database from version n to n + 1. Never edit one that has shipped: add one.
     static let migrations: [String] = [
@@ -208,6 +208,18 @@ package final class StateStore: Sendable {
         }
         if version > 0 && version < 7 { try indexStoredClassifications() }
     }
+
+    /// Whether `location` names a PostgreSQL database (a `postgresql://` URL) rather than a SQLite file.
+    package static func isPostgreSQL(_ location: String) -> Bool { PostgresDatabase.handles(location) }
+
+    /// Why the existing file at `path` is not a SQLite database (nil: it is one), without migrating it.
+    package static func sqliteProblem(path: String) -> String? {
+        do { _ = try SQLiteDatabase(path: path) } catch { return error.message }
+        return nil
+    }
+
+    /// Where the store is, for messages (never with a password).
+    package var location: String { database.location }
 
     package var schemaVersion: Int { get throws { try database.schemaVersion() } }
 

@@ -37,16 +37,13 @@ package final class FolderSink: Sendable {
 
     /// Whether the alert already has a subject for the destination (one a crash left unfinished does not count).
     package func contains(_ externalID: String, destination: SubjectDestination) throws -> Bool {
-        try !state.database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 0",
-                                    [.text(destination.description), .text(externalID)]).isEmpty
+        try state.sink.contains(destination: destination.description, externalID: externalID)
     }
 
     /// The alert ids of the object's latest `limit` subjects for the destination, oldest first.
     package func previousSubjects(object: String, destination: SubjectDestination,
                                  limit: Int = SubjectContent.maxPreviousIDs) throws -> [String] {
-        try state.database.execute(
-            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? AND pending = 0 ORDER BY created_at DESC LIMIT ?",
-            [.text(destination.description), .text(object), .integer(Int64(limit))]).compactMap { $0[0].text }.reversed()
+        try state.sink.previousSubjects(object: object, destination: destination.description, limit: limit)
     }
 
     /// Adds a subject to the open set of (`filter`, `destination`), opening one named by `pattern`
@@ -66,18 +63,19 @@ package final class FolderSink: Sendable {
 
     private func addAlone(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
                           frameColumns: Int, now: Date) throws -> String? {
-        let key: [SQLValue] = [.text(destination.description), .text(draft.externalID)]
+        let ledger = state.sink
+        let destinationKey = destination.description
         let set: SubjectSetFolder
         var unfinished = false
-        if let recorded = try state.database.execute("SELECT set_name, pending FROM sink_subjects WHERE destination = ? AND external_id = ?", key).first {
-            guard recorded[1].integer == 1, let name = recorded[0].text else { return nil }
+        if let recorded = try ledger.subject(destination: destinationKey, externalID: draft.externalID) {
+            guard recorded.pending else { return nil }
+            let name = recorded.setName
             // A crash came after recording it: finish it where it was recorded, if that set is
             // still open once the sets due are closed (closing drops its pending subjects, and a
             // full set must not take one more).
             _ = try closeDueAlone(now: now)
-            guard let folder = try state.database.execute("SELECT folder FROM sink_sets WHERE name = ? AND closed_at IS NULL",
-                                                          [.text(name)]).first?[0].text else {
-                try state.database.execute("DELETE FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 1", key)
+            guard let folder = try ledger.openSetFolder(name: name) else {
+                try ledger.forgetPending(destination: destinationKey, externalID: draft.externalID)
                 return try addAlone(draft, filters: filters, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
             }
             set = try SubjectSetFolder.read(folder: folder)
@@ -85,11 +83,8 @@ package final class FolderSink: Sendable {
         } else {
             set = try openSet(filter: filters.first ?? "subjects", destination: destination, pattern: pattern,
                               frameColumns: max(frameColumns, draft.frames.count), now: now)
-            try state.database.execute("""
-                INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at, pending)
-                VALUES (?, ?, ?, ?, ?, ?, 1)
-                """, key + [.text(set.name), draft.objectID.map(SQLValue.text) ?? .null,
-                            .text(";" + filters.joined(separator: ";") + ";"), .real(now.timeIntervalSince1970)])
+            try ledger.recordPending(destination: destinationKey, externalID: draft.externalID, setName: set.name,
+                                     objectID: draft.objectID, filters: filters, at: now)
         }
         let folder = root + "/" + set.name
         for frame in draft.frames {
@@ -99,10 +94,7 @@ package final class FolderSink: Sendable {
         if try !unfinished || !Manifest.read(manifest).contains(where: { $0.externalID == draft.externalID }) {
             try append(Manifest.line(draft.row, header: set.header), to: manifest)
         }
-        try state.database.transaction { tx in
-            try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?", key)
-            try tx.execute("UPDATE sink_sets SET size = size + 1 WHERE name = ?", [.text(set.name)])
-        }
+        try ledger.confirm(destination: destinationKey, externalID: draft.externalID, setName: set.name)
         return set.name
     }
 
@@ -110,30 +102,23 @@ package final class FolderSink: Sendable {
     /// it, its alert not seen again since) leave the manifest and the store, so a set read as closed
     /// never changes again and each of those alerts can go to another set when it comes back.
     private func close(_ name: String, folder: String, now: Date) throws {
-        let pending = Set(try state.database.execute("SELECT external_id FROM sink_subjects WHERE set_name = ? AND pending = 1",
-                                                     [.text(name)]).compactMap { $0[0].text })
+        let pending = try state.sink.pendingSubjects(setName: name)
         var set = try SubjectSetFolder.read(folder: folder)
         if !pending.isEmpty {
             let path = folder + "/" + Manifest.fileName
             let kept = try Manifest.read(path).filter { !pending.contains($0.externalID) }
             try Data(Manifest.text(header: set.header, rows: kept).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            try state.database.execute("DELETE FROM sink_subjects WHERE set_name = ? AND pending = 1", [.text(name)])
+            try state.sink.dropPending(setName: name)
         }
         set.closedAt = now
         try set.write(folder: folder)
-        try state.database.execute("UPDATE sink_sets SET closed_at = ? WHERE name = ?", [.real(now.timeIntervalSince1970), .text(name)])
+        try state.sink.markClosed(name: name, at: now)
     }
 
     /// Subjects a filter sent in the last `seconds`, counted up to `atMost` (a quota check needs no
     /// more, and a busy hour's subjects are not all read for each alert).
     package func count(filter: String, since seconds: Double, atMost: Int = .max, now: Date = Date()) throws -> Int {
-        Int(try state.database.execute(
-            // "filters contains ;name;", case-sensitive in SQLite and PostgreSQL alike (LIKE is not).
-            """
-            SELECT COUNT(*) FROM (SELECT 1 FROM sink_subjects
-                WHERE length(replace(filters, ?, '')) < length(filters) AND created_at > ? LIMIT ?) AS recent
-            """,
-            [.text(";" + filter + ";"), .real(now.timeIntervalSince1970 - seconds), .integer(Int64(atMost))])[0][0].integer ?? 0)
+        try state.sink.count(filter: filter, since: now.addingTimeInterval(-seconds), atMost: atMost)
     }
 
     /// Closes the sets that are full or too old. Returns their names.
@@ -145,14 +130,10 @@ package final class FolderSink: Sendable {
     private static let lockName = "folder-sink"
 
     private func closeDueAlone(now: Date) throws -> [String] {
-        let rows = try state.database.execute(
-            "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)",
-            [.integer(Int64(options.maxSetSize)), .real(now.timeIntervalSince1970 - options.maxSetAge)])
         var closed: [String] = []
-        for r in rows {
-            guard let name = r[0].text, let folder = r[1].text else { continue }
-            try close(name, folder: folder, now: now)
-            closed.append(name)
+        for set in try state.sink.setsDue(maxSize: options.maxSetSize, openedBefore: now.addingTimeInterval(-options.maxSetAge)) {
+            try close(set.name, folder: set.folder, now: now)
+            closed.append(set.name)
         }
         return closed
     }
@@ -160,20 +141,17 @@ package final class FolderSink: Sendable {
     private func openSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
                          now: Date) throws -> SubjectSetFolder {
         _ = try closeDueAlone(now: now)
-        let open = try state.database.execute(
-            "SELECT folder, name FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
-            [.text(filter), .text(destination.description)])
-        if let folder = open.first?[0].text, let name = open.first?[1].text {
-            let set = try SubjectSetFolder.read(folder: folder)
+        if let open = try state.sink.openSet(filter: filter, destination: destination.description) {
+            let set = try SubjectSetFolder.read(folder: open.folder)
             if set.frameColumns >= frameColumns { return set }
             // A wider subject than the set was laid out for: close it and open a wider one.
-            try close(name, folder: folder, now: now)
+            try close(open.name, folder: open.folder, now: now)
         }
         let date = Self.utcDay(now)
-        var n = 1 + Int(try state.database.execute("SELECT COUNT(*) FROM sink_sets WHERE filter = ? AND destination = ? AND opened_at >= ?",
-                                                   [.text(filter), .text(destination.description), .real(Self.dayStart(now))])[0][0].integer ?? 0)
+        var n = 1 + (try state.sink.setsOpened(filter: filter, destination: destination.description,
+                                                since: Date(timeIntervalSince1970: Self.dayStart(now))))
         var name = Self.name(pattern, filter: filter, date: date, n: n)
-        while try !state.database.execute("SELECT 1 FROM sink_sets WHERE name = ?", [.text(name)]).isEmpty {
+        while try state.sink.setExists(name: name) {
             n += 1
             name = Self.name(pattern, filter: filter, date: date, n: n)
         }
@@ -183,8 +161,7 @@ package final class FolderSink: Sendable {
                                    frameColumns: frameColumns, metadataKeys: SubjectContent.metadataKeys, openedAt: now, closedAt: nil)
         try set.write(folder: folder)
         try Data(Manifest.text(header: set.header).utf8).write(to: URL(fileURLWithPath: folder + "/" + Manifest.fileName), options: .atomic)
-        try state.database.execute("INSERT INTO sink_sets (name, destination, filter, folder, opened_at) VALUES (?, ?, ?, ?, ?)",
-                                   [.text(name), .text(destination.description), .text(filter), .text(folder), .real(now.timeIntervalSince1970)])
+        try state.sink.recordSet(name: name, destination: destination.description, filter: filter, folder: folder, openedAt: now)
         return set
     }
 

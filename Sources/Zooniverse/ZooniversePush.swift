@@ -72,7 +72,7 @@ package final class ZooniversePush: Sendable {
         self.options = options
     }
 
-    var db: any SQLDatabase { state.database }
+    var ledger: ZooniverseLedger { state.zooniverse }
 
     /// Pushes the subject-set folders (each with set.json and manifest.csv).
     package func push(folders: [String], progress: (@Sendable (String) -> Void)? = nil) throws -> Report {
@@ -80,8 +80,7 @@ package final class ZooniversePush: Sendable {
         let project = try client.project(options.project)
         let account = try client.me()
         var sets: [String: SubjectSetFolder] = [:]
-        let imported = Set(try db.execute("SELECT workflow, folder FROM imported_manifests WHERE project = ?", [.text(project.id)])
-            .map { row throws(SQLError) in Self.key(try row.text(1, "folder"), try row.text(0, "workflow")) })
+        let imported = Set(try ledger.importedManifests(project: project.id).map { Self.key($0.folder, $0.workflow) })
         for folder in folders {
             let set = try SubjectSetFolder.read(folder: folder)
             sets[set.name] = set
@@ -89,7 +88,7 @@ package final class ZooniversePush: Sendable {
             report.imported += try importManifest(folder: folder, set: set, project: project.id)
         }
         let stagingID = try ensureSet(options.stagingSetName, project: project.id, workflow: nil, report: &report)
-        report.alreadyDone = try count("state = 'linked' AND project = ?", [.text(project.id)])
+        report.alreadyDone = try ledger.count(project: project.id, in: [.linked])
 
         // Gates: decide which waiting subjects may go now; the others are held with the reason.
         let remoteSets = try client.subjectSets(project: project.id)
@@ -97,24 +96,19 @@ package final class ZooniversePush: Sendable {
                  onZooniverse: Set(remoteSets.map(\.displayName)), sets: sets)
 
         for round in 1...max(1, options.rounds) {
-            let pending = try db.execute(
-                "SELECT external_id, workflow, set_name FROM subjects WHERE project = ? AND state IN ('ready', 'creating', 'created') ORDER BY created_at, external_id",
-                [.text(project.id)])
+            let pending = try ledger.subjects(project: project.id, in: [.ready, .creating, .created])
             if pending.isEmpty { break }
             // Sets first (few), then subjects in parallel.
             var setIDs: [String: String] = [:]
-            for name in Set(pending.compactMap { $0[2].text }).sorted() {
+            for name in Set(pending.map(\.setName)).sorted() {
                 let workflow = options.workflow ?? sets[name]?.workflow
                 setIDs[name] = try ensureSet(name, project: project.id, workflow: workflow, report: &report)
             }
             // Sets found on Zooniverse rather than made by this store may hold some of these subjects
             // already (a lost state store): those are looked for before anything is created.
-            let adopted = Dictionary(try db.execute("SELECT name, zooniverse_id FROM zooniverse_sets WHERE project = ? AND adopted = 1",
-                                                    [.text(project.id)]).compactMap { r in r[1].text.map { (r[0].text ?? "", $0) } }) { a, _ in a }
+            let adopted = try ledger.adoptedSets(project: project.id)
             let stagingAdopted = adopted[options.stagingSetName] != nil
-            let work = try pending.map { row throws(SQLError) in
-                (id: try row.text(0, "external_id"), workflow: row[1].text ?? "", adoptedSet: adopted[row[2].text ?? ""])
-            }
+            let work = pending.map { (id: $0.externalID, workflow: $0.workflow, adoptedSet: adopted[$0.setName]) }
             let next = Atomic<Int>(0)
             let failures = Mutex<[String: String]>([:])
             let done = Atomic<Int>(0)
@@ -140,8 +134,8 @@ package final class ZooniversePush: Sendable {
         }
         try linkUploaded(project: project.id, setIDs: [:], report: &report)
         try unstage(project: project.id, staging: stagingID)
-        report.held = try Self.summary(state: state, project: project.id).held
-        report.pushed = try count("state = 'linked' AND project = ?", [.text(project.id)]) - report.alreadyDone
+        report.held = try ledger.summary(project: project.id).held
+        report.pushed = try ledger.count(project: project.id, in: [.linked]) - report.alreadyDone
         report.retries = client.retries
         return report
     }
@@ -154,28 +148,14 @@ package final class ZooniversePush: Sendable {
     func importManifest(folder: String, set: SubjectSetFolder, project: String) throws -> Int {
         let rows = try Manifest.read(folder + "/" + Manifest.fileName)
         let workflow = options.workflow ?? set.workflow ?? ""
-        let now = Date().timeIntervalSince1970
-        return try db.transaction { tx in
-            var added = 0
-            for (i, row) in rows.enumerated() {
-                let frames = JSONValue.array(row.frames.map { ["name": .string($0), "mime": .string(Self.mimeType($0))] })
-                let meta = JSONValue.object(Dictionary(row.metadata.map { ($0.key, JSONValue.string($0.value)) }, uniquingKeysWith: { a, _ in a }))
-                try tx.execute("""
-                    INSERT INTO subjects (project, workflow, external_id, set_name, folder, object_id, frames, metadata, state, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?) ON CONFLICT DO NOTHING
-                    """, [.text(project), .text(workflow), .text(row.externalID), .text(set.name), .text(folder),
-                          (row.value("#object_id") ?? row.value("#diaObjectId") ?? row.value("#objectId")).map(SQLValue.text) ?? .null,
-                          .text(frames.description), .text(meta.description), .real(now + Double(i) * 1e-6), .real(now)])
-                added += tx.changes
-            }
-            if set.closedAt != nil {
-                try tx.execute("""
-                    INSERT INTO imported_manifests (project, workflow, folder, set_name, subjects, imported_at)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, [.text(project), .text(workflow), .text(folder), .text(set.name), .integer(Int64(rows.count)), .real(now)])
-            }
-            return added
+        let subjects = rows.map { row in
+            ZooniverseLedger.ManifestSubject(
+                externalID: row.externalID, objectID: row.value("#object_id") ?? row.value("#diaObjectId") ?? row.value("#objectId"),
+                frames: row.frames.map { ($0, Self.mimeType($0)) },
+                metadata: Dictionary(row.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
         }
+        return try ledger.importManifest(project: project, workflow: workflow, folder: folder, setName: set.name,
+                                         subjects: subjects, closed: set.closedAt != nil)
     }
 
     static func mimeType(_ name: String) -> String {
@@ -196,53 +176,46 @@ package final class ZooniversePush: Sendable {
     /// this state store has not heard of it (a lost store adopts it).
     func gate(project: String, account: ZooniverseAccount, incomplete: [String], onZooniverse: Set<String> = [],
               sets: [String: SubjectSetFolder]) throws {
-        let waiting = try db.execute(
-            "SELECT external_id, workflow, set_name, state, reason FROM subjects WHERE project = ? AND state IN ('ready', 'held') ORDER BY created_at, external_id",
-            [.text(project)])
-        var inProject = options.approved ? 0 : try count("project = ? AND state NOT IN ('ready', 'held')", [.text(project)])
+        let waiting = try ledger.subjects(project: project, in: [.ready, .held])
+        var inProject = options.approved ? 0 : try ledger.count(project: project, in: [.creating, .created, .uploaded, .linked])
         var accountLeft = account.remainingSubjects ?? .max
         var perSet: [String: Int] = [:]
         var busy = incomplete  // incomplete sets, and the new ones this push opens
         var newSetAllowed: [String: Bool] = [:]
-        let existing = Set(try db.execute("SELECT name FROM zooniverse_sets WHERE project = ? AND state != 'creating'", [.text(project)])
-            .compactMap { $0[0].text }).union(onZooniverse)
-        try db.transaction { tx in
-            for row in waiting {
-                let id = try row.text(0, "external_id"), workflow = row[1].text ?? "", setName = try row.text(2, "set_name")
-                var reason: String? = nil
-                if perSet[setName] == nil {
-                    perSet[setName] = Int(try tx.execute("SELECT COUNT(*) FROM subjects WHERE project = ? AND set_name = ? AND state NOT IN ('ready', 'held')",
-                                                         [.text(project), .text(setName)])[0][0].integer ?? 0)
+        let existing = try ledger.madeSetNames(project: project).union(onZooniverse)
+        var changes: [(subject: ZooniverseLedger.SubjectRef, reason: String?)] = []
+        for row in waiting {
+            let setName = row.setName
+            var reason: String? = nil
+            if perSet[setName] == nil {
+                perSet[setName] = try ledger.count(project: project, in: [.creating, .created, .uploaded, .linked], setName: setName)
+            }
+            if !options.approved && inProject >= options.unapprovedLimit {
+                reason = "data rights: the project is not approved yet, so it may hold \(options.unapprovedLimit) subjects in all (--approved once Rubin's data-rights panel approves it)"
+            } else if options.approved && perSet[setName]! >= options.batchLimit {
+                reason = "data rights: \(options.batchLimit) subjects per batch reached in \(setName)"
+            } else if accountLeft <= 0 {
+                reason = "Zooniverse account limit: \(account.login) has uploaded \(account.uploadedSubjects) of \(account.subjectLimit ?? 0) subjects (ask Zooniverse to raise subject_limit)"
+            } else if !existing.contains(setName) {
+                if newSetAllowed[setName] == nil {
+                    newSetAllowed[setName] = busy.count < options.maxIncompleteSets
+                    if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { busy.append(setName) }
                 }
-                if !options.approved && inProject >= options.unapprovedLimit {
-                    reason = "data rights: the project is not approved yet, so it may hold \(options.unapprovedLimit) subjects in all (--approved once Rubin's data-rights panel approves it)"
-                } else if options.approved && perSet[setName]! >= options.batchLimit {
-                    reason = "data rights: \(options.batchLimit) subjects per batch reached in \(setName)"
-                } else if accountLeft <= 0 {
-                    reason = "Zooniverse account limit: \(account.login) has uploaded \(account.uploadedSubjects) of \(account.subjectLimit ?? 0) subjects (ask Zooniverse to raise subject_limit)"
-                } else if !existing.contains(setName) {
-                    if newSetAllowed[setName] == nil {
-                        newSetAllowed[setName] = busy.count < options.maxIncompleteSets
-                        if newSetAllowed[setName]! && (options.workflow ?? sets[setName]?.workflow) != nil { busy.append(setName) }
-                    }
-                    if !newSetAllowed[setName]! {
-                        reason = "\(busy.count) subject sets are still incomplete (\(busy.sorted().prefix(5).joined(separator: ", "))): no new set until one completes"
-                    }
-                }
-                // A row already so is not written again: a backlog held round after round costs reads only.
-                if let reason, row[3].text != "held" || row[4].text != reason {
-                    try tx.execute("UPDATE subjects SET state = 'held', reason = ?, updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
-                                   [.text(reason), .real(Date().timeIntervalSince1970), .text(project), .text(workflow), .text(id)])
-                } else if reason == nil {
-                    inProject += 1
-                    accountLeft -= 1
-                    perSet[setName]! += 1
-                    guard row[3].text != "ready" else { continue }
-                    try tx.execute("UPDATE subjects SET state = 'ready', reason = NULL WHERE project = ? AND workflow = ? AND external_id = ?",
-                                   [.text(project), .text(workflow), .text(id)])
+                if !newSetAllowed[setName]! {
+                    reason = "\(busy.count) subject sets are still incomplete (\(busy.sorted().prefix(5).joined(separator: ", "))): no new set until one completes"
                 }
             }
+            // A row already so is not written again: a backlog held round after round costs reads only.
+            if let reason, row.phase != .held || row.reason != reason {
+                changes.append((row, reason))
+            } else if reason == nil {
+                inProject += 1
+                accountLeft -= 1
+                perSet[setName]! += 1
+                if row.phase != .ready { changes.append((row, nil)) }
+            }
         }
+        try ledger.setHolds(project: project, changes)
     }
 
     // MARK: - Sets
@@ -252,20 +225,15 @@ package final class ZooniversePush: Sendable {
     /// store (a lost or new one), is adopted instead of refused as a duplicate name (Panoptes keeps
     /// names unique per project); an adopted set's subjects are each looked for before one is made.
     func ensureSet(_ name: String, project: String, workflow: String?, report: inout Report) throws -> String {
-        let rows = try db.execute("SELECT state, zooniverse_id FROM zooniverse_sets WHERE project = ? AND name = ?", [.text(project), .text(name)])
-        var id = rows.first?[1].text
-        var phase = rows.first?[0].text
-        if phase == nil || phase == "creating" {
+        let record = try ledger.set(project: project, name: name)
+        var id = record?.zooniverseID
+        var phase = record?.phase
+        if phase == nil || phase == .creating {
             let known = phase != nil  // 'creating': this store asked for it; nil: never heard of it
             id = try client.subjectSets(project: project, displayName: name).first?.id
             var adopted = id != nil && !known
             if id == nil {
-                try db.execute("""
-                    INSERT INTO zooniverse_sets (project, name, workflow, state, updated_at) VALUES (?, ?, ?, 'creating', ?)
-                    ON CONFLICT (project, name) DO UPDATE SET workflow = excluded.workflow, state = 'creating',
-                        zooniverse_id = NULL, updated_at = excluded.updated_at
-                    """,
-                               [.text(project), .text(name), .text(workflow ?? ""), .real(Date().timeIntervalSince1970)])
+                try ledger.markSetCreating(project: project, name: name, workflow: workflow)
                 let made = Result { () throws(PanoptesError) in
                     try client.createSubjectSet(name: name, project: project, metadata: ["#created_by": "citsci"])
                 }
@@ -282,48 +250,23 @@ package final class ZooniversePush: Sendable {
                     throw error
                 }
             }
-            try db.execute("""
-                INSERT INTO zooniverse_sets (project, name, workflow, state, zooniverse_id, adopted, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?)
-                ON CONFLICT (project, name) DO UPDATE SET state = 'created', zooniverse_id = excluded.zooniverse_id,
-                    adopted = excluded.adopted, updated_at = excluded.updated_at
-                """, [.text(project), .text(name), .text(workflow ?? ""), .text(id!), .integer(adopted ? 1 : 0), .real(Date().timeIntervalSince1970)])
+            try ledger.markSetCreated(project: project, name: name, workflow: workflow, zooniverseID: id!, adopted: adopted)
             if adopted { report.setsAdopted.append(name) }
-            phase = "created"
+            phase = .created
         }
-        if phase == "created", let workflow, !workflow.isEmpty {
+        if phase == .created, let workflow, !workflow.isEmpty {
             try client.link(subjectSet: id!, toWorkflow: workflow)
-            try db.execute("UPDATE zooniverse_sets SET state = 'workflow_linked', updated_at = ? WHERE project = ? AND name = ?",
-                           [.real(Date().timeIntervalSince1970), .text(project), .text(name)])
+            try ledger.markSetLinked(project: project, name: name)
         }
         return id!
     }
 
     // MARK: - One subject
 
-    struct Row {
-        var state: String
-        var folder: String
-        var objectID: String?
-        var frames: [(name: String, mime: String)]
-        var metadata: [String: JSONValue]
-        var zooniverseID: String?
-        var urls: [String]
-        var uploaded: Int
-    }
+    typealias Row = ZooniverseLedger.Subject
 
     func load(_ id: String, workflow: String, project: String) throws -> Row {
-        let r = try db.execute("SELECT state, folder, object_id, frames, metadata, zooniverse_id, upload_urls, frames_uploaded FROM subjects WHERE project = ? AND workflow = ? AND external_id = ?",
-                               [.text(project), .text(workflow), .text(id)])[0]
-        let frames = (try? JSONValue.decode(Array(try r.text(3, "frames").utf8)))?.array?.map { ($0["name"]?.string ?? "", $0["mime"]?.string ?? "") } ?? []
-        let urls = r[6].text.flatMap { try? JSONValue.decode(Array($0.utf8)) }?.array?.compactMap(\.string) ?? []
-        return Row(state: try r.text(0, "state"), folder: try r.text(1, "folder"), objectID: r[2].text, frames: frames,
-                   metadata: (try? JSONValue.decode(Array(try r.text(4, "metadata").utf8)))?.object ?? [:],
-                   zooniverseID: r[5].text, urls: urls, uploaded: Int(r[7].integer ?? 0))
-    }
-
-    func update(_ id: String, workflow: String, project: String, _ sets: String, _ values: [SQLValue]) throws {
-        try db.execute("UPDATE subjects SET \(sets), updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
-                       values + [.real(Date().timeIntervalSince1970), .text(project), .text(workflow), .text(id)])
+        try ledger.subject(project: project, workflow: workflow, externalID: id)
     }
 
     /// Creates (or finds) the subject and uploads its frames: ready/creating/created → uploaded.
@@ -332,36 +275,36 @@ package final class ZooniversePush: Sendable {
     func bring(_ id: String, workflow: String, project: String, staging: String, lookIn adoptedSet: String? = nil,
                lookInStaging: Bool = false) throws {
         var row = try load(id, workflow: workflow, project: project)
-        if row.state == "ready" {
+        if row.phase == .ready {
             if let adoptedSet, let there = try memberSubjects(adoptedSet)[Self.key(id, workflow)] {
                 // Made, uploaded and linked by a state store that is gone: nothing to do but record it.
-                try update(id, workflow: workflow, project: project, "state = 'linked', zooniverse_id = ?, staged = 1, reason = NULL", [.text(there.id)])
+                try ledger.markFoundLinked(project: project, workflow: workflow, externalID: id, zooniverseID: there.id)
                 return
             }
-            try update(id, workflow: workflow, project: project, "state = 'creating'", [])
-            row.state = "creating"
+            try ledger.markCreating(project: project, workflow: workflow, externalID: id)
+            row.phase = .creating
             try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: lookInStaging)
-        } else if row.state == "creating" {
+        } else if row.phase == .creating {
             try create(id, workflow: workflow, project: project, staging: staging, row: &row, lookFirst: true)
         }
-        guard row.state == "created", let subjectID = row.zooniverseID else { return }
+        guard row.phase == .created, let subjectID = row.zooniverseID else { return }
         var renewals = 0
-        var i = row.uploaded
+        var i = row.framesUploaded
         while i < row.frames.count {
             let frame = row.frames[i]
             guard let bytes = FileManager.default.contents(atPath: row.folder + "/" + frame.name) else {
                 throw CSVFileError(path: row.folder + "/" + frame.name, line: 0, reason: "frame file missing")
             }
             let sent = Result { () throws(PanoptesError) in
-                guard i < row.urls.count else { throw PanoptesError(kind: .uploadExpired, method: "PUT", url: "", message: "no upload URL") }
-                try client.upload(Array(bytes), mimeType: frame.mime, to: row.urls[i])
+                guard i < row.uploadURLs.count else { throw PanoptesError(kind: .uploadExpired, method: "PUT", url: "", message: "no upload URL") }
+                try client.upload(Array(bytes), mimeType: frame.mime, to: row.uploadURLs[i])
             }
             if case .failure(let e) = sent {
                 guard e.kind == .uploadExpired, renewals < 3 else { throw e }
                 renewals += 1
                 let subject = try client.renewLocations(of: try client.subject(subjectID), mimeTypes: row.frames.map(\.mime))
-                row.urls = subject.locations.map(\.url)
-                try update(id, workflow: workflow, project: project, "upload_urls = ?, frames_uploaded = 0", [.text(JSONValue.array(row.urls.map(JSONValue.string)).description)])
+                row.uploadURLs = subject.locations.map(\.url)
+                try ledger.renewUploadURLs(project: project, workflow: workflow, externalID: id, row.uploadURLs)
                 i = 0
                 continue
             }
@@ -369,7 +312,7 @@ package final class ZooniversePush: Sendable {
             // sends the subject's frames again, and a frame's progress cost a commit.
             i += 1
         }
-        try update(id, workflow: workflow, project: project, "state = 'uploaded', reason = NULL", [])
+        try ledger.markUploaded(project: project, workflow: workflow, externalID: id)
     }
 
     /// creating → created. `lookFirst`: an earlier attempt may have created it; find it in staging.
@@ -383,11 +326,8 @@ package final class ZooniversePush: Sendable {
             var metadata = row.metadata
             if !workflow.isEmpty { metadata["#workflow"] = .string(workflow) }
             if let object = row.objectID {
-                let previous = try db.execute("""
-                    SELECT zooniverse_id FROM subjects WHERE project = ? AND object_id = ? AND zooniverse_id IS NOT NULL
-                    AND external_id != ? ORDER BY created_at DESC LIMIT ?
-                    """, [.text(project), .text(object), .text(id), .integer(Int64(SubjectContent.maxPreviousIDs))])
-                    .compactMap { $0[0].text }.reversed()
+                let previous = try ledger.previousZooniverseIDs(project: project, object: object, excluding: id,
+                                                                limit: SubjectContent.maxPreviousIDs)
                 if !previous.isEmpty { metadata["#previous_subject_ids"] = .string(previous.joined(separator: ";")) }
             }
             let created = Result { () throws(PanoptesError) -> ZooniverseSubject in
@@ -396,9 +336,9 @@ package final class ZooniversePush: Sendable {
             if case .failure(let e) = created, let status = e.status, (400..<500).contains(status), status != 429 {
                 // Refused, not lost: nothing was created. Held with the reason; the next push tries again.
                 let limit = status == 403 && e.message.contains("subjects of")
-                try update(id, workflow: workflow, project: project, "state = 'held', reason = ?, failures = failures + 1",
-                           [.text(limit ? "Zooniverse account limit: \(e.message)" : "refused by Zooniverse: \(e.description)")])
-                row.state = "held"
+                try ledger.markRefused(project: project, workflow: workflow, externalID: id,
+                                       reason: limit ? "Zooniverse account limit: \(e.message)" : "refused by Zooniverse: \(e.description)")
+                row.phase = .held
                 if limit { return }
             }
             subject = try created.get()
@@ -407,11 +347,10 @@ package final class ZooniversePush: Sendable {
             throw PanoptesError(kind: .badResponse, method: "POST", url: "/api/subjects", message: "\(subject?.locations.count ?? 0) upload URLs for \(row.frames.count) frames")
         }
         row.zooniverseID = subject.id
-        row.urls = subject.locations.map(\.url)
-        row.uploaded = 0
-        row.state = "created"
-        try update(id, workflow: workflow, project: project, "state = 'created', zooniverse_id = ?, upload_urls = ?, frames_uploaded = 0, staged = 1",
-                   [.text(subject.id), .text(JSONValue.array(row.urls.map(JSONValue.string)).description)])
+        row.uploadURLs = subject.locations.map(\.url)
+        row.framesUploaded = 0
+        row.phase = .created
+        try ledger.markCreated(project: project, workflow: workflow, externalID: id, zooniverseID: subject.id, uploadURLs: row.uploadURLs)
     }
 
     static func key(_ alertID: String, _ workflow: String) -> String { workflow + "/" + alertID }
@@ -433,63 +372,36 @@ package final class ZooniversePush: Sendable {
     /// uploaded → linked: each set's uploaded subjects join it, 100 a request. Subjects left
     /// `uploaded` by an earlier run may have joined already: those are checked against the set first.
     func linkUploaded(project: String, setIDs: [String: String], report: inout Report) throws {
-        let rows = try db.execute("SELECT set_name, external_id, workflow, zooniverse_id, updated_at FROM subjects WHERE project = ? AND state = 'uploaded' ORDER BY set_name, created_at",
-                                  [.text(project)])
-        let bySet = Dictionary(grouping: rows) { $0[0].text ?? "" }
+        let bySet = Dictionary(grouping: try ledger.subjects(project: project, in: [.uploaded])) { $0.setName }
         for (name, members) in bySet.sorted(by: { $0.key < $1.key }) {
-            guard let setID = try setIDs[name] ?? db.execute("SELECT zooniverse_id FROM zooniverse_sets WHERE project = ? AND name = ?",
-                                                              [.text(project), .text(name)]).first?[0].text else { continue }
+            guard let setID = try setIDs[name] ?? ledger.set(project: project, name: name)?.zooniverseID else { continue }
             var todo = members
             let present = Set(try client.subjects(inSet: setID).map(\.id))
-            let already = todo.filter { present.contains($0[3].text ?? "") }
-            try markLinked(already, project: project)
-            todo.removeAll { present.contains($0[3].text ?? "") }
+            let already = todo.filter { present.contains($0.zooniverseID ?? "") }
+            try ledger.markLinked(project: project, already)
+            todo.removeAll { present.contains($0.zooniverseID ?? "") }
             var start = 0
             while start < todo.count {
                 let batch = Array(todo[start..<min(start + 100, todo.count)])
-                try client.link(subjects: batch.compactMap { $0[3].text }, toSet: setID)
-                try markLinked(batch, project: project)
+                try client.link(subjects: batch.compactMap(\.zooniverseID), toSet: setID)
+                try ledger.markLinked(project: project, batch)
                 report.linked += batch.count
                 start += 100
             }
         }
     }
 
-    func markLinked(_ rows: [[SQLValue]], project: String) throws {
-        guard !rows.isEmpty else { return }
-        try db.transaction { tx in
-            for r in rows {
-                try tx.execute("UPDATE subjects SET state = 'linked', updated_at = ? WHERE project = ? AND workflow = ? AND external_id = ?",
-                               [.real(Date().timeIntervalSince1970), .text(project), .text(r[2].text ?? ""), .text(try r.text(1, "external_id"))])
-            }
-        }
-    }
-
     /// Linked subjects leave the staging set (best effort: staying there is harmless, only slower to search).
     func unstage(project: String, staging: String) throws {
-        let rows = try db.execute("SELECT zooniverse_id FROM subjects WHERE project = ? AND state = 'linked' AND staged = 1", [.text(project)])
-        let ids = rows.compactMap { $0[0].text }
+        let ids = try ledger.stagedLinked(project: project)
         guard !ids.isEmpty else { return }
         let inStaging = Set(try client.subjects(inSet: staging).map(\.id))
         try client.unlink(subjects: ids.filter(inStaging.contains), fromSet: staging)
-        try db.transaction { tx in
-            for id in ids { try tx.execute("UPDATE subjects SET staged = 0 WHERE project = ? AND zooniverse_id = ?", [.text(project), .text(id)]) }
-        }
+        try ledger.markUnstaged(project: project, zooniverseIDs: ids)
     }
 
     /// Subjects of the project in the state store by state, and the held ones by reason.
     package static func summary(state: StateStore, project: String) throws -> (states: [String: Int], held: [String: Int]) {
-        var states: [String: Int] = [:], held: [String: Int] = [:]
-        for r in try state.database.execute("SELECT state, COUNT(*) FROM subjects WHERE project = ? GROUP BY state", [.text(project)]) {
-            states[r[0].text ?? "?"] = Int(r[1].integer ?? 0)
-        }
-        for r in try state.database.execute("SELECT reason, COUNT(*) FROM subjects WHERE project = ? AND state = 'held' GROUP BY reason", [.text(project)]) {
-            held[r[0].text ?? "?"] = Int(r[1].integer ?? 0)
-        }
-        return (states, held)
-    }
-
-    func count(_ condition: String, _ values: [SQLValue]) throws -> Int {
-        Int(try db.execute("SELECT COUNT(*) FROM subjects WHERE " + condition, values)[0][0].integer ?? 0)
+        try state.zooniverse.summary(project: project)
     }
 }

@@ -53,8 +53,8 @@ struct ConfigCheck: ParsableCommand {
             notes.append("filters: \(set.filters.count) in \(cfg.filters): \(set.filters.map(\.name).joined(separator: ", "))")
         }
         notes.append("sink: \(cfg.sink.folder) (sets of at most \(cfg.sink.maxSetSize), closed after \(cfg.sink.maxSetAgeHours) h)")
-        if PostgresDatabase.handles(cfg.state) {
-            do { notes.append("state: \(try StateStore(path: cfg.state).database.location) (PostgreSQL, reachable, schema up to date)") }
+        if StateStore.isPostgreSQL(cfg.state) {
+            do { notes.append("state: \(try StateStore(path: cfg.state).location) (PostgreSQL, reachable, schema up to date)") }
             catch { problems.append("state: \(error)") }
         } else {
             notes.append("state: \(cfg.state)")

@@ -32,7 +32,7 @@ struct ProgressLine: Service {
         let c = pipeline.filters.filters.map { pipeline.filters.counters($0.name) }
         let alerts = c.map(\.evaluations).max() ?? 0
         let matches = c.map(\.matches).reduce(0, +)
-        let subjects = (try? pipeline.sink.state.database.execute("SELECT COUNT(*) FROM sink_subjects")[0][0].integer) ?? 0
+        let subjects = (try? pipeline.sink.state.sink.subjectCount()) ?? 0
         let rate = Double(alerts) / max(1, Date().timeIntervalSince(start))
         FileHandle.standardError.write(Data("\r\u{1b}[K\(alerts) alerts (\(Int(rate))/s), \(matches) filter matches, \(subjects) subjects".utf8))
     }

@@ -76,7 +76,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "citsci")
         let parts = try Parts(cfg, once: once, logger: logger)
         logger.info("citsci run", metadata: ["source": "\(parts.sourceDescription)", "filters": "\(parts.pipeline.filters.filters.map(\.name))",
-                                             "sink": "\(cfg.sink.folder)", "state": "\(parts.state.database.location)",
+                                             "sink": "\(cfg.sink.folder)", "state": "\(parts.state.location)",
                                              "zooniverse": "\(cfg.zooniverse.map { "project \($0.project)" } ?? "off")"])
         let hangup = ReloadSignal {
             for e in parts.pipeline.filters.reload() { logger.error("\(e)") }
@@ -134,7 +134,7 @@ struct Run: AsyncParsableCommand {
 
     func printSummary(_ parts: Parts, _ cfg: RunConfiguration) {
         let sets = SubjectSetFolder.list(cfg.sink.folder)
-        let subjects = (try? parts.state.database.execute("SELECT COUNT(*) FROM sink_subjects")[0][0].integer) ?? 0
+        let subjects = (try? parts.state.sink.subjectCount()) ?? 0
         var line = "citsci run: \(subjects) subjects in \(sets.count) subject sets in \(cfg.sink.folder)/"
         if let first = sets.first { line += " (e.g. \(first)/manifest.csv)" }
         print(line)

@@ -4,7 +4,7 @@ import WebClient
 import AlertModel
 import Kafka
 import Stamps
-import State
+@testable import State
 import Subjects
 import Zooniverse
 import WebServer

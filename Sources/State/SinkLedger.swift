@@ -1,0 +1,134 @@
+import Basics
+import Foundation
+
+/// What the folder sink records: its subject sets (open or closed, their folders and sizes) and
+/// each alert's subject in them, pending until its frames and manifest row are written.
+package struct SinkLedger: Sendable {
+    let database: any SQLDatabase
+
+    /// A set's row.
+    package struct SetRow: Sendable, Equatable {
+        package let name: String
+        package let folder: String
+    }
+
+    /// Where an alert's subject for the destination was recorded, and whether it is still pending.
+    package func subject(destination: String, externalID: String) throws -> (setName: String, pending: Bool)? {
+        guard let r = try database.execute("SELECT set_name, pending FROM sink_subjects WHERE destination = ? AND external_id = ?",
+                                           [.text(destination), .text(externalID)]).first else { return nil }
+        return (try r.text(0, "sink_subjects.set_name"), r[1].integer == 1)
+    }
+
+    /// Whether the alert has a confirmed subject for the destination.
+    package func contains(destination: String, externalID: String) throws -> Bool {
+        try !database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 0",
+                              [.text(destination), .text(externalID)]).isEmpty
+    }
+
+    /// The external ids of the object's latest `limit` confirmed subjects for the destination, oldest first.
+    package func previousSubjects(object: String, destination: String, limit: Int) throws -> [String] {
+        try database.execute(
+            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? AND pending = 0 ORDER BY created_at DESC LIMIT ?",
+            [.text(destination), .text(object), .integer(Int64(limit))]).compactMap { $0[0].text }.reversed()
+    }
+
+    /// Records a subject as pending in `setName` (its frames and row not written yet).
+    package func recordPending(destination: String, externalID: String, setName: String, objectID: String?,
+                               filters: [String], at now: Date) throws {
+        try database.execute("""
+            INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at, pending)
+            VALUES (?, ?, ?, ?, ?, ?, 1)
+            """, [.text(destination), .text(externalID), .text(setName), objectID.map(SQLValue.text) ?? .null,
+                  .text(";" + filters.joined(separator: ";") + ";"), .real(now.timeIntervalSince1970)])
+    }
+
+    /// Forgets a pending subject (its set closed before it was finished).
+    package func forgetPending(destination: String, externalID: String) throws {
+        try database.execute("DELETE FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 1",
+                             [.text(destination), .text(externalID)])
+    }
+
+    /// Confirms a subject (its frames and row are written) and counts it in its set, in one transaction.
+    package func confirm(destination: String, externalID: String, setName: String) throws {
+        try database.transaction { tx in
+            try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?",
+                           [.text(destination), .text(externalID)])
+            try tx.execute("UPDATE sink_sets SET size = size + 1 WHERE name = ?", [.text(setName)])
+        }
+    }
+
+    /// The external ids of a set's subjects still pending.
+    package func pendingSubjects(setName: String) throws -> Set<String> {
+        Set(try database.execute("SELECT external_id FROM sink_subjects WHERE set_name = ? AND pending = 1",
+                                 [.text(setName)]).compactMap { $0[0].text })
+    }
+
+    /// Drops a set's pending subjects.
+    package func dropPending(setName: String) throws {
+        try database.execute("DELETE FROM sink_subjects WHERE set_name = ? AND pending = 1", [.text(setName)])
+    }
+
+    /// Subjects (of any destination) a filter sent since `since`, counted up to `atMost`.
+    package func count(filter: String, since: Date, atMost: Int) throws -> Int {
+        Int(try database.execute(
+            // "filters contains ;name;", case-sensitive in SQLite and PostgreSQL alike (LIKE is not).
+            """
+            SELECT COUNT(*) FROM (SELECT 1 FROM sink_subjects
+                WHERE length(replace(filters, ?, '')) < length(filters) AND created_at > ? LIMIT ?) AS recent
+            """,
+            [.text(";" + filter + ";"), .real(since.timeIntervalSince1970), .integer(Int64(atMost))])[0][0].integer ?? 0)
+    }
+
+    /// Every subject the sink holds, confirmed or pending.
+    package func subjectCount() throws -> Int {
+        Int(try database.execute("SELECT COUNT(*) FROM sink_subjects")[0][0].integer ?? 0)
+    }
+
+    /// The folder of the set `name` while it is open.
+    package func openSetFolder(name: String) throws -> String? {
+        try database.execute("SELECT folder FROM sink_sets WHERE name = ? AND closed_at IS NULL", [.text(name)]).first?[0].text
+    }
+
+    /// Open sets that are full (`size >= maxSize`) or opened before `openedBefore`.
+    package func setsDue(maxSize: Int, openedBefore: Date) throws -> [SetRow] {
+        try database.execute(
+            "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)",
+            [.integer(Int64(maxSize)), .real(openedBefore.timeIntervalSince1970)]
+        ).compactMap { r in r[0].text.flatMap { name in r[1].text.map { SetRow(name: name, folder: $0) } } }
+    }
+
+    /// The newest open set of (`filter`, `destination`).
+    package func openSet(filter: String, destination: String) throws -> SetRow? {
+        let r = try database.execute(
+            "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
+            [.text(filter), .text(destination)]).first
+        return r.flatMap { r in r[0].text.flatMap { name in r[1].text.map { SetRow(name: name, folder: $0) } } }
+    }
+
+    /// How many sets of (`filter`, `destination`) were opened since `since`.
+    package func setsOpened(filter: String, destination: String, since: Date) throws -> Int {
+        Int(try database.execute("SELECT COUNT(*) FROM sink_sets WHERE filter = ? AND destination = ? AND opened_at >= ?",
+                                 [.text(filter), .text(destination), .real(since.timeIntervalSince1970)])[0][0].integer ?? 0)
+    }
+
+    /// Whether a set of that name was ever opened.
+    package func setExists(name: String) throws -> Bool {
+        try !database.execute("SELECT 1 FROM sink_sets WHERE name = ?", [.text(name)]).isEmpty
+    }
+
+    /// Records a newly opened set.
+    package func recordSet(name: String, destination: String, filter: String, folder: String, openedAt: Date) throws {
+        try database.execute("INSERT INTO sink_sets (name, destination, filter, folder, opened_at) VALUES (?, ?, ?, ?, ?)",
+                             [.text(name), .text(destination), .text(filter), .text(folder), .real(openedAt.timeIntervalSince1970)])
+    }
+
+    /// Records a set as closed.
+    package func markClosed(name: String, at now: Date) throws {
+        try database.execute("UPDATE sink_sets SET closed_at = ? WHERE name = ?", [.real(now.timeIntervalSince1970), .text(name)])
+    }
+}
+
+extension StateStore {
+    /// The folder sink's sets and subjects.
+    package var sink: SinkLedger { SinkLedger(database: database) }
+}
