@@ -52,6 +52,12 @@ package struct RunConfiguration: Sendable, Equatable {
         package var endpoint = "https://www.zooniverse.org"
         package var pushEveryMinutes = 10.0
         package var requestsPerSecond = 10.0
+
+        package init(project: String, workflow: String? = nil, endpoint: String = "https://www.zooniverse.org") {
+            self.project = project
+            self.workflow = workflow
+            self.endpoint = endpoint
+        }
     }
 
     package struct Publish: Sendable, Equatable {

@@ -14,9 +14,9 @@ import Logging
 import Metrics
 import ServiceLifecycle
 
-/// Waits `interval`, or less if a graceful shutdown begins; false then.
-func pause(_ interval: Duration) async -> Bool {
-    do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) } } catch { return false }
+/// Waits `interval` on `clock`, or less if a graceful shutdown begins; false then.
+func pause(_ interval: Duration, on clock: any Clock<Duration>) async -> Bool {
+    do { try await cancelWhenGracefulShutdown { try await clock.sleep(for: interval) } } catch { return false }
     return !Task.isShuttingDownGracefully
 }
 
@@ -28,9 +28,13 @@ package struct PushService: Service {
     package let push: ZooniversePush
     package let sink: FolderSink
     package let interval: Duration
+    /// Paces the rounds (a manual clock in tests).
+    package let clock: any Clock<Duration>
     package let logger: Logger
 
-    package init(push: ZooniversePush, sink: FolderSink, interval: Duration, logger: Logger) {
+    package init(push: ZooniversePush, sink: FolderSink, interval: Duration,
+                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
+        self.clock = clock
         self.push = push
         self.sink = sink
         self.interval = interval
@@ -38,7 +42,7 @@ package struct PushService: Service {
     }
 
     package func run() async throws {
-        repeat { await round() } while await pause(interval)
+        repeat { await round() } while await pause(interval, on: clock)
     }
 
     /// One round: close the due sets, push the closed ones.
@@ -77,9 +81,13 @@ package struct ClassificationService: Service {
     package let rule: RetirementRule
     package let publisher: ResultPublisher?
     package let interval: Duration
+    /// Paces the rounds (a manual clock in tests).
+    package let clock: any Clock<Duration>
     package let logger: Logger
 
-    package init(pull: ClassificationPull, rule: RetirementRule, publisher: ResultPublisher?, interval: Duration, logger: Logger) {
+    package init(pull: ClassificationPull, rule: RetirementRule, publisher: ResultPublisher?, interval: Duration,
+                 clock: any Clock<Duration> = ContinuousClock(), logger: Logger) {
+        self.clock = clock
         self.pull = pull
         self.rule = rule
         self.publisher = publisher
@@ -88,7 +96,7 @@ package struct ClassificationService: Service {
     }
 
     package func run() async throws {
-        repeat { await round() } while await pause(interval)
+        repeat { await round() } while await pause(interval, on: clock)
     }
 
     /// One round: pull, aggregate, publish what changed. Returns what was published (nil when the

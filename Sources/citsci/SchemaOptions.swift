@@ -22,10 +22,7 @@ struct SchemaOptions: ParsableArguments {
     var directory: String?
 
     /// A registry client with basic auth from CITSCI_SCHEMA_REGISTRY_USER / _PASSWORD.
-    static func registry(_ url: String) -> SchemaRegistryClient {
-        SchemaRegistryClient(url: url, username: Environment.get("CITSCI_SCHEMA_REGISTRY_USER"),
-                             password: Environment.get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))
-    }
+    static func registry(_ url: String) -> SchemaRegistryClient { Environment.schemaRegistry(url) }
 
     func source() throws -> (any WriterSchemaSource)? {
         if let registry { return Self.registry(registry) }
@@ -35,7 +32,3 @@ struct SchemaOptions: ParsableArguments {
 }
 
 import Foundation
-
-enum Environment {
-    static func get(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
-}

@@ -8,31 +8,28 @@ import State
 import Subjects
 import Zooniverse
 import Classifications
-import Service
-import WebClient
-import WebServer
 import Foundation
 import Logging
 
 /// One JSON object per line on standard error (`log: {format: json}`), for log collectors:
 /// `{"time", "level", "label", "message", <metadata>}`.
-struct JSONLogHandler: LogHandler {
+package struct JSONLogHandler: LogHandler {
     let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
 
-    init(label: String) { self.label = label }
+    package init(label: String) { self.label = label }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         write(level: event.level, message: event.message, metadata: event.metadata, error: event.error)
     }
 
-    func write(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, error: (any Error)?) {
+    package func write(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, error: (any Error)?) {
         var out = "{\"time\":"
         JSONText.appendString(ISO8601DateFormatter().string(from: Date()), to: &out)
         out += ",\"level\":"

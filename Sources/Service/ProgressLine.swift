@@ -8,18 +8,17 @@ import State
 import Subjects
 import Zooniverse
 import Classifications
-import Service
-import WebClient
-import WebServer
 import Foundation
 import ServiceLifecycle
 
 /// A live line on a terminal (nothing when standard error is not one): alerts, matches, subjects.
-struct ProgressLine: Service {
+package struct ProgressLine: Service {
     let pipeline: AlertPipeline
     let enabled = isatty(2) == 1
 
-    func run() async throws {
+    package init(pipeline: AlertPipeline) { self.pipeline = pipeline }
+
+    package func run() async throws {
         guard enabled else { return }
         let start = Date()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -28,7 +27,7 @@ struct ProgressLine: Service {
         }
     }
 
-    func draw(_ start: Date) {
+    package func draw(_ start: Date) {
         let c = pipeline.filters.filters.map { pipeline.filters.counters($0.name) }
         let alerts = c.map(\.evaluations).max() ?? 0
         let matches = c.map(\.matches).reduce(0, +)
@@ -37,5 +36,5 @@ struct ProgressLine: Service {
         FileHandle.standardError.write(Data("\r\u{1b}[K\(alerts) alerts (\(Int(rate))/s), \(matches) filter matches, \(subjects) subjects".utf8))
     }
 
-    func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
+    package func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }
 }
