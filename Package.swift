@@ -41,21 +41,22 @@ let package = Package(
         .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
-        // The modules, in the order of the flow; each may import only those named in its dependencies
-        // (docs/ARCHITECTURE.md; ArchitectureTests checks every import against this list).
+        // The modules, in the order of the flow; each imports only those named in its dependencies
+        // (scripts/test builds with SwiftPM's import check) and those match docs/ARCHITECTURE.md
+        // (ArchitectureTests).
         .target(name: "Basics"),
         .target(name: "Schemas", path: "schemas", sources: ["OwnedSchemas.swift"],
                 resources: [.embedInCode("rubin-alert.avsc"), .embedInCode("ztf-alert.avsc"),
                             .embedInCode("classification-result.avsc")]),
-        .target(name: "Avro", dependencies: ["Basics", "CAvro", "CCodecs"]),
+        .target(name: "Avro", dependencies: ["CAvro", "CCodecs"]),
         .target(name: "WebClient", dependencies: ["Basics", "CCurl"]),
-        .target(name: "AlertModel", dependencies: ["Basics", "Avro", "Schemas", "WebClient"]),
+        .target(name: "AlertModel", dependencies: ["Avro", "Schemas", "WebClient"]),
         .target(name: "Kafka", dependencies: ["Basics", "Avro", "AlertModel", "CRdKafka", logging]),
-        .target(name: "Stamps", dependencies: ["Basics", "Avro", "AlertModel", "CPNG"]),
+        .target(name: "Stamps", dependencies: ["Avro", "AlertModel", "CPNG"]),
         .target(name: "Filters", dependencies: ["Basics", "Avro", "AlertModel", "Stamps", .product(name: "Yams", package: "Yams")]),
         .target(name: "State", dependencies: ["Basics", "AlertModel", "CSQLite", "CPostgres"]),
         .target(name: "Subjects", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State"]),
-        .target(name: "Zooniverse", dependencies: ["Basics", "AlertModel", "State", "Subjects", "WebClient", logging, metrics]),
+        .target(name: "Zooniverse", dependencies: ["Basics", "State", "Subjects", "WebClient"]),
         .target(name: "WebServer", dependencies: [
             "Basics", logging,
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -63,30 +64,29 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "Classifications", dependencies: [
-            "Basics", "Avro", "AlertModel", "Schemas", "Kafka", "State", "Subjects", "Zooniverse", "WebServer", logging, metrics,
-        ]),
+        .target(name: "Classifications", dependencies: ["Basics", "Avro", "Schemas", "Kafka", "State", "Zooniverse", "WebServer"]),
         .target(name: "Service", dependencies: [
-            "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer",
-            "Classifications", logging, metrics,
+            "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebClient",
+            "WebServer", "Classifications", logging, metrics,
             .product(name: "Yams", package: "Yams"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // The command line: argument parsing, each command a thin call into the modules.
         .executableTarget(name: "citsci", dependencies: [
             "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse",
-            "Classifications", "Service", "WebClient", "WebServer", logging, metrics,
+            "Classifications", "Service", logging, metrics,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service"], path: "Tests/TestSupport"),
-        .testTarget(name: "BrokerIngestTests", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
-        .testTarget(name: "FiltersTests", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
-        .testTarget(name: "CitSciCoreTests", dependencies: ["Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
-        .testTarget(name: "citsciTests", dependencies: ["citsci", "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service"], path: "Tests/TestSupport"),
+        // Unit tests: no network, no broker, no server, no subprocess, no sleeps (`swift test --filter Unit`).
+        .testTarget(name: "UnitTests", dependencies: ["Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        // Integration tests: Tansu, PostgreSQL, the fake Panoptes, HTTP servers, the citsci binary, the soak.
+        .testTarget(name: "IntegrationTests", dependencies: ["citsci", "Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
     ]
 )

@@ -217,8 +217,5 @@ package enum Photometric {
     package static func flux(magnitude: Double) -> Double { pow(10, (zeroPointNJy - magnitude) / 2.5) }
 }
 
-import Basics
 import Avro
-import Schemas
-import WebClient
 import Foundation

@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import Schemas
-import WebClient
 import Glibc
 
 /// Decodes alert packets in either framing into `Alert`s:

@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import Schemas
-import WebClient
 import Foundation
 
 /// Maps a record in a reader schema onto `Alert`. Field indexes are looked up once, at start-up.

@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import Schemas
-import WebClient
 /// A dotted path into a record (`diaSource.psfFlux`, `candidate.magpsf`, `prvDiaSources.band`),
 /// checked against the reader schema and compiled to field indexes once, so that reading it from an
 /// alert is a few array look-ups. A step through an array maps over its items and gives an array.

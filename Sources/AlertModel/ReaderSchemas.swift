@@ -1,7 +1,5 @@
-import Basics
 import Avro
 import Schemas
-import WebClient
 /// The reader schemas citsci owns (schemas/*.avsc, embedded in the binary): every alert is resolved
 /// into one of them, whatever version its writer used (DESIGN.md rule 3).
 package enum ReaderSchemas {

@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import Schemas
-import WebClient
 /// Every number of a record that is not inside an array (its own numeric fields and those of its
 /// nested records, depth first in schema order) as one flat array, NaN for null. An alert's is
 /// filled once when it is decoded, so that a filter reading `candidate.magpsf` reads one array

@@ -1,4 +1,3 @@
-import Basics
 /// Why an alert could not be decoded, and where: the byte offset inside the message (or file) at
 /// which the fault was found, and the source (file path, or topic/partition/offset) when known.
 package struct AlertDecodingError: Error, CustomStringConvertible, Sendable, Equatable {

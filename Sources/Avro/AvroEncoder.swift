@@ -1,4 +1,3 @@
-import Basics
 /// Avro binary encoding of a value onto a schema, matching record fields by name, so a record
 /// decoded with one schema (e.g. the reader schema) can be written with another (a registered
 /// writer schema). Encoding is a few plain rules, done in Swift; decoding is Avro C's job.

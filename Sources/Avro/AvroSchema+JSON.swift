@@ -1,4 +1,3 @@
-import Basics
 extension AvroSchema {
     /// Self-contained JSON: each named type is written in full where it first appears and by its
     /// full name afterwards, as Avro requires. This is what Avro C is given to decode with.

@@ -1,4 +1,3 @@
-import Basics
 import Foundation
 
 /// An Avro schema, parsed from its JSON form. Named types are resolved at parse time, so the tree is

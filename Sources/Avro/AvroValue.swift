@@ -111,7 +111,6 @@ extension AvroValue {
     }
 }
 
-import Basics
 import Foundation
 
 private func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }

@@ -1,4 +1,3 @@
-import Basics
 /// Reads Avro's binary primitives (zig-zag varints, lengths) from a byte buffer, with the position
 /// always known so every fault names its byte offset.
 package struct BinaryCursor {

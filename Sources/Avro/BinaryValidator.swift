@@ -1,4 +1,3 @@
-import Basics
 /// Limits that protect the decoder from hostile or corrupt input.
 package struct DecodingLimits: Sendable {
     /// Largest `bytes`/`string` field (a cutout is tens of kB; 64 MiB is far beyond any real one).

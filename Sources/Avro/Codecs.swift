@@ -1,4 +1,3 @@
-import Basics
 import CCodecs
 
 /// The compression codecs of Avro container files (and gzip for FITS stamps): the only code that

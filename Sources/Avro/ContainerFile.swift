@@ -1,4 +1,3 @@
-import Basics
 /// An Avro object container file (ZTF sends one per Kafka message; archives hold many records):
 /// header (magic, metadata with the writer schema and codec, sync marker), then blocks of records.
 /// Parsed in Swift so that every fault names its byte offset; the records inside are decoded by Avro C.

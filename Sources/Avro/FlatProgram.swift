@@ -1,4 +1,3 @@
-import Basics
 /// A tree (a resolution plan or a validator shape) laid out as an array of trivial nodes, so that
 /// walking it per record costs no reference counting: the hot loops index into buffer pointers
 /// instead of matching indirect enums, whose payloads are retained and released at every step.

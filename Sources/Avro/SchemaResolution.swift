@@ -1,4 +1,3 @@
-import Basics
 /// How to turn a value written with the writer schema into the shape of the reader schema, worked out
 /// once per (writer, reader) pair by the Avro specification's resolution rules: fields matched by name
 /// (or a reader alias), reader fields absent from the writer take their default, numeric promotion

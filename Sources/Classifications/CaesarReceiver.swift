@@ -1,10 +1,5 @@
 import Basics
-import Avro
-import AlertModel
-import Kafka
 import State
-import Subjects
-import Zooniverse
 import WebServer
 import Foundation
 

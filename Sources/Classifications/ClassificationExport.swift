@@ -1,11 +1,5 @@
 import Basics
-import Avro
-import AlertModel
-import Kafka
 import State
-import Subjects
-import Zooniverse
-import WebServer
 import Foundation
 
 /// A Panoptes classification export (`POST /api/projects/{id}/classifications_export`, or the

@@ -1,11 +1,5 @@
-import Basics
-import Avro
-import AlertModel
-import Kafka
 import State
-import Subjects
 import Zooniverse
-import WebServer
 import Foundation
 
 /// Pulls a project's new classifications through the Panoptes API into the state store, page by

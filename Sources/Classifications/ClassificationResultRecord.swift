@@ -1,12 +1,6 @@
 import Basics
 import Avro
 import Schemas
-import AlertModel
-import Kafka
-import State
-import Subjects
-import Zooniverse
-import WebServer
 import Foundation
 
 /// The Avro record citsci publishes for each subject's aggregate (`schemas/classification-result.avsc`,

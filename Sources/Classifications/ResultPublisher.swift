@@ -1,11 +1,7 @@
 import Basics
-import Avro
-import AlertModel
 import Kafka
 import State
-import Subjects
 import Zooniverse
-import WebServer
 import Foundation
 
 /// Republishes subjects' aggregates to Kafka as `ClassificationResultRecord`s keyed by object id

@@ -1,11 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Kafka
-import State
-import Subjects
-import Zooniverse
-import WebServer
 /// When a subject has had enough: after `classifications` volunteers, or once the consensus on
 /// `task` reaches `agreement` with at least `minimum` volunteers — whichever comes first.
 package struct RetirementRule: Sendable, Equatable, CustomStringConvertible {

@@ -1,11 +1,4 @@
-import Basics
-import Avro
-import AlertModel
-import Kafka
 import State
-import Subjects
-import Zooniverse
-import WebServer
 import Foundation
 
 /// Volunteer weighting as Space Warps and Supernova Hunters did it (SWAP, Marshall et al. 2016): on a

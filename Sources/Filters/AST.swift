@@ -1,7 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Stamps
 /// The parsed rule, before checking: every node keeps its place in the text for messages.
 indirect enum Expression: Sendable {
     case number(Double, Span)

@@ -1,7 +1,5 @@
-import Basics
 import Avro
 import AlertModel
-import Stamps
 import Foundation
 
 /// The type of an expression, checked when the filter loads.

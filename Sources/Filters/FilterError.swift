@@ -1,7 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Stamps
 /// A fault in a filter: what, where (file:line:column, the line, a caret under the fault) and, for
 /// an unknown name, the nearest known one.
 package struct FilterError: Error, CustomStringConvertible, Sendable, Equatable {

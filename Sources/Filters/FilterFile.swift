@@ -1,5 +1,3 @@
-import Basics
-import Avro
 import AlertModel
 import Stamps
 import Foundation

@@ -1,7 +1,4 @@
-import Basics
-import Avro
 import AlertModel
-import Stamps
 import Foundation
 
 /// A compiled rule: parsed and checked once against each survey it applies to, then evaluated per

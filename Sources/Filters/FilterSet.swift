@@ -1,7 +1,4 @@
-import Basics
-import Avro
 import AlertModel
-import Stamps
 import Foundation
 import Synchronization
 

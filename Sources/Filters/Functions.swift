@@ -1,7 +1,4 @@
-import Basics
-import Avro
 import AlertModel
-import Stamps
 import Foundation
 
 /// The functions of the rule language: checked (name, arity, argument types) at load, compiled once.

@@ -1,7 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Stamps
 /// A token of the rule language, with its place in the expression (a UTF-8 offset).
 struct Token: Equatable {
     enum Kind: Equatable {

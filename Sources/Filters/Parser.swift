@@ -1,7 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Stamps
 /// Parses the rule language: SQL's WHERE clause with astronomy functions and angle units.
 ///
 ///     or      := and (OR and)*

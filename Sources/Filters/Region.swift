@@ -1,7 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Stamps
 import Foundation
 
 /// Sky regions for `in_region('name')`, read from a ds9 region file (`regions/NAME.reg`) in ICRS/FK5

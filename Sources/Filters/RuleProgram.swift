@@ -1,7 +1,4 @@
-import Basics
-import Avro
 import AlertModel
-import Stamps
 
 /// The part of a rule that reads only the alert's flat numbers (`Alert.scalars`): comparisons of
 /// fields and constants, BETWEEN, IS NULL, AND, OR, NOT. Built beside the closures when a rule is

@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import AlertModel
-import Stamps
 
 /// A value while a filter runs. `null` follows SQL: comparisons with it are null (false at the top),
 /// `IS NULL` is true, arithmetic with it is null, and so is division by zero.

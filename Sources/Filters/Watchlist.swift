@@ -1,7 +1,4 @@
 import Basics
-import Avro
-import AlertModel
-import Stamps
 import Foundation
 
 /// Named sky positions (a CSV of name, ra, dec[, radius in arcsec]) indexed on a grid of

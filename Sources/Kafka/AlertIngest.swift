@@ -1,4 +1,3 @@
-import Basics
 import Avro
 import AlertModel
 import Synchronization

@@ -1,6 +1,4 @@
-import Basics
 import Avro
-import AlertModel
 import Foundation
 
 /// A message that could not be used, with the reason: kept whole, never dropped.

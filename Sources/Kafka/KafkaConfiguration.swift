@@ -1,6 +1,4 @@
 import Basics
-import Avro
-import AlertModel
 import Logging
 import CRdKafka
 

@@ -1,6 +1,3 @@
-import Basics
-import Avro
-import AlertModel
 import CRdKafka
 import Synchronization
 

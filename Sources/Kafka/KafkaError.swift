@@ -1,6 +1,3 @@
-import Basics
-import Avro
-import AlertModel
 import CRdKafka
 
 /// A Kafka failure with librdkafka's code and reason, and where it happened when known.

@@ -1,6 +1,3 @@
-import Basics
-import Avro
-import AlertModel
 import CRdKafka
 
 /// Facts about the linked librdkafka (the consumer and producer arrive with issue 3).

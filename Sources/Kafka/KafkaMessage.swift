@@ -1,6 +1,3 @@
-import Basics
-import Avro
-import AlertModel
 /// A Kafka record header.
 package struct KafkaHeader: Sendable, Equatable {
     package var name: String

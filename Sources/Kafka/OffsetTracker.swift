@@ -1,6 +1,3 @@
-import Basics
-import Avro
-import AlertModel
 /// Which offsets of each partition may be committed: a message's offset becomes committable only
 /// when it and every earlier message handed out from that partition are done (DESIGN.md rule 1).
 /// So processing can finish out of order while commits stay in order, and a crash repeats only

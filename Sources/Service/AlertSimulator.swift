@@ -1,14 +1,6 @@
-import Basics
 import Avro
 import AlertModel
-import Kafka
 import Stamps
-import Filters
-import State
-import Subjects
-import Zooniverse
-import WebServer
-import Classifications
 import Foundation
 
 /// Rubin-schema alerts with synthetic cutouts — a point source on a noisy sky, its template, and

@@ -1,5 +1,4 @@
 import AlertModel
-import Basics
 import Classifications
 import Filters
 import Foundation

@@ -1,13 +1,3 @@
-import Basics
-import Avro
-import AlertModel
-import Kafka
-import Stamps
-import Filters
-import State
-import Subjects
-import Zooniverse
-import Classifications
 import Foundation
 import ServiceLifecycle
 

@@ -1,13 +1,5 @@
 import Basics
-import Avro
-import AlertModel
-import Kafka
-import Stamps
 import Filters
-import State
-import Subjects
-import Zooniverse
-import Classifications
 import Logging
 
 /// Passes every log line through the redaction step before the handler that writes it: messages

@@ -1,14 +1,6 @@
-import Basics
-import Avro
-import AlertModel
-import Kafka
-import Stamps
 import Filters
 import State
-import Subjects
-import Zooniverse
 import WebServer
-import Classifications
 import Foundation
 
 /// One reason a configuration cannot work, with the key (and where it stands in the file).

@@ -1,14 +1,5 @@
-import Basics
-import Avro
-import AlertModel
-import Kafka
-import Stamps
 import Filters
 import State
-import Subjects
-import Zooniverse
-import WebServer
-import Classifications
 import Foundation
 import Yams
 

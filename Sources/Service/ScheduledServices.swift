@@ -1,10 +1,4 @@
 import Basics
-import Avro
-import AlertModel
-import Kafka
-import Stamps
-import Filters
-import State
 import Subjects
 import Zooniverse
 import WebServer

@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 /// A 5 × 7 pixel font for frame labels (band, date): digits, capitals, lower-case shown as capitals,
 /// and a little punctuation. Each glyph is seven rows of five bits, most significant bit on the left.
 enum BitmapFont {

@@ -1,4 +1,3 @@
-import Basics
 import AlertModel
 
 /// Recent alerts of each object, for blink flipbooks: at most `perObject` alerts per object, none

@@ -1,6 +1,4 @@
-import Basics
 import Avro
-import AlertModel
 import Foundation
 
 /// Why a stamp could not be read, and where (byte offset in the decompressed FITS data).

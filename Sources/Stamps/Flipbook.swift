@@ -1,4 +1,3 @@
-import Basics
 import AlertModel
 import Foundation
 

@@ -69,6 +69,4 @@ package struct Orientation: Sendable, Equatable {
     }
 }
 
-import Basics
-import AlertModel
 import Foundation

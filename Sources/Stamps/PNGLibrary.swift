@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 import CPNG
 
 /// Facts about the linked libpng (stamps and flipbooks arrive with issue 5).

@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 /// How stamps become frames. Its `description` is the provenance stamped on every subject (`#render`).
 package struct RenderSettings: Sendable, Equatable, CustomStringConvertible {
     package enum Resample: String, Sendable { case nearest, bilinear }

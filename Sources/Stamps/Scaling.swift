@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 import Foundation
 
 /// How the display limits of a stamp are chosen (astropy.visualization's intervals).

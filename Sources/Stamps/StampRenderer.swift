@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 import Foundation
 
 /// Renders one stamp into a frame: orientation, display limits, stretch, resampling, colour map,

@@ -1,7 +1,5 @@
 // The viridis colour map (perceptually uniform; van der Walt & Smith, CC0), 256 RGB entries,
 // sampled from matplotlib by the one-liner in docs/RENDERING.md.
-import Basics
-import AlertModel
 
 extension Colormap {
     static let viridisTable: [UInt8] = [

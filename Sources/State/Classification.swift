@@ -1,5 +1,4 @@
 import Basics
-import AlertModel
 import Foundation
 
 /// One volunteer's classification of one or more subjects, as Panoptes records it (from an export

@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 import CPostgres
 import Foundation
 import Synchronization

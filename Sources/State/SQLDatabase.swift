@@ -1,5 +1,3 @@
-import Basics
-import AlertModel
 import Foundation
 
 /// A value bound to or read from the state store.

@@ -1,5 +1,4 @@
 import Basics
-import AlertModel
 import CSQLite
 import Foundation
 import Synchronization

@@ -1,4 +1,3 @@
-import Basics
 import Foundation
 
 /// What the folder sink records: its subject sets (open or closed, their folders and sizes) and

@@ -1,5 +1,4 @@
 import Basics
-import AlertModel
 import Foundation
 
 /// Classifications kept in the state store, so aggregates survive restarts and a pull resumes

@@ -1,7 +1,4 @@
 import Basics
-import AlertModel
-import Stamps
-import Filters
 import State
 import Foundation
 

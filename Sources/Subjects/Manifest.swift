@@ -1,8 +1,4 @@
 import Basics
-import AlertModel
-import Stamps
-import Filters
-import State
 import Foundation
 
 /// One subject in a `manifest.csv`: its id, its frames (file names in the set's folder, in order)

@@ -1,4 +1,3 @@
-import Basics
 import AlertModel
 import Stamps
 import Filters

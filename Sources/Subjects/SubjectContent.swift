@@ -1,8 +1,6 @@
 import Basics
 import AlertModel
 import Stamps
-import Filters
-import State
 import Foundation
 
 /// A subject ready for a set: its id, its frames in order (PNG images, then optionally the light

@@ -1,8 +1,4 @@
 import Basics
-import AlertModel
-import Stamps
-import Filters
-import State
 import Foundation
 
 /// Where a set's subjects go on Zooniverse. `project` nil: the folder sink only.

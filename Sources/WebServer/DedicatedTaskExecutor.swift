@@ -1,4 +1,3 @@
-import Basics
 import Foundation
 
 /// A few threads of their own for the HTTP servers' tasks. Swift's cooperative pool has one thread

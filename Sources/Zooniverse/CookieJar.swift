@@ -1,7 +1,3 @@
-import Basics
-import AlertModel
-import State
-import Subjects
 import WebClient
 
 /// The cookies of one sign-in: what each answer sets replaces what came before, as a browser's jar

@@ -1,8 +1,5 @@
 import Basics
-import AlertModel
 import State
-import Subjects
-import WebClient
 import Foundation
 
 /// A workflow's tasks, to turn the API's answer indices into the labels volunteers saw.

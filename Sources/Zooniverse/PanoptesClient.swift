@@ -1,7 +1,4 @@
 import Basics
-import AlertModel
-import State
-import Subjects
 import WebClient
 import Foundation
 import Synchronization

@@ -1,8 +1,3 @@
-import Basics
-import AlertModel
-import State
-import Subjects
-import WebClient
 import Foundation
 
 /// How citsci logs in to Zooniverse. Secrets come from the environment or a file, never from

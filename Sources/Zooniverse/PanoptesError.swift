@@ -1,7 +1,4 @@
 import Basics
-import AlertModel
-import State
-import Subjects
 import WebClient
 
 /// What went wrong talking to Zooniverse, with the request and, when there was one, the answer.

@@ -1,8 +1,4 @@
 import Basics
-import AlertModel
-import State
-import Subjects
-import WebClient
 import Foundation
 
 /// The logged-in account and how many subjects it may still create (`subject_limit` is per user;

@@ -1,8 +1,6 @@
 import Basics
-import AlertModel
 import State
 import Subjects
-import WebClient
 import Foundation
 import Synchronization
 

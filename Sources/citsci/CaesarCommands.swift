@@ -1,16 +1,7 @@
-import Basics
-import Avro
-import AlertModel
 import Kafka
-import Stamps
-import Filters
 import State
-import Subjects
-import Zooniverse
 import Classifications
 import Service
-import WebClient
-import WebServer
 import ArgumentParser
 import Foundation
 import Logging
@@ -76,51 +67,17 @@ struct CaesarListen: AsyncParsableCommand {
             options.debounce = 0  // Caesar decides when to post
             publisher = ResultPublisher(producer: producer!, state: store, options: options)
         }
-        let changes = AsyncStream<(workflow: String, subject: String)>.makeStream()
-        // A variable set to nothing is no credential (an empty password would protect nothing).
-        let username = Environment.get("CITSCI_CAESAR_USERNAME").flatMap { $0.isEmpty ? nil : $0 }
-        let password = Environment.get("CITSCI_CAESAR_PASSWORD").flatMap { $0.isEmpty ? nil : $0 }
-        let receiver = CaesarReceiver(state: store, path: path, username: username, password: password) { reduction, _ in
-            changes.continuation.yield((reduction.workflowID, reduction.subjectID))
-        }
-        guard receiver.access.isProtected || insecure else {
-            throw ValidationError("caesar listen needs credentials: set CITSCI_CAESAR_USERNAME and CITSCI_CAESAR_PASSWORD "
-                                  + "(the effect's external_with_basic_auth credentials), or pass --insecure to accept reductions from anyone")
-        }
-        let endpoint = HTTPEndpoint(host: host, port: port, insecure: insecure)
-        try endpoint.checkExposure(receiver.access)
-        try endpoint.checkBindable()
+        let listener: CaesarListener
+        do {
+            listener = try CaesarListener(state: store, path: path, host: host, port: port, insecure: insecure,
+                                          publisher: publisher, producer: producer)
+        } catch let error as StartupError { throw ValidationError(error.description) }
         defer { producer?.close() }
-        let logger = Logger(label: "citsci.caesar")
-        let server = HTTPServer(endpoint: endpoint, access: receiver.access, logger: logger, onRunning: { [path = receiver.path] port in
-            printError("citsci caesar: listening on http://\(HTTPEndpoint(host: endpoint.host, port: port))\(path)")
-        }) { request in
-            (try? await offload { receiver.handle(request) }) ?? .json(500, ["error": "internal error"])
+        let published = try await listener.run(signals: [.sigterm, .sigint]) { url in
+            printError("citsci caesar: listening on \(url)")
+        } onFailure: { subject, error in
+            printError("citsci caesar: cannot publish subject \(subject): \(error) (stored; it goes out with its next change)")
         }
-        let published = SharedCount()
-        let publishing = ClosureService { [publisher, producer] in
-            await withGracefulShutdownHandler {
-                for await change in changes.stream {
-                    do {
-                        guard let publisher, let result = try receiver.result(workflow: change.workflow, subject: change.subject) else { continue }
-                        published.add(try await publisher.publish([result]).published)
-                        try producer?.flush(timeout: .seconds(10))
-                    } catch {
-                        printError("citsci caesar: cannot publish subject \(change.subject): \(error) (stored; it goes out with its next change)")
-                    }
-                }
-            } onGracefulShutdown: { changes.continuation.finish() }
-        }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: server), .init(service: publishing)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        printError("citsci caesar: stopped; \(published.value) results published")
+        printError("citsci caesar: stopped; \(published) results published")
     }
-}
-
-/// A count shared between a service and the command that reports it.
-final class SharedCount: Sendable {
-    private let count = Mutex(0)
-    func add(_ n: Int) { count.withLock { $0 += n } }
-    var value: Int { count.withLock { $0 } }
 }

@@ -1,16 +1,5 @@
 import Basics
-import Avro
-import AlertModel
-import Kafka
-import Stamps
-import Filters
-import State
-import Subjects
-import Zooniverse
-import Classifications
 import Service
-import WebClient
-import WebServer
 import ArgumentParser
 import Foundation
 
@@ -48,8 +37,6 @@ struct Version: ParsableCommand {
 
     func run() throws {
         print("citsci 0.1.0")
-        print("librdkafka \(KafkaLibrary.version)\(KafkaLibrary.isRecentEnough ? "" : " (older than 2.2: cannot talk to Tansu; run scripts/bootstrap)")")
-        print("libcurl \(HTTPClient.libraryVersion)")
-        print("libpng \(PNGLibrary.version)")
+        Libraries.lines.forEach { print($0) }
     }
 }

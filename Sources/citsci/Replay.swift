@@ -1,16 +1,6 @@
-import Basics
 import Avro
 import AlertModel
 import Kafka
-import Stamps
-import Filters
-import State
-import Subjects
-import Zooniverse
-import Classifications
-import Service
-import WebClient
-import WebServer
 import ArgumentParser
 import Foundation
 import Synchronization

@@ -1,8 +1,4 @@
-import Basics
-import Avro
 import WebClient
-import AlertModel
-import Kafka
 import Foundation
 import Glibc
 

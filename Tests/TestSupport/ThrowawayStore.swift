@@ -1,11 +1,4 @@
-import Basics
-import Stamps
 import State
-import Subjects
-import Zooniverse
-import WebServer
-import Classifications
-import Service
 import Foundation
 
 /// The engines a state store runs on. Tests of the paths whose SQL both engines must speak take

@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import Schemas
-import WebClient
 import Foundation
 import Synchronization
 

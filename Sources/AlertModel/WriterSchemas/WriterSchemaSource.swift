@@ -1,7 +1,4 @@
-import Basics
 import Avro
-import Schemas
-import WebClient
 import Foundation
 
 /// Where the writer schema of a Confluent-framed message comes from, by its schema id.

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+@testable import Stamps
+@testable import State
+@testable import Subjects
+@testable import Zooniverse
+@testable import WebServer
+@testable import Classifications
+@testable import Service
+
+/// The state store on PostgreSQL (a real server from Debian's packages, started per test): what
+/// several instances share must behave as on SQLite, and two stores on one database must see and
+/// lock each other.
+@Suite(.enabled(if: PostgresServer.isInstalled, Comment(rawValue: PostgresServer.missingMessage)))
+struct PostgresDatabaseTests {
+    @Test func placeholdersBecomeNumberedOutsideQuotedText() {
+        #expect(PostgresDatabase.placeholders("SELECT ? , ?, '?' FROM t WHERE a = ?") == "SELECT $1 , $2, '?' FROM t WHERE a = $3")
+        #expect(PostgresDatabase.placeholders("WHERE a = ?1 AND b = ?2 LIMIT ?3") == "WHERE a = $1 AND b = $2 LIMIT $3")
+        #expect(PostgresDatabase.placeholders("x = 'it''s ?' AND y = ?") == "x = 'it''s ?' AND y = $1")
+        #expect(PostgresDatabase.postgresTypes("a INTEGER NOT NULL, b REAL, c BLOB, integer_count INTEGER")
+                == "a BIGINT NOT NULL, b DOUBLE PRECISION, c BYTEA, integer_count BIGINT")
+        #expect(PostgresDatabase.redacted("postgresql://citsci:s3cret@db:5432/citsci") == "postgresql://citsci:***@db:5432/citsci")
+    }
+
+    @Test func twoStoresOnOneDatabaseMigrateOnceAndShareWhatTheyRecord() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        // Two instances starting together: the migrations run once.
+        let opened = Mutex<[StateStore]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            do { let s = try StateStore(path: url); opened.withLock { $0.append(s) } } catch { Issue.record("\(error)") }
+        }
+        let stores = opened.withLock { $0 }
+        try #require(stores.count == 2)
+        let (a, b) = (stores[0], stores[1])
+        #expect(try a.schemaVersion == StateStore.migrations.count && b.schemaVersion == StateStore.migrations.count)
+        #expect(a.database.location == url)
+
+        // An alert recorded by one is a repeat for the other.
+        let alert = try AlertSimulator(seed: 3).alert(0)
+        #expect(try a.record(alert, outcome: .matched, filters: ["bright", "young"]))
+        #expect(try b.record(alert, outcome: .filteredOut) == false)
+        let seen = try #require(try b.outcome(of: alert.alertId, survey: alert.survey))
+        #expect(seen.outcome == .matched && seen.filters == ["bright", "young"])
+
+        // Bytes, 64-bit ids and doubles come back as they went in.
+        try a.remember(alert, perObject: 2, maxAgeDays: 3650)
+        let stored = try #require(try b.recentCutouts(object: alert.objectId!, survey: alert.survey).first)
+        #expect(stored.alertId == alert.alertId && stored.mjd == alert.mjd)
+        #expect(stored.difference == alert.cutouts.difference?.data && stored.difference?.isEmpty == false)
+        let big = Int64.max - 7, tiny = 1.0e-300
+        try a.database.execute("CREATE TABLE numbers (i BIGINT, r DOUBLE PRECISION)")
+        try a.database.execute("INSERT INTO numbers VALUES (?, ?), (?, ?)", [.integer(big), .real(tiny), .null, .real(.nan)])
+        let numbers = try b.database.execute("SELECT i, r FROM numbers ORDER BY i")
+        #expect(numbers[0] == [.integer(big), .real(tiny)])
+        #expect(numbers[1][0] == .null && numbers[1][1].real?.isNaN == true)
+
+        // Classifications: stored once, the pull cursor only moves forward.
+        let c = Classification(id: 11, user: "user:ada", userID: "ada", workflowID: "47", workflowVersion: "3.1",
+                               createdAt: Date(timeIntervalSince1970: 1_700_000_000), subjectIDs: ["9"],
+                               annotations: [.init(task: "T0", value: .string("Real"))])
+        #expect(try a.store([c], project: "43", cursor: ("47", 11)) == 1)
+        #expect(try b.store([c], project: "43", cursor: ("47", 5)) == 0)
+        #expect(try b.pullCursor(project: "43", workflow: "47") == 11)
+        #expect(try b.classifications().map(\.user) == ["user:ada"])
+
+        // A failed transaction leaves nothing; an error names the statement and SQLSTATE.
+        do {
+            try a.database.transaction { tx in
+                try tx.execute("INSERT INTO numbers VALUES (1, 1)")
+                try tx.execute("SELECT * FROM nowhere")
+            }
+            Issue.record("no error")
+        } catch let error as SQLError {
+            #expect(error.engine == "PostgreSQL" && error.code == "42P01" && error.sql == "SELECT * FROM nowhere")
+            #expect(error.message.contains("relation \"nowhere\" does not exist"))
+        }
+        #expect(try b.database.execute("SELECT COUNT(*) FROM numbers WHERE i = 1")[0][0].integer == 0)
+    }
+
+    @Test func aLockHeldByOneInstanceIsHeldForAll() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let a = try StateStore(path: url), b = try StateStore(path: url)
+        let inside = try a.exclusively("zooniverse-push:43", wait: false) {
+            try b.exclusively("zooniverse-push:43", wait: false) { "b ran" } ?? "b skipped"
+        }
+        #expect(inside == "b skipped")
+        #expect(try b.exclusively("zooniverse-push:43", wait: false) { "b ran" } == "b ran", "released when a is done")
+        // A crashed holder's lock goes with its connection.
+        var holder: StateStore? = try StateStore(path: url)
+        #expect(try holder!.database.lock("classifications", wait: false))
+        #expect(try a.exclusively("classifications", wait: false) { 1 } == nil)
+        holder = nil
+        #expect(try a.exclusively("classifications", wait: true) { 1 } == 1)
+    }
+
+    @Test func refusesADatabaseFromANewerCitsciAndSaysWhere() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        try StateStore(path: url).database.execute("UPDATE citsci_schema SET version = 99")
+        #expect(throws: (any Error).self) { try StateStore(path: url) }
+        do { _ = try StateStore(path: url) } catch {
+            #expect("\(error)" == "\(url) is at schema version 99, newer than this citsci knows (\(StateStore.migrations.count)): upgrade citsci")
+        }
+        do {
+            _ = try StateStore(path: "postgresql://citsci:pw@127.0.0.1:\(server.port)/nowhere")
+            Issue.record("opened a database that is not there")
+        } catch {
+            #expect("\(error)".contains("connect to postgresql://citsci:***@127.0.0.1:\(server.port)/nowhere"))
+            #expect("\(error)".contains("database \"nowhere\" does not exist"))
+            #expect(!"\(error)".contains(":pw@"), "no password in messages")
+        }
+    }
+}
