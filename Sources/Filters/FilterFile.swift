@@ -23,11 +23,26 @@ package final class FilterFile: Sendable {
         package var subjectSet: String = "{filter}-{date}-{n}"
     }
 
+    /// How the filter's matches are drawn, checked when the file is read (a typo is an error with
+    /// its place and the closest word, never a silent default).
     package struct Flipbook: Sendable, Equatable {
-        package var kind = "triplet"
-        package var interval = "zscale"
-        package var stretch = "linear"
+        package var kind: FlipbookKind = .triplet
+        package var interval: Interval = .zscale()
+        package var stretch: Stretch = .linear
+        /// Frames are size × size pixels.
         package var size = 300
+
+        package static let sizes = 16...2048
+        package static let keys = ["kind", "interval", "stretch", "size"]
+        package static let intervals = ["zscale", "minmax", "percentile", "percentile(99.5)", "zscale(0.25)"]
+        package static let stretches = ["linear", "asinh", "log", "sqrt", "asinh(0.1)", "log(1000)"]
+
+        package init(kind: FlipbookKind = .triplet, interval: Interval = .zscale(), stretch: Stretch = .linear, size: Int = 300) {
+            self.kind = kind
+            self.interval = interval
+            self.stretch = stretch
+            self.size = size
+        }
     }
 
     package let path: String
@@ -106,12 +121,39 @@ package final class FilterFile: Sendable {
         var flipbook = Flipbook()
         if let n = map["flipbook"] {
             guard let m = n.mapping else { throw Self.error(path, n, "'flipbook' must hold kind, interval, stretch, size") }
-            flipbook.kind = try string("kind", in: m) ?? flipbook.kind
-            guard ["triplet", "blink", "composite"].contains(flipbook.kind) else { throw Self.error(path, m["kind"]!, "flipbook kind must be triplet, blink or composite") }
-            flipbook.interval = try string("interval", in: m) ?? flipbook.interval
-            flipbook.stretch = try string("stretch", in: m) ?? flipbook.stretch
-            guard ["linear", "asinh", "log", "sqrt"].contains(flipbook.stretch) else { throw Self.error(path, m["stretch"]!, "stretch must be linear, asinh, log or sqrt") }
-            flipbook.size = try int("size", in: m) ?? flipbook.size
+            for (key, _) in m {
+                guard let k = key.string, Flipbook.keys.contains(k) else {
+                    throw Self.error(path, key, "unknown flipbook key '\(key.string ?? "?")': a flipbook has kind, interval, stretch, size",
+                                     suggestion: closest(key.string ?? "", in: Flipbook.keys))
+                }
+            }
+            if let text = try string("kind", in: m) {
+                guard let kind = FlipbookKind(rawValue: text) else {
+                    throw Self.error(path, m["kind"]!, "flipbook kind '\(text)': must be triplet, blink or composite",
+                                     suggestion: closest(text, in: FlipbookKind.allCases.map(\.rawValue)))
+                }
+                flipbook.kind = kind
+            }
+            if let text = try string("interval", in: m) {
+                guard let interval = Interval(text) else {
+                    throw Self.error(path, m["interval"]!, "interval '\(text)': must be zscale, minmax or percentile(P) with 0 < P <= 100",
+                                     suggestion: closest(text, in: Flipbook.intervals))
+                }
+                flipbook.interval = interval
+            }
+            if let text = try string("stretch", in: m) {
+                guard let stretch = Stretch(text) else {
+                    throw Self.error(path, m["stretch"]!, "stretch '\(text)': must be linear, asinh, log or sqrt",
+                                     suggestion: closest(text, in: Flipbook.stretches))
+                }
+                flipbook.stretch = stretch
+            }
+            if let size = try int("size", in: m) {
+                guard Flipbook.sizes.contains(size) else {
+                    throw Self.error(path, m["size"]!, "flipbook size \(size): must be \(Flipbook.sizes.lowerBound) to \(Flipbook.sizes.upperBound) pixels")
+                }
+                flipbook.size = size
+            }
         }
         var perHour: Int? = nil, perNight: Int? = nil
         if let n = map["limits"] {

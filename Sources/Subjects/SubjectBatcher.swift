@@ -36,7 +36,7 @@ package final class SubjectBatcher: Sendable {
     package func add(_ alert: Alert, matches: [FilterFile], now: Date = Date()) throws -> Result {
         var result = Result()
         let enabled = matches.filter(\.enabled)
-        if enabled.contains(where: { $0.flipbook.kind == "blink" }) {
+        if enabled.contains(where: { $0.flipbook.kind == .blink }) {
             try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
         }
         let groups = Dictionary(grouping: enabled) {
@@ -57,7 +57,12 @@ package final class SubjectBatcher: Sendable {
             let draft = SubjectContent.draft(alert: alert, flipbook: book,
                                              filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },
                                              previousAlertIDs: previous, lightCurve: lightCurve)
-            let columns = (primary.flipbook.kind == "triplet" ? 3 : primary.flipbook.kind == "blink" ? blinkFrames : 1) + (lightCurve ? 1 : 0)
+            let frames = switch primary.flipbook.kind {
+            case .triplet: 3
+            case .blink: blinkFrames
+            case .composite: 1
+            }
+            let columns = frames + (lightCurve ? 1 : 0)
             if let set = try sink.add(draft, filters: filters.map(\.name), destination: destination,
                                       pattern: primary.destination.subjectSet, frameColumns: columns, now: now) {
                 result.sets.append(set)
@@ -74,17 +79,17 @@ package final class SubjectBatcher: Sendable {
     /// The flipbook a filter asks for.
     package func render(_ alert: Alert, as spec: FilterFile.Flipbook) throws -> Flipbook {
         var settings = RenderSettings()
-        settings.interval = Interval(spec.interval) ?? .zscale()
-        settings.stretch = Stretch(spec.stretch) ?? .linear
+        settings.interval = spec.interval
+        settings.stretch = spec.stretch
         settings.size = spec.size
         let renderer = FlipbookRenderer(settings: settings)
         switch spec.kind {
-        case "blink":
+        case .blink:
             guard let object = alert.objectId else { return try renderer.blink([alert]) }
             let stored = try state.recentCutouts(object: object, survey: alert.survey)
             return stored.isEmpty ? try renderer.blink([alert]) : try renderer.blink(stored)
-        case "composite": return try renderer.composite(alert)
-        default: return try renderer.triplet(alert)
+        case .composite: return try renderer.composite(alert)
+        case .triplet: return try renderer.triplet(alert)
         }
     }
 }

@@ -26,7 +26,7 @@ import TestSupport
         #expect(f.name == "fast-risers" && f.owner == "pi@example.org" && f.enabled)
         #expect(f.rule.surveys == [.ztf])
         #expect(f.destination.project == "1234" && f.destination.subjectSet == "{filter}-{date}-{n}")
-        #expect(f.flipbook == FilterFile.Flipbook(kind: "blink", interval: "zscale", stretch: "asinh", size: 256))
+        #expect(f.flipbook == FilterFile.Flipbook(kind: .blink, interval: .zscale(), stretch: .asinh(), size: 256))
         #expect(f.perHour == 50 && f.perNight == 400)
         #expect(f.version.count == 16)
         #expect(f.rule.clauses.map(\.text) == ["candidate.drb > 0.9", "rise_rate() > 0.1"])
@@ -49,6 +49,24 @@ import TestSupport
         #expect(error("name: x\nexpression: snr > 5\nlimits: {per_hour: -3}\n")?.reason == "'per_hour' must be a positive whole number")
         #expect(error("name: x\nexpression: snr > 5\nsurvey: hst\n")?.reason == "survey must be rubin or ztf, not 'hst'")
         #expect(error("name: [x\n")?.reason.hasPrefix("not valid YAML") == true)
+    }
+
+    /// Render settings are checked where the file is read: a typo is an error at its place with the
+    /// closest word (it used to become the default silently).
+    @Test func renderSettingsTyposAreErrorsWithTheClosestWord() {
+        func error(_ flipbook: String) -> FilterError? {
+            do { _ = try FilterFile(text: "name: x\nexpression: snr > 5\nflipbook: \(flipbook)\n", path: "f.yaml"); return nil } catch { return error }
+        }
+        let interval = error("{kind: triplet, interval: zsacle}")
+        #expect(interval?.description.hasPrefix("f.yaml:3:37: error: interval 'zsacle': must be zscale") == true, "\(interval.map { "\($0)" } ?? "no error")")
+        #expect(interval?.suggestion == "zscale")
+        #expect(error("{kind: blnk}")?.suggestion == "blink")
+        #expect(error("{stretch: asnh}")?.suggestion == "asinh")
+        #expect(error("{strech: asinh}")?.suggestion == "stretch")
+        #expect(error("{size: 100000}")?.reason == "flipbook size 100000: must be 16 to 2048 pixels")
+        #expect(error("{interval: percentile(150)}")?.reason.hasPrefix("interval 'percentile(150)'") == true)
+        let typed = try? FilterFile(text: "name: x\nexpression: snr > 5\nflipbook: {kind: composite, interval: percentile(99), stretch: log}\n", path: "f.yaml")
+        #expect(typed?.flipbook == FilterFile.Flipbook(kind: .composite, interval: .percentile(99), stretch: .log(), size: 300))
     }
 
     /// A broken edit keeps the running version; a good one replaces it.
