@@ -1,6 +1,7 @@
 #ifndef CITSCI_RDKAFKA_SHIM_H
 #define CITSCI_RDKAFKA_SHIM_H
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 /* rd_kafka_producev is variadic: one fixed-signature wrapper. `headers` (may be NULL) is owned by
  * librdkafka after a successful call and must be destroyed by the caller otherwise. */

@@ -207,6 +207,28 @@ package final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// The group's committed offset of each assigned partition (the next offset to read), asked of
+    /// the broker; partitions with nothing committed are left out.
+    package func committed(timeout: Duration = .seconds(10)) throws(KafkaError) -> [OffsetTracker.Partition: Int64] {
+        let result: Result<[OffsetTracker.Partition: Int64], KafkaError> = pollLock.withLock { closed in
+            guard !closed else { return .success([:]) }
+            let assigned = core.assignment
+            guard !assigned.isEmpty else { return .success([:]) }
+            let list = ConsumerCore.list(Dictionary(uniqueKeysWithValues: assigned.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+            let err = rd_kafka_committed(handle, list, ms)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError(err, "committed offsets")) }
+            var out: [OffsetTracker.Partition: Int64] = [:]
+            for i in 0..<Int(list.pointee.cnt) {
+                let e = list.pointee.elems[i]
+                if e.offset >= 0 { out[.init(topic: String(cString: e.topic), partition: e.partition)] = e.offset }
+            }
+            return .success(out)
+        }
+        return try result.get()
+    }
+
     /// Partitions currently assigned to this member.
     package var assignment: Set<OffsetTracker.Partition> { core.assignment }
 

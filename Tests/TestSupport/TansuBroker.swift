@@ -140,9 +140,15 @@ package func runCommand(_ executable: String, _ arguments: [String]) throws -> S
 
 /// Consumer settings for tests: fast group joins on Tansu.
 package func testConsumer(_ broker: TansuBroker, group: String, topics: [String], start: StartPosition = .committed) throws -> KafkaConsumer {
-    try KafkaConsumer(KafkaConsumerConfiguration(brokers: broker.bootstrap, groupID: group, topics: topics, start: start,
+    try testConsumer(brokers: broker.bootstrap, group: group, topics: topics, start: start)
+}
+
+/// Consumer settings for tests on any brokers (Tansu, librdkafka's mock cluster): fast group joins.
+package func testConsumer(brokers: String, group: String, topics: [String], start: StartPosition = .committed,
+                          commitInterval: Duration = .milliseconds(100)) throws -> KafkaConsumer {
+    try KafkaConsumer(KafkaConsumerConfiguration(brokers: brokers, groupID: group, topics: topics, start: start,
                                                  properties: KafkaConsumerConfiguration.fastRebalance,
-                                                 commitInterval: .milliseconds(100)))
+                                                 commitInterval: commitInterval))
 }
 
 /// Collects messages until `count` arrive or `timeout` passes; marks each done unless told not to.
