@@ -60,6 +60,32 @@ package final class KafkaConsumer: @unchecked Sendable {
 
     deinit { close() }
 
+    /// A group's committed offsets (the next offset it will read) for the given partitions, asked of
+    /// the broker without joining the group (no rebalance for its members); partitions with nothing
+    /// committed are left out. For lag reports and for tests that wait for a consumer to catch up.
+    package static func committed(brokers: String, group: String, partitions: [OffsetTracker.Partition],
+                                  properties: [String: String] = [:], timeout: Duration = .seconds(10)) throws(KafkaError) -> [OffsetTracker.Partition: Int64] {
+        let conf = try RdKafkaConf.make([("bootstrap.servers", brokers), ("group.id", group), ("client.id", "citsci-offsets")]
+                                        + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: -1, reason: "cannot create consumer: \(RdKafkaConf.errorText(errstr))")
+        }
+        defer { rd_kafka_destroy(handle) }
+        let list = ConsumerCore.list(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let err = rd_kafka_committed(handle, list, ms)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "committed offsets of group \(group)") }
+        var out: [OffsetTracker.Partition: Int64] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            if e.offset >= 0 { out[.init(topic: String(cString: e.topic), partition: e.partition)] = e.offset }
+        }
+        return out
+    }
+
     /// The messages, as they come; the sequence ends when the consumer is closed or the task cancelled.
     package var messages: Messages { Messages(consumer: self) }
 

@@ -17,6 +17,8 @@ package final class PanoptesClient: Sendable {
         package var retry = RetryPolicy()
         package var requestsPerSecond: Double = 10
         package var timeout: Double = 60
+        /// The client's clock, for token lifetimes (tests move it instead of waiting).
+        package var now: @Sendable () -> Date = { Date() }
 
         package init(endpoint: String = "https://www.zooniverse.org", credentials: PanoptesCredentials) {
             self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
@@ -60,7 +62,7 @@ package final class PanoptesClient: Sendable {
 
     /// A valid bearer token, logging in or refreshing when the current one is within two minutes of expiry.
     func bearer() throws(PanoptesError) -> String {
-        let now = Date().timeIntervalSince1970
+        let now = configuration.now().timeIntervalSince1970
         if let t = token.withLock({ $0 }), t.expires - 120 > now { return t.access }
         let fresh = try obtainToken(refreshing: token.withLock { $0 })
         token.withLock { $0 = fresh }
@@ -72,7 +74,7 @@ package final class PanoptesClient: Sendable {
     package func login() throws(PanoptesError) -> Double {
         token.withLock { $0 = nil }
         _ = try bearer()
-        return (token.withLock { $0?.expires } ?? 0) - Date().timeIntervalSince1970
+        return (token.withLock { $0?.expires } ?? 0) - configuration.now().timeIntervalSince1970
     }
 
     private func obtainToken(refreshing old: Token?) throws(PanoptesError) -> Token {
@@ -106,7 +108,7 @@ package final class PanoptesClient: Sendable {
         }
         // Doorkeeper says 7200; a missing, negative or absurd lifetime is held to a minute..a day.
         let lifetime = min(max(doc["expires_in"]?.number ?? 7200, 60), 86_400)
-        return Token(access: access, refresh: doc["refresh_token"]?.string, expires: Date().timeIntervalSince1970 + lifetime)
+        return Token(access: access, refresh: doc["refresh_token"]?.string, expires: configuration.now().timeIntervalSince1970 + lifetime)
     }
 
     /// The session sign-in of panoptes-python: CSRF token from GET, credentials POSTed with it, then

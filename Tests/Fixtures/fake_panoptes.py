@@ -20,12 +20,18 @@ unexpired signature and a body (a PNG must start with the PNG signature); 403 ot
 Test control (no auth): GET /__admin/state (everything, as JSON), GET /__admin/log (requests seen),
 GET /__admin/times (when each subject was created and joined each set, server clock),
 GET /__admin/sets (the subject sets alone: cheap to poll while subjects pile up),
-POST /__admin/config (subject_limit, token_ttl, url_ttl, completeness {set_id: {wf: f}}),
+POST /__admin/config (subject_limit, token_ttl, url_ttl, clock_offset (seconds added to the server's clock,
+so a test moves past an expiry without waiting), completeness {set_id: {wf: f}}),
 POST /__admin/faults {"faults":[{"method":"POST","path":"^/api/subjects$","kind":"500|429|slow|drop|drop_after","count":1,
 "retry_after":1,"delay":2}]}. Prints its port on the first line of stdout."""
 import argparse, hashlib, hmac, json, re, sys, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
+
+def now():
+    """The server's clock: expiries (tokens, upload URLs) are judged by it."""
+    return time.time() + state["config"].get("clock_offset", 0)
+
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, default=0)
@@ -69,7 +75,7 @@ state = {
     "subject_sets": {},
     "subjects": {},
     "blobs": {},             # key -> {"content_type", "size", "sha256", "head"}
-    "config": {"token_ttl": 7200, "url_ttl": 1200, "completeness": {}, "export_delay": 0.5},
+    "config": {"token_ttl": 7200, "url_ttl": 1200, "completeness": {}, "export_delay": 0.5, "clock_offset": 0},
     "exports": {},           # project id -> {"requested_at", "key"}
     "faults": [],
     "memberships": {},       # "set/subject" -> set_member_subject id
@@ -211,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
         token = auth[7:] if auth.startswith("Bearer ") else None
         if token is None or token not in state["tokens"]:
             raise Reject(401, "You must be logged in to access this resource.")
-        if state["tokens"][token] < time.time():
+        if state["tokens"][token] < now():
             raise Reject(401, "The access token expired")
         doc = self.json_body(raw) if method in ("POST", "PUT") else None
         parts = path[len("/api/"):].strip("/").split("/")
@@ -283,7 +289,7 @@ class Handler(BaseHTTPRequestHandler):
             raise OAuthError("unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
         token, refresh = uuid.uuid4().hex, uuid.uuid4().hex
         ttl = state["config"]["token_ttl"]
-        state["tokens"][token] = time.time() + ttl
+        state["tokens"][token] = now() + ttl
         state["refresh"][refresh] = args.login
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "refresh_token": refresh,
                      "scope": "user project subject", "created_at": int(time.time())}, {}, "application/json"
@@ -327,7 +333,7 @@ class Handler(BaseHTTPRequestHandler):
         expiry = query.get("se")
         if not expiry or query.get("sig") != sign(key, expiry, blob["content_type"]):
             raise Reject(403, "AuthenticationFailed: signature did not match")
-        if float(expiry) < time.time():
+        if float(expiry) < now():
             raise Reject(403, "AuthenticationFailed: Signed expiry time has passed")
         if self.headers.get("x-ms-blob-type") != "BlockBlob":
             raise Reject(400, "MissingRequiredHeader: x-ms-blob-type")
@@ -353,7 +359,7 @@ class Handler(BaseHTTPRequestHandler):
         for mime in mimes:
             ext = {"image/png": "png", "image/jpeg": "jpeg", "application/json": "json"}.get(mime, "bin")
             key = f"subject_location/{uuid.uuid4()}.{ext}"
-            expiry = f"{time.time() + ttl:.3f}"
+            expiry = f"{now() + ttl:.3f}"
             state["blobs"][key] = {"content_type": mime}
             out.append({mime: f"http://{host}/uploads/{key}?se={expiry}&sig={sign(key, expiry, mime)}"})
         return out

@@ -112,11 +112,17 @@ struct KafkaCommandTests {
                                                  "--filters", dir.path] + Self.fast)
         let printed = Locked(Data())
         out.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; printed.mutate { $0 += d } }
-        try await Task.sleep(for: .seconds(4))  // joined and read the 36 alerts: none match
+        // The group has read the 36 alerts (its committed offset says so): none matched.
+        try await waitUntil("group f to commit all 36 alerts") {
+            try KafkaConsumer.committed(brokers: broker.bootstrap, group: "f", partitions: [.init(topic: "live", partition: 0)])
+                == [.init(topic: "live", partition: 0): 36]
+        }
         #expect(printed.value.isEmpty)
+        let errors = Locked(Data())
+        err.fileHandleForReading.readabilityHandler = { h in let d = h.availableData; errors.mutate { $0 += d } }
         try "name: all\nexpression: magnitude < 100\n".write(to: filter, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
-        try await Task.sleep(for: .seconds(1))
+        try await waitUntil("the reload") { String(decoding: errors.value, as: UTF8.self).contains("filters reloaded") }
         _ = try CLI.run(["replay", "--brokers", broker.bootstrap, "--topic", "live", CLI.data("ztf-alerts")])
         let deadline = ContinuousClock.now + .seconds(20)
         while String(decoding: printed.value, as: UTF8.self).split(separator: "\n").count < 36 && ContinuousClock.now < deadline {
@@ -126,7 +132,8 @@ struct KafkaCommandTests {
         process.waitUntilExit()
         out.fileHandleForReading.readabilityHandler = nil
         let lines = String(decoding: printed.value, as: UTF8.self).split(separator: "\n")
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        err.fileHandleForReading.readabilityHandler = nil
+        let stderr = String(decoding: errors.value + err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(stderr)")
         #expect(lines.count == 36, "\(stderr)")
         #expect(lines.allSatisfy { $0.hasSuffix("]") && $0.contains(" [all@") })

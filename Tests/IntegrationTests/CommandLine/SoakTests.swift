@@ -147,7 +147,13 @@ struct SoakTests {
         try broker.restart(downFor: 3)
         try fake.faults([["kind": "503", "path": ".", "count": 1_000_000]])
         let atOutage = try Self.remote(fake).count
-        Thread.sleep(forTimeInterval: 60)
+        // The outage lasts three push rounds, each failing (seen in the log), not a fixed time.
+        let failedBefore = log.value.components(separatedBy: "push failed").count
+        let outageEnds = Date().addingTimeInterval(120)
+        while log.value.components(separatedBy: "push failed").count < failedBefore + 3 && Date() < outageEnds {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        #expect(log.value.components(separatedBy: "push failed").count >= failedBefore + 3, "three push rounds failed in the outage")
         #expect(try Self.remote(fake).count == atOutage, "nothing got through the outage")
         try fake.faults([])
 

@@ -62,9 +62,12 @@ import TestSupport
     @Test func passwordFlowSignsInOnceThenRefreshes() throws {
         let fake = try FakePanoptes()
         try fake.configure(["token_ttl": 121])  // within the two-minute margin a second later
-        let client = Self.client(fake, .password(login: FakePanoptes.login, password: FakePanoptes.password, clientID: FakePanoptes.clientID))
+        let clock = Locked(Date())
+        var c = Self.client(fake, .password(login: FakePanoptes.login, password: FakePanoptes.password, clientID: FakePanoptes.clientID)).configuration
+        c.now = { clock.value }
+        let client = PanoptesClient(c)
         #expect(try client.me().login == "pi")
-        Thread.sleep(forTimeInterval: 1.2)
+        clock.mutate { $0 += 1.2 }
         #expect(try client.me().subjectLimit == 10_000)
         let log = try fake.log()
         #expect(count(log, "GET", "/users/sign_in") == 1 && count(log, "POST", "/users/sign_in") == 1)
@@ -118,11 +121,11 @@ import TestSupport
 
     @Test func expiredUploadURLsAreRenewedAndLinksGoInHundreds() throws {
         let fake = try FakePanoptes()
-        try fake.configure(["url_ttl": 1])
+        try fake.configure(["url_ttl": 60])
         let client = Self.client(fake)
         let set = try client.createSubjectSet(name: "s", project: "43")
         let subject = try client.createSubject(project: "43", subjectSet: nil, mimeTypes: ["image/png", "application/json"], metadata: ["#alert_id": "1"])
-        Thread.sleep(forTimeInterval: 1.2)
+        try fake.configure(["clock_offset": 61])  // the server's clock a minute on: the URLs have expired
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 9]
         #expect { try client.upload(png, mimeType: "image/png", to: subject.locations[0].url) } throws: { ($0 as! PanoptesError).kind == .uploadExpired }
         let renewed = try client.renewLocations(of: subject, mimeTypes: ["image/png", "application/json"])

@@ -104,7 +104,7 @@ import TestSupport
         let reloads = Locked(0)
         let watcher = Task { await set.watch(every: .milliseconds(50)) { _ in reloads.mutate { $0 += 1 } } }
         defer { watcher.cancel() }
-        try await Task.sleep(for: .milliseconds(200))
+        // The watcher compares with what the last reload read, so an edit made before its first look counts too.
         try "name: f\nexpression: snr > 50\n".write(to: file, atomically: true, encoding: .utf8)
         // Generous: blocking tests running beside this one can hold the cooperative threads for a while.
         let deadline = ContinuousClock.now + .seconds(60)

@@ -25,7 +25,11 @@ import TestSupport
                                           deadLetters: LazyDeadLetterFolder(path: dir + "/dead"), once: false,
                                           pollInterval: .milliseconds(50), logger: Logger(label: "test"))
         let task = Task { try await service.run() }
-        try await Task.sleep(for: .milliseconds(300))
+        // The loop is running once it has taken a file dropped in after it started.
+        let simulator = AlertSimulator(seed: 5)
+        let alert = try simulator.alert(0)
+        try Data(try simulator.packet(0)).write(to: URL(fileURLWithPath: dir + "/alerts/one.avro"), options: .atomic)
+        try await waitUntil("the loop to take the new file") { try state.outcome(of: alert.alertId, survey: .rubin) != nil }
         task.cancel()
         // The old loop never ended; a deadline far above any scheduling delay tells the two apart
         // (the time itself says nothing here: the suite's other tests share the threads).
