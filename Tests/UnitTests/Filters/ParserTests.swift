@@ -41,7 +41,10 @@ import Testing
     }
 
     @Test func commentsAndKeywordsInAnyCase() throws {
-        _ = try Parser.parse("snr > 5 -- bright enough\nand band in ('g') or x is not null")
+        let lower = try Parser.parse("snr > 5 -- bright enough\nand band in ('g') or x is not null").tree()
+        let upper = try Parser.parse("snr > 5 AND band IN ('g') OR x IS NOT NULL").tree()
+        #expect(lower == upper, "a comment is skipped and keywords are read in any case")
+        #expect(lower.hasPrefix("OR\n  AND\n"), "\(lower)")
     }
 
     /// Random and truncated input: a FilterError or a tree, never a crash.
@@ -51,11 +54,18 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<3000 {
             let text = (0..<Int.random(in: 1...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined(separator: " ")
-            _ = try? Parser.parse(text)
-            for n in stride(from: 0, through: text.count, by: 3) { _ = try? Parser.parse(String(text.prefix(n))) }
+            for n in Array(stride(from: 0, through: text.count, by: 3)) + [text.count] {
+                let input = String(text.prefix(n))
+                do throws(FilterError) {
+                    #expect(!(try Parser.parse(input).tree()).isEmpty)
+                } catch {
+                    // An error points inside the text (or just after it) and says why.
+                    #expect(error.offset >= 0 && error.offset <= input.utf8.count && !error.reason.isEmpty, "\(input): \(error)")
+                }
+            }
             _ = try? FilterRule(name: "fuzz", expression: text)
         }
         let bytes: [UInt8] = (0..<2000).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        _ = try? Parser.parse(String(decoding: bytes, as: UTF8.self))
+        #expect(throws: FilterError.self) { try Parser.parse(String(decoding: bytes, as: UTF8.self)) }
     }
 }
