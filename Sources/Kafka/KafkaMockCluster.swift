@@ -15,7 +15,7 @@ package final class KafkaMockCluster: @unchecked Sendable {
         var errstr = [CChar](repeating: 0, count: 512)
         // A producer handle only owns the cluster: it never sends.
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            throw KafkaError(code: -1, reason: "mock cluster: \(String(cString: errstr))")
+            throw KafkaError(code: -1, reason: "mock cluster: \(RdKafkaConf.errorText(errstr))")
         }
         guard let cluster = rd_kafka_mock_cluster_new(handle, Int32(brokers)) else {
             rd_kafka_destroy(handle)
