@@ -4,13 +4,19 @@ import Foundation
 /// Maps a record in a reader schema onto `Alert`. Field indexes are looked up once, at start-up.
 struct AlertMapping: Sendable {
     let survey: Survey
+    let scalars: ScalarColumns.Plan
+
+    init(survey: Survey) {
+        self.survey = survey
+        scalars = ScalarColumns.Plan(ReaderSchemas.schema(for: survey))
+    }
 
     func alert(from record: AvroRecord, schemaVersion: String?) throws(AlertDecodingError) -> Alert {
         var alert = switch survey {
         case .ztf: try ZTF.alert(record, schemaVersion: schemaVersion)
         case .rubin: try Rubin.alert(record, schemaVersion: schemaVersion)
         }
-        alert.scalars = ScalarColumns.values(of: record)
+        alert.scalars = scalars.values(of: record)
         return alert
     }
 }

@@ -95,6 +95,20 @@ private struct Materializer {
             var x: Int64 = 0
             _ = citsci_avro_get_long(v, &x)
             return .double(Double(x))
+        case .longAsInt:
+            var x: Int64 = 0
+            _ = citsci_avro_get_long(v, &x)
+            guard x >= Int64(Int32.min) && x <= Int64(Int32.max) else {
+                throw AlertDecodingError(.schemaResolution, "\(program.paths[Int(n.a)]): \(x), written as long, does not fit the reader's int", offset: 0)
+            }
+            return .long(x)
+        case .doubleAsFloat:
+            var x: Double = 0
+            _ = citsci_avro_get_double(v, &x)
+            guard !x.isFinite || abs(x) <= Double(Float.greatestFiniteMagnitude) else {
+                throw AlertDecodingError(.schemaResolution, "\(program.paths[Int(n.a)]): \(x), written as double, does not fit the reader's float", offset: 0)
+            }
+            return .double(Double(Float(x)))
         case .float:
             var x: Float = 0
             _ = citsci_avro_get_float(v, &x)

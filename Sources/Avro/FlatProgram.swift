@@ -54,6 +54,8 @@ struct PlanProgram: Sendable {
     enum Op: UInt8 {
         case null, boolean, int, intAsDouble, long, longAsDouble, float, double, string, stringAsBytes
         case bytes, bytesAsString, fixed, enumeration, array, map, record, writerUnion
+        /// Narrowings: `a` indexes `paths` (for the message when a value does not fit).
+        case longAsInt, doubleAsFloat
     }
     var nodes: [FlatNode<Op>] = []
     /// Record fields: child plan node, or -1 when the field takes a constant.
@@ -80,6 +82,12 @@ struct PlanProgram: Sendable {
         case .intAsDouble: node = FlatNode(op: Op.intAsDouble)
         case .long: node = FlatNode(op: Op.long)
         case .longAsDouble: node = FlatNode(op: Op.longAsDouble)
+        case .longAsInt(let path):
+            paths.append(path)
+            node = FlatNode(op: Op.longAsInt, a: Int32(paths.count - 1))
+        case .doubleAsFloat(let path):
+            paths.append(path)
+            node = FlatNode(op: Op.doubleAsFloat, a: Int32(paths.count - 1))
         case .float: node = FlatNode(op: Op.float)
         case .double: node = FlatNode(op: Op.double)
         case .string: node = FlatNode(op: Op.string)

@@ -1,7 +1,10 @@
 /// How to turn a value written with the writer schema into the shape of the reader schema, worked out
 /// once per (writer, reader) pair by the Avro specification's resolution rules: fields matched by name
 /// (or a reader alias), reader fields absent from the writer take their default, numeric promotion
-/// (int → long → float → double), string ↔ bytes, and unions on either side.
+/// (int → long → float → double), string ↔ bytes, and unions on either side. Beyond the
+/// specification, the narrowings brokers' re-serialisations cause (Spark writes an `int` as
+/// `long`, a `float` as `double`) resolve too, each value checked when read: one that does not fit
+/// the reader's type is an error naming the field (and the message goes to dead letters).
 ///
 /// Avro C has a resolver of its own, but it refuses reader fields that the writer lacks even when they
 /// have defaults, and it requires record names to match, while brokers rename the top record
@@ -11,7 +14,11 @@ package indirect enum ResolutionPlan: Sendable {
     case boolean
     case int, intAsDouble
     case long, longAsDouble
+    /// A writer `long` read as the reader's `int`: each value range-checked.
+    case longAsInt(path: String)
     case float, double
+    /// A writer `double` read as the reader's `float`: each finite value must fit a float.
+    case doubleAsFloat(path: String)
     case string, stringAsBytes
     case bytes, bytesAsString
     case fixed
@@ -63,6 +70,8 @@ package enum SchemaResolver {
         case (.long, .float), (.long, .double): return .longAsDouble
         case (.float, .float), (.float, .double): return .float
         case (.double, .double): return .double
+        case (.long, .int): return .longAsInt(path: display(path))
+        case (.double, .float): return .doubleAsFloat(path: display(path))
         case (.string, .string): return .string
         case (.string, .bytes): return .stringAsBytes
         case (.bytes, .bytes): return .bytes
@@ -82,7 +91,10 @@ package enum SchemaResolver {
             sources.reserveCapacity(r.fields.count)
             for field in r.fields {
                 let fpath = path.isEmpty ? field.name : path + "." + field.name
+                // By name, by a reader alias, or by a writer alias (a broker that renamed a field and
+                // kept the old name as its alias).
                 let wi = w.index(of: field.name) ?? field.aliases.lazy.compactMap { w.index(of: $0) }.first
+                    ?? w.fields.firstIndex { $0.aliases.contains(field.name) }
                 if let wi {
                     sources.append(.writer(index: wi, plan: try plan(writer: w.fields[wi].type, reader: field.type, path: fpath)))
                 } else if let d = field.defaultValue {

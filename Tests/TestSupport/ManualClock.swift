@@ -1,4 +1,5 @@
 import Foundation
+import WebServer
 
 /// A clock that moves only when the test says so: services paced by it run their next round on
 /// `advance`, never on the wall clock, so a test waits for nothing but the events it causes.
@@ -60,3 +61,7 @@ package func waitUntil(_ what: @autoclosure () -> String, deadline: Duration = .
         try await Task.sleep(for: .milliseconds(20))
     }
 }
+
+/// Threads for tests that run the service in-process (`withTaskExecutorPreference`), so the
+/// blocking tests beside them cannot starve it of the cooperative pool's threads.
+package let serviceTestExecutor = DedicatedTaskExecutor(threads: 2, name: "citsci-test-service")

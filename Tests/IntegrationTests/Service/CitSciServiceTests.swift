@@ -41,45 +41,50 @@ import Zooniverse
     }
 
     @Test func pushesOnlyWhenItsClockSaysAndStopsWhenCancelled() async throws {
-        let fake = try FakePanoptes()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-service-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/alerts", withIntermediateDirectories: true)
-        let clock = ManualClock()
-        let service = try CitSciService(configuration(dir, fake: fake), clock: clock,
-                                        environment: ["PANOPTES_CLIENT_ID": FakePanoptes.clientID,
-                                                      "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret])
-        let expected = try expectedSubjects(count: 60, seed: 7)
-        #expect(expected > 10)
-        let run = Task { try await service.run() }
+        // The service's tasks and this test's waits run on threads of their own: the suite's
+        // blocking tests (kill -9 runs, soaks) can hold the cooperative pool's two threads for minutes.
+        try await withTaskExecutorPreference(serviceTestExecutor) {
+            let fake = try FakePanoptes()
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-service-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try FileManager.default.createDirectory(atPath: dir + "/alerts", withIntermediateDirectories: true)
+            let clock = ManualClock()
+            let service = try CitSciService(configuration(dir, fake: fake), clock: clock,
+                                            environment: ["PANOPTES_CLIENT_ID": FakePanoptes.clientID,
+                                                          "PANOPTES_CLIENT_SECRET": FakePanoptes.clientSecret])
+            let expected = try expectedSubjects(count: 60, seed: 7)
+            #expect(expected > 10)
+            let run = Task(executorPreference: serviceTestExecutor) { try await service.run() }
 
-        // The push and the pull run their first round at once (nothing to do yet), then wait on the clock.
-        try await waitUntil("the push and the pull waiting on the clock") { clock.sleeping == 2 }
-        let simulator = AlertSimulator(seed: 7)
-        try Data(AlertSimulator.container(try (0..<60).map { try simulator.record($0) }))
-            .write(to: URL(fileURLWithPath: dir + "/alerts/night.avro"), options: .atomic)
-        try await waitUntil("\(expected) subjects in the sink") { try service.state.sink.subjectCount() == expected }
-        let project = FakePanoptes.project
-        #expect(try ZooniversePush.summary(state: service.state, project: project).states.isEmpty,
-                "no push while the clock stands still")
-        #expect((try fake.state()["subjects"] as? [String: Any])?.isEmpty == true)
+            // The push and the pull run their first round at once (nothing to do yet), then wait on the clock.
+            try await waitUntil("the push and the pull waiting on the clock") { clock.sleeping == 2 }
+            let simulator = AlertSimulator(seed: 7)
+            try Data(AlertSimulator.container(try (0..<60).map { try simulator.record($0) }))
+                .write(to: URL(fileURLWithPath: dir + "/alerts/night.avro"), options: .atomic)
+            try await waitUntil("\(expected) subjects in the sink") { try service.state.sink.subjectCount() == expected }
+            let project = FakePanoptes.project
+            #expect(try ZooniversePush.summary(state: service.state, project: project).states.isEmpty,
+                    "no push while the clock stands still")
+            #expect((try fake.state()["subjects"] as? [String: Any])?.isEmpty == true)
 
-        // Ten minutes on: one more round each; the push closes the full sets and pushes them.
-        clock.advance(by: .seconds(600))
-        #expect(clock.sleeping == 0)
-        try await waitUntil("the second rounds to end") { clock.sleeping == 2 }
-        let summary = try ZooniversePush.summary(state: service.state, project: project)
-        let linked = summary.states["linked"] ?? 0
-        let closed = try closedSubjects(dir + "/sink")
-        #expect(closed >= 10 && linked + summary.states["held", default: 0] == closed,
-                "every subject of a closed set is on Zooniverse or held with a reason: \(summary), \(closed) in closed sets")
-        #expect(linked > 0)
-        let onZooniverse = (try fake.state()["subjects"] as? [String: Any])?.count ?? -1
-        #expect(onZooniverse == linked, "the fake holds what the store says was linked")
+            // Ten minutes on: one more round each; the push closes the full sets and pushes them.
+            clock.advance(by: .seconds(600))
+            #expect(clock.sleeping == 0)
+            try await waitUntil("the second rounds to end") { clock.sleeping == 2 }
+            let summary = try ZooniversePush.summary(state: service.state, project: project)
+            let linked = summary.states["linked"] ?? 0
+            let closed = try closedSubjects(dir + "/sink")
+            #expect(closed >= 10 && linked + summary.states["held", default: 0] == closed,
+                    "every subject of a closed set is on Zooniverse or held with a reason: \(summary), \(closed) in closed sets")
+            #expect(linked > 0)
+            let onZooniverse = (try fake.state()["subjects"] as? [String: Any])?.count ?? -1
+            #expect(onZooniverse == linked, "the fake holds what the store says was linked")
 
-        run.cancel()
-        _ = await run.result
-        #expect(clock.sleeping == 0, "nothing is left waiting once the service has stopped")
+            run.cancel()
+            _ = await run.result
+            #expect(clock.sleeping == 0, "nothing is left waiting once the service has stopped")
+    
+        }
     }
 
     @Test func aFilterThatDoesNotCheckStopsTheStartWithItsReason() throws {
