@@ -4,6 +4,11 @@ import PackageDescription
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 
+/// Release builds optimise across the package's own modules: the hot paths (decoding, filters,
+/// stamps) cross module boundaries, and SwiftPM's default cross-module optimisation only looks at
+/// `public` declarations, which this package has none of.
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "citsci",
     platforms: [.macOS(.v14)],
@@ -44,19 +49,19 @@ let package = Package(
         // The modules, in the order of the flow; each imports only those named in its dependencies
         // (scripts/test builds with SwiftPM's import check) and those match docs/ARCHITECTURE.md
         // (ArchitectureTests).
-        .target(name: "Basics"),
+        .target(name: "Basics", swiftSettings: crossModule),
         .target(name: "Schemas", path: "schemas", sources: ["OwnedSchemas.swift"],
                 resources: [.embedInCode("rubin-alert.avsc"), .embedInCode("ztf-alert.avsc"),
                             .embedInCode("classification-result.avsc")]),
-        .target(name: "Avro", dependencies: ["CAvro", "CCodecs"]),
-        .target(name: "WebClient", dependencies: ["Basics", "CCurl"]),
-        .target(name: "AlertModel", dependencies: ["Avro", "Schemas", "WebClient"]),
-        .target(name: "Kafka", dependencies: ["Basics", "Avro", "AlertModel", "CRdKafka", logging]),
-        .target(name: "Stamps", dependencies: ["Avro", "AlertModel", "CPNG"]),
-        .target(name: "Filters", dependencies: ["Basics", "Avro", "AlertModel", "Stamps", .product(name: "Yams", package: "Yams")]),
-        .target(name: "State", dependencies: ["Basics", "AlertModel", "CSQLite", "CPostgres"]),
-        .target(name: "Subjects", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State"]),
-        .target(name: "Zooniverse", dependencies: ["Basics", "State", "Subjects", "WebClient"]),
+        .target(name: "Avro", dependencies: ["CAvro", "CCodecs"], swiftSettings: crossModule),
+        .target(name: "WebClient", dependencies: ["Basics", "CCurl"], swiftSettings: crossModule),
+        .target(name: "AlertModel", dependencies: ["Avro", "Schemas", "WebClient"], swiftSettings: crossModule),
+        .target(name: "Kafka", dependencies: ["Basics", "Avro", "AlertModel", "CRdKafka", logging], swiftSettings: crossModule),
+        .target(name: "Stamps", dependencies: ["Avro", "AlertModel", "CPNG"], swiftSettings: crossModule),
+        .target(name: "Filters", dependencies: ["Basics", "Avro", "AlertModel", "Stamps", .product(name: "Yams", package: "Yams")], swiftSettings: crossModule),
+        .target(name: "State", dependencies: ["Basics", "AlertModel", "CSQLite", "CPostgres"], swiftSettings: crossModule),
+        .target(name: "Subjects", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State"], swiftSettings: crossModule),
+        .target(name: "Zooniverse", dependencies: ["Basics", "State", "Subjects", "WebClient"], swiftSettings: crossModule),
         .target(name: "WebServer", dependencies: [
             "Basics", logging,
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -65,15 +70,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
-        .target(name: "Classifications", dependencies: ["Basics", "Avro", "Schemas", "Kafka", "State", "Zooniverse", "WebServer"]),
+        ], swiftSettings: crossModule),
+        .target(name: "Classifications", dependencies: ["Basics", "Avro", "Schemas", "Kafka", "State", "Zooniverse", "WebServer"], swiftSettings: crossModule),
         .target(name: "Service", dependencies: [
             "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebClient",
             "WebServer", "Classifications", logging, metrics,
             .product(name: "Yams", package: "Yams"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-        ]),
+        ], swiftSettings: crossModule),
         // The command line: argument parsing, each command a thin call into the modules.
         .executableTarget(name: "citsci", dependencies: [
             "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse",
@@ -81,7 +86,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], swiftSettings: crossModule),
 
         .target(name: "TestSupport", dependencies: ["Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service"], path: "Tests/TestSupport"),
         // Unit tests: no network, no broker, no server, no subprocess, no sleeps (`swift test --filter Unit`).

@@ -24,8 +24,12 @@ package struct Watchlist: Sendable {
     package let entries: [Entry]
     private let cellSize: Double
     private var cells: [Int: [Int32]] = [:]
+    /// The largest radius an entry carries, worked out once (each search widens to it; computing it
+    /// per search read every entry, half the time of a cone search in a 10,000-entry list).
+    private let maxEntryRadius: Double
 
     package init(name: String, entries: [Entry], cellSize: Double = 0.1) {
+        maxEntryRadius = entries.compactMap(\.radius).max() ?? 0
         self.name = name
         self.entries = entries
         self.cellSize = cellSize
@@ -96,7 +100,6 @@ package struct Watchlist: Sendable {
         return best
     }
 
-    private var maxEntryRadius: Double { entries.compactMap(\.radius).max() ?? 0 }
 }
 
 /// Spherical astronomy the functions need.
