@@ -43,6 +43,8 @@ import Zooniverse
     @Test func pushesOnlyWhenItsClockSaysAndStopsWhenCancelled() async throws {
         // The service's tasks and this test's waits run on threads of their own: the suite's
         // blocking tests (kill -9 runs, soaks) can hold the cooperative pool's two threads for minutes.
+        // The deadlines are generous for the same reason: with the whole suite on two cores, 60
+        // alerts have taken over a minute to pass; alone they take a few seconds.
         try await withTaskExecutorPreference(serviceTestExecutor) {
             let fake = try FakePanoptes()
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-service-\(UUID().uuidString)").path
@@ -57,11 +59,11 @@ import Zooniverse
             let run = Task(executorPreference: serviceTestExecutor) { try await service.run() }
 
             // The push and the pull run their first round at once (nothing to do yet), then wait on the clock.
-            try await waitUntil("the push and the pull waiting on the clock") { clock.sleeping == 2 }
+            try await waitUntil("the push and the pull waiting on the clock", deadline: .seconds(300)) { clock.sleeping == 2 }
             let simulator = AlertSimulator(seed: 7)
             try Data(AlertSimulator.container(try (0..<60).map { try simulator.record($0) }))
                 .write(to: URL(fileURLWithPath: dir + "/alerts/night.avro"), options: .atomic)
-            try await waitUntil("\(expected) subjects in the sink") { try service.state.sink.subjectCount() == expected }
+            try await waitUntil("\(expected) subjects in the sink", deadline: .seconds(300)) { try service.state.sink.subjectCount() == expected }
             let project = FakePanoptes.project
             #expect(try ZooniversePush.summary(state: service.state, project: project).states.isEmpty,
                     "no push while the clock stands still")
@@ -70,7 +72,7 @@ import Zooniverse
             // Ten minutes on: one more round each; the push closes the full sets and pushes them.
             clock.advance(by: .seconds(600))
             #expect(clock.sleeping == 0)
-            try await waitUntil("the second rounds to end") { clock.sleeping == 2 }
+            try await waitUntil("the second rounds to end", deadline: .seconds(300)) { clock.sleeping == 2 }
             let summary = try ZooniversePush.summary(state: service.state, project: project)
             let linked = summary.states["linked"] ?? 0
             let closed = try closedSubjects(dir + "/sink")

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Every stage against its Python baseline in one run, in about three minutes, each ratio checked
+against the floors recorded in benchmarks/floors.json: a ratio below half its recorded value fails
+the run (exit 1), so a regression in any stage cannot land unnoticed.
+
+  benchmarks/quick.py [--write-doc] [--record]
+
+--write-doc replaces the quick-benchmark section of docs/PERFORMANCE.md with this run's table and
+date; --record writes this run's ratios to floors.json (after a deliberate change, with its reason
+in the commit). Run through benchmarks/quick.sh, which builds the release binary first.
+"""
+import argparse, datetime, json, os, re, subprocess, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+BIN = os.path.join(ROOT, ".build", "release", "citsci")
+ONE_CORE = ["taskset", "-c", "0"] if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0 else []
+
+
+def run_json(cmd):
+    out = subprocess.run(ONE_CORE + cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        sys.exit(f"quick: {' '.join(cmd)} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measures():
+    """(key, what, citsci figure, baseline figure, ratio, kind): kind 'floor' (higher is better)."""
+    rows = []
+    for key, what, path in [
+        ("decode ztf-fink-distributed", "decode, ZTF as Fink redistributes it (alerts/s vs fastavro)", "ztf-fink-distributed"),
+        ("decode ztf-alerts", "decode, ZTF as ZTF sends it", "ztf-alerts"),
+        ("decode rubin-9.0", "decode, Rubin 9.0", "rubin-9.0"),
+        ("decode lsstcam-10.0", "decode, LSSTCam 10.0 (220 kB packets)", "fink-client-datatest/lsst_part-2-918301.avro"),
+    ]:
+        p = os.path.join(DATA, path)
+        a = run_json([BIN, "bench", "decode", "--json", "--seconds", "1", p])
+        b = run_json(["python3", os.path.join(HERE, "decode_fastavro.py"), "--json", "--seconds", "1", p])
+        rows.append((key, what, a["alerts_per_s"], b["alerts_per_s"]))
+    ztf = os.path.join(DATA, "ztf-fink-distributed")
+    for kind, n in [("simple", 10), ("complex", 1)]:
+        a = run_json([BIN, "bench", "filter", "--json", "--kind", kind, "--filters", str(n), "--seconds", "1", ztf])
+        b = run_json(["python3", os.path.join(HERE, "filter_python.py"), "--json", "--kind", kind, "--filters", str(n), "--seconds", "1", ztf])
+        rows.append((f"filter {kind} {n}", f"filters, {kind}, {n} (evaluations/s vs Python)", a["evaluations_per_s"], b["evaluations_per_s"]))
+    stamps = [os.path.join(DATA, "ztf-alerts"), os.path.join(DATA, "rubin-9.0")]
+    a = run_json([BIN, "bench", "render", "--json", "--seconds", "2"] + stamps)
+    for tool in ("matplotlib", "pillow"):
+        b = run_json(["python3", os.path.join(HERE, "render_python.py"), "--json", "--tool", tool, "--seconds", "2"] + stamps)
+        rows.append((f"render vs {tool}", f"triplet frames, one core (frames/s vs astropy + {tool})", a["frames_per_s"], b["frames_per_s"]))
+    out = subprocess.run(["bash", os.path.join(HERE, "kafka.sh"), "3"], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        sys.exit(f"quick: benchmarks/kafka.sh failed: {out.stderr[-2000:]}")
+    table = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| ([^|]+?) \| \d+ \| [\d.]+ \| ([\d.]+) \|", out.stdout, re.M)}
+    ours = next(v for k, v in table.items() if k.startswith("citsci consume+decode"))
+    kcat = next(v for k, v in table.items() if k.startswith("kcat"))
+    py = next(v for k, v in table.items() if k.startswith("confluent-kafka"))
+    rows.append(("consume vs kcat", "consume + decode from Tansu (messages/s vs kcat, which does not decode)", ours, kcat))
+    rows.append(("consume vs confluent-kafka", "consume + decode (messages/s vs confluent-kafka + fastavro)", ours, py))
+    out = subprocess.run(["bash", os.path.join(HERE, "run.sh"), "2000", "500"], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        sys.exit(f"quick: benchmarks/run.sh failed: {out.stderr[-2000:]}")
+    kv = dict(re.findall(r"^(\w+): (.+)$", out.stdout, re.M))
+    p99 = float(kv["created_p99_s"])
+    # End to end has no Python counterpart: the ratio is the latency budget (1 s, the issue's
+    # target) over the p99 from produce to subject made; above 1 is within it.
+    rows.append(("end to end p99", "end to end through Tansu, 500 alerts/s (1 s budget / p99 produce-to-subject)", 1.0, p99))
+    if int(kv["subjects"]) != int(kv["visible"]) or kv.get("dead_letters", "0").strip() != "0":
+        sys.exit(f"quick: end to end lost work: {kv}")
+    return [(k, w, a, b, a / b) for k, w, a, b in rows]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write-doc", action="store_true")
+    ap.add_argument("--record", action="store_true")
+    args = ap.parse_args()
+    if not os.path.isdir(DATA):
+        sys.exit(f"quick: {DATA} is absent")
+    floors_path = os.path.join(HERE, "floors.json")
+    floors = json.load(open(floors_path)) if os.path.exists(floors_path) else {}
+    rows = measures()
+    lines = ["| stage | citsci | baseline | ratio | recorded | floor (half) |", "|---|---|---|---|---|---|"]
+    failed = []
+    for key, what, a, b, ratio in rows:
+        recorded = floors.get(key)
+        floor = recorded / 2 if recorded else None
+        mark = ""
+        if floor is not None and ratio < floor:
+            failed.append(f"{key}: {ratio:.2f} below {floor:.2f} (half of the recorded {recorded:.2f})")
+            mark = " **below the floor**"
+        lines.append(f"| {what} | {a:,.2f} | {b:,.2f} | {ratio:.2f}x{mark} | {recorded if recorded else '-'} | {f'{floor:.2f}' if floor else '-'} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.record:
+        json.dump({k: round(r, 2) for k, _, _, _, r in rows}, open(floors_path, "w"), indent=1)
+        open(floors_path, "a").write("\n")
+        print(f"recorded {len(rows)} ratios in {floors_path}")
+    if args.write_doc:
+        doc = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+        text = open(doc).read()
+        begin, end = "<!-- quick: begin -->", "<!-- quick: end -->"
+        section = (f"{begin}\n`bash benchmarks/quick.sh --write-doc`, {datetime.date.today().isoformat()}, commit "
+                   f"{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}:\n\n"
+                   f"{table}\n{end}")
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), section, text, flags=re.S) if begin in text else text.rstrip() + "\n\n" + section + "\n"
+        open(doc, "w").write(text)
+    if failed:
+        print("quick: ratios below their floors:\n  " + "\n  ".join(failed), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
