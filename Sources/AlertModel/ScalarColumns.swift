@@ -11,13 +11,9 @@ package enum ScalarColumns {
     /// How many numbers a record of `schema` has outside arrays.
     package static func width(of schema: AvroRecordSchema) -> Int { width(schema, depth: 0) }
 
-    /// The numbers of `record`, in slot order (walking its schema: for tools and tests; the decoder
-    /// uses a `Plan` made once per reader schema).
-    package static func values(of record: AvroRecord) -> [Double] {
-        var out: [Double] = []
-        fill(record, depth: 0, into: &out)
-        return out
-    }
+    /// The numbers of `record`, in slot order, with a plan made for this one call (for tools and
+    /// tests; the decoder keeps a `Plan` per reader schema).
+    package static func values(of record: AvroRecord) -> [Double] { Plan(record.schema).values(of: record) }
 
     /// Where the numbers of a record of one schema are, worked out once: per alert, filling the
     /// columns is then a walk over values only (no schema fields retained and released per alert,
@@ -111,20 +107,5 @@ package enum ScalarColumns {
 
     private static func width(_ r: AvroRecordSchema, depth: Int) -> Int {
         r.fields.reduce(0) { $0 + width($1.type, depth: depth) }
-    }
-
-    private static func fill(_ record: AvroRecord, depth: Int, into out: inout [Double]) {
-        for (field, value) in zip(record.schema.fields, record.values) {
-            let t = field.type.nonNull
-            if isNumber(t) {
-                out.append(value.doubleValue ?? .nan)
-            } else if case .record(let sub) = t, depth + 1 < maxDepth {
-                if case .record(let r) = value {
-                    fill(r, depth: depth + 1, into: &out)
-                } else {
-                    out.append(contentsOf: repeatElement(Double.nan, count: width(sub, depth: depth + 1)))
-                }
-            }
-        }
     }
 }

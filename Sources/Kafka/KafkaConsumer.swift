@@ -73,11 +73,17 @@ package final class KafkaConsumer: @unchecked Sendable {
             throw KafkaError(code: -1, reason: "cannot create consumer: \(RdKafkaConf.errorText(errstr))")
         }
         defer { rd_kafka_destroy(handle) }
+        return try committed(handle, partitions, timeout: timeout, context: "committed offsets of group \(group)")
+    }
+
+    /// The committed offsets `handle`'s group holds for `partitions` (those with none left out).
+    private static func committed(_ handle: OpaquePointer, _ partitions: some Sequence<OffsetTracker.Partition>, timeout: Duration,
+                                  context: String) throws(KafkaError) -> [OffsetTracker.Partition: Int64] {
         let list = ConsumerCore.list(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let err = rd_kafka_committed(handle, list, ms)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, "committed offsets of group \(group)") }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context) }
         var out: [OffsetTracker.Partition: Int64] = [:]
         for i in 0..<Int(list.pointee.cnt) {
             let e = list.pointee.elems[i]
@@ -240,17 +246,7 @@ package final class KafkaConsumer: @unchecked Sendable {
             guard !closed else { return .success([:]) }
             let assigned = core.assignment
             guard !assigned.isEmpty else { return .success([:]) }
-            let list = ConsumerCore.list(Dictionary(uniqueKeysWithValues: assigned.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) }))
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-            let err = rd_kafka_committed(handle, list, ms)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return .failure(KafkaError(err, "committed offsets")) }
-            var out: [OffsetTracker.Partition: Int64] = [:]
-            for i in 0..<Int(list.pointee.cnt) {
-                let e = list.pointee.elems[i]
-                if e.offset >= 0 { out[.init(topic: String(cString: e.topic), partition: e.partition)] = e.offset }
-            }
-            return .success(out)
+            return Result { () throws(KafkaError) in try Self.committed(handle, assigned, timeout: timeout, context: "committed offsets") }
         }
         return try result.get()
     }
