@@ -77,6 +77,21 @@ public struct Alert: Sendable {
         var cutouts: Cutouts
         var record: AvroRecord
         @usableFromInline var scalars: [Double] = []
+        /// History, forced photometry and the record's arrays, still in the packet's bytes: read
+        /// when first asked for (most alerts match no filter and never are).
+        var deferred: DeferredParts? = nil
+
+        /// The fields with every deferred part read in.
+        func whole() -> Fields {
+            guard let deferred else { return self }
+            let parts = deferred.parts(head: record)
+            var f = self
+            f.record = parts.record
+            f.history = parts.history
+            f.forcedPhotometry = parts.forcedPhotometry
+            f.deferred = nil
+            return f
+        }
     }
 
     @usableFromInline
@@ -91,8 +106,27 @@ public struct Alert: Sendable {
         box = Box(Fields(survey: survey, alertId: alertId, sourceId: sourceId, objectId: objectId, mjd: mjd, ra: ra, dec: dec, band: band, flux: flux, fluxError: fluxError, magnitude: magnitude, magnitudeError: magnitudeError, snr: snr, reliability: reliability, schemaVersion: schemaVersion, history: history, forcedPhotometry: forcedPhotometry, cutouts: cutouts, record: record, scalars: scalars))
     }
 
-    private mutating func set(_ change: (inout Fields) -> Void) {
+    /// The alert with `deferred` as the source of its history, forced photometry and record arrays.
+    func deferring(_ deferred: DeferredParts) -> Alert {
         var f = box.fields
+        f.deferred = deferred
+        var copy = self
+        copy.box = Box(f)
+        return copy
+    }
+
+    /// Whether the history and the record's arrays have been read (for tests and benchmarks).
+    package var isWhole: Bool { box.fields.deferred?.isRead ?? true }
+
+    /// The alert with every deferred part read (`citsci bench decode --whole`, tools that show all).
+    package func whole() -> Alert {
+        var copy = self
+        copy.box = Box(box.fields.whole())
+        return copy
+    }
+
+    private mutating func set(_ change: (inout Fields) -> Void) {
+        var f = box.fields.whole()
         change(&f)
         box = Box(f)
     }
@@ -164,12 +198,12 @@ public struct Alert: Sendable {
     }
     /// Previous detections and upper limits, oldest first.
     package var history: [Photometry] {
-        get { box.fields.history }
+        get { box.fields.deferred?.parts(head: box.fields.record).history ?? box.fields.history }
         set { set { $0.history = newValue } }
     }
     /// Forced photometry at the object's position, oldest first.
     package var forcedPhotometry: [Photometry] {
-        get { box.fields.forcedPhotometry }
+        get { box.fields.deferred?.parts(head: box.fields.record).forcedPhotometry ?? box.fields.forcedPhotometry }
         set { set { $0.forcedPhotometry = newValue } }
     }
     package var cutouts: Cutouts {
@@ -178,7 +212,7 @@ public struct Alert: Sendable {
     }
     /// The whole packet in the reader schema's layout.
     package var record: AvroRecord {
-        get { box.fields.record }
+        get { box.fields.deferred?.parts(head: box.fields.record).record ?? box.fields.record }
         set { set { $0.record = newValue } }
     }
     /// The record's numbers outside arrays, flat (`ScalarColumns`); read through `FieldPath.slot`.
@@ -187,8 +221,17 @@ public struct Alert: Sendable {
         set { set { $0.scalars = newValue } }
     }
 
-    /// The value at a compiled path (`.null` when any step is null or absent).
-    package func value(at path: FieldPath) -> AvroValue { path.value(in: record) }
+    /// The value at a compiled path (`.null` when any step is null or absent). A path that does not
+    /// start in a deferred array reads the record as decoded, without reading the arrays.
+    package func value(at path: FieldPath) -> AvroValue { path.value(in: record(for: path)) }
+
+    /// A numeric leaf (NaN when null or absent), as `value(at:)`.
+    package func number(at path: FieldPath) -> Double { path.number(in: record(for: path)) }
+
+    private func record(for path: FieldPath) -> AvroRecord {
+        if let deferred = box.fields.deferred, !deferred.defers(path.steps[0]) { return box.fields.record }
+        return record
+    }
 }
 
 extension Alert {

@@ -7,8 +7,9 @@ import Glibc
 /// - an Avro object container file (ZTF: one per Kafka message; archives: many records).
 ///
 /// Each message is first walked by a Swift validator (exact byte offsets for every fault, limits on
-/// lengths and counts), then decoded by Avro C with the writer schema, then resolved onto the
-/// project's reader schema. Writer schemas are compiled once and cached by id or by text.
+/// lengths and counts; where each top-level field starts), then read onto the project's reader schema
+/// by the resolution plan (`BinaryRecordReader`): the scalars at once, the top-level arrays (history,
+/// forced photometry) when first asked for. Writer schemas are compiled once and cached by id or by text.
 ///
 /// Not thread-safe: give each decoding task its own decoder (they share nothing but the schema source).
 package final class AlertDecoder {
@@ -48,8 +49,8 @@ package final class AlertDecoder {
     package func decode(_ message: [UInt8], source: String? = nil) throws(AlertDecodingError) -> [Alert] {
         var alerts: [Alert] = []
         try withBytes(message) { (bytes) throws(AlertDecodingError) in
-            try forEachRecord(bytes, source: source) { (writer, record) throws(AlertDecodingError) in
-                alerts.append(try writer.mapping.alert(from: record, schemaVersion: writer.versionHint))
+            try forEachRecord(bytes, storage: message, source: source, keepBytes: false) { (_, alert, _) throws(AlertDecodingError) in
+                alerts.append(alert)
             }
         }
         return alerts
@@ -89,33 +90,28 @@ package final class AlertDecoder {
             let framing = try Self.framing(of: bytes)
             var json: [UInt8]? = nil
             if framing == .container { json = Array(try ContainerFile(header: bytes, limits: limits).schemaJSON) }
-            try forEachRecord(bytes, source: source, keepBytes: true) { (writer, record, raw) throws(AlertDecodingError) in
+            try forEachRecord(bytes, storage: message, source: source, keepBytes: true) { (writer, alert, raw) throws(AlertDecodingError) in
                 let id: UInt32? = if case .confluent(let i) = framing { i } else { nil }
-                out.append(RawRecord(writer: writer.writer, writerJSON: json, schemaId: id, bytes: raw,
-                                     alert: try writer.mapping.alert(from: record, schemaVersion: writer.versionHint)))
+                out.append(RawRecord(writer: writer.writer, writerJSON: json, schemaId: id, bytes: raw, alert: alert))
             }
         }
         return out
     }
 
-    func forEachRecord(_ bytes: UnsafeRawBufferPointer, source: String?,
-                       _ body: (CompiledWriter, AvroRecord) throws(AlertDecodingError) -> Void) throws(AlertDecodingError) {
-        try forEachRecord(bytes, source: source, keepBytes: false) { (w, r, _) throws(AlertDecodingError) in try body(w, r) }
-    }
-
-    /// Calls `body` with each record of the message, resolved onto the reader schema.
-    private func forEachRecord(_ bytes: UnsafeRawBufferPointer, source: String?, keepBytes: Bool,
-                               _ body: (CompiledWriter, AvroRecord, [UInt8]) throws(AlertDecodingError) -> Void) throws(AlertDecodingError) {
+    /// Calls `body` with each record of the message as an alert (and its bytes when `keepBytes`).
+    /// `storage` holds `bytes`: alerts keep it (not a copy) for the parts they read later.
+    private func forEachRecord(_ bytes: UnsafeRawBufferPointer, storage: [UInt8], source: String?, keepBytes: Bool,
+                               _ body: (CompiledWriter, Alert, [UInt8]) throws(AlertDecodingError) -> Void) throws(AlertDecodingError) {
         do throws(AlertDecodingError) {
             switch try Self.framing(of: bytes) {
             case .confluent(let id):
                 let writer = try compiled(schemaId: id)
                 var cursor = BinaryCursor(bytes, from: 5)
-                let record = try writer.decodeOne(&cursor)
+                let alert = try writer.decodeAlert(&cursor, storage: RecordStorage(bytes: storage, offset: 0))
                 guard cursor.position == bytes.count else {
                     throw AlertDecodingError(.trailingBytes, "\(bytes.count - cursor.position) bytes left after the record: the data does not match schema \(id)", offset: cursor.position)
                 }
-                try body(writer, record, keepBytes ? Array(bytes[5..<cursor.position]) : [])
+                try body(writer, alert, keepBytes ? Array(bytes[5..<cursor.position]) : [])
             case .container:
                 let header = try ContainerFile(header: bytes, limits: limits)
                 let writer = try compiled(containerSchema: header.schemaJSON)
@@ -123,16 +119,17 @@ package final class AlertDecoder {
                     var cursor = BinaryCursor(block.data)
                     let compressed = header.codec != .null
                     for i in 0..<block.count {
-                        let record: AvroRecord
+                        let alert: Alert
                         let start = cursor.position
                         do throws(AlertDecodingError) {
-                            record = try writer.decodeOne(&cursor)
+                            // A decompressed block lives only for this call: alerts copy their record.
+                            alert = try writer.decodeAlert(&cursor, storage: compressed ? nil : RecordStorage(bytes: storage, offset: block.dataOffset))
                         } catch {
                             throw compressed
                                 ? AlertDecodingError(error.kind, "record \(i) of the \(header.codec.rawValue) block at byte \(block.dataOffset), at byte \(error.offset) of the decompressed block: \(error.reason)", offset: block.dataOffset)
                                 : AlertDecodingError(error.kind, "record \(i) of the block: \(error.reason)", offset: block.dataOffset + error.offset)
                         }
-                        try body(writer, record, keepBytes ? Array(block.data[start..<cursor.position]) : [])
+                        try body(writer, alert, keepBytes ? Array(block.data[start..<cursor.position]) : [])
                     }
                     guard cursor.remaining == 0 else {
                         throw AlertDecodingError(.trailingBytes, "\(cursor.remaining) bytes left in the block after its \(block.count) records", offset: block.dataOffset + (compressed ? 0 : cursor.position))
@@ -192,45 +189,67 @@ package final class AlertDecoder {
     }
 }
 
-/// A writer schema made ready to decode: its validator, its Avro C reader and its resolution plan.
+/// A writer schema made ready to decode: its validator, its reader and its resolution plan.
 final class CompiledWriter {
     let writer: AvroSchema
     let mapping: AlertMapping
     let versionHint: String?
     private let validator: BinaryValidator
-    private let reader: AvroCRecordReader
+    private let reader: BinaryRecordReader
+    /// Top-level reader fields read only when first asked for (arrays and maps).
+    private let deferredSlots: [Int]
+    private let deferred: [Bool]
 
     init(writer: AvroSchema, limits: DecodingLimits, versionHint: String?) throws(AlertDecodingError) {
         guard let survey = ReaderSchemas.survey(ofWriter: writer) else {
             throw AlertDecodingError(.unknownSurvey, "writer schema \(writer.description) is neither a ZTF alert (candidate, objectId) nor a Rubin alert (diaSource)", offset: 0)
         }
         let plan: ResolutionPlan
+        let readerSchema = ReaderSchemas.schema(for: survey)
         do {
-            plan = try SchemaResolver.plan(writer: writer, reader: .record(ReaderSchemas.schema(for: survey)))
+            plan = try SchemaResolver.plan(writer: writer, reader: .record(readerSchema))
         } catch {
             throw AlertDecodingError(.schemaResolution, error.description, offset: 0)
         }
         self.writer = writer
         self.mapping = AlertMapping(survey: survey)
         self.versionHint = survey == .rubin ? versionHint : nil
-        self.validator = BinaryValidator(schema: writer, limits: limits)
-        self.reader = try AvroCRecordReader(writer: writer, plan: plan)
+        // The validator also refuses what the reader would, so the deferred arrays read without fault.
+        self.validator = BinaryValidator(schema: writer, plan: plan, limits: limits)
+        let reader = BinaryRecordReader(plan: plan)
+        self.reader = reader
+        let slots = reader.topIsRecord ? readerSchema.fields.indices.filter { slot in
+            switch readerSchema.fields[slot].type.nonNull {
+            case .array, .map: true
+            default: false
+            }
+        } : []
+        deferredSlots = slots
+        deferred = readerSchema.fields.indices.map { slots.contains($0) }
     }
 
-    /// Validates then decodes one record at the cursor, leaving the cursor after it.
-    func decodeOne(_ cursor: inout BinaryCursor) throws(AlertDecodingError) -> AvroRecord {
+    /// Validates one record at the cursor, leaves the cursor after it, and returns its alert, with
+    /// the top-level arrays left in the record's bytes until first asked for: in `storage` when it
+    /// holds the cursor's bytes, else in a copy of the record.
+    func decodeAlert(_ cursor: inout BinaryCursor, storage: RecordStorage?) throws(AlertDecodingError) -> Alert {
         let start = cursor.position
-        try validator.validate(&cursor)
+        var fields = try validator.validate(fieldsOf: &cursor)
         let slice = UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<cursor.position])
-        let value: AvroValue
         do throws(AlertDecodingError) {
-            value = try reader.read(slice)
+            if deferredSlots.isEmpty || fields.isEmpty {
+                guard case .record(let record) = try reader.read(slice) else {
+                    throw AlertDecodingError(.schemaResolution, "top-level value is not a record", offset: 0)
+                }
+                return try mapping.alert(from: record, schemaVersion: versionHint)
+            }
+            for i in fields.indices { fields[i] -= start }
+            let head = try reader.readTop(slice, writerFields: fields, deferred: deferred)
+            let kept = storage.map { RecordStorage(bytes: $0.bytes, offset: $0.offset + start, count: slice.count) }
+                ?? RecordStorage(bytes: Array(slice), offset: 0)
+            let parts = DeferredParts(record: kept, writerFields: fields, slots: deferredSlots, reader: reader, mapping: mapping)
+            return try mapping.alert(from: head, schemaVersion: versionHint, deferred: parts)
         } catch {
             throw error.shifted(by: start)
         }
-        guard case .record(let record) = value else {
-            throw AlertDecodingError(.schemaResolution, "top-level value is not a record", offset: start)
-        }
-        return record
     }
 }

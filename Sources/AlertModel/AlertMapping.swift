@@ -11,13 +11,24 @@ struct AlertMapping: Sendable {
         scalars = ScalarColumns.Plan(ReaderSchemas.schema(for: survey))
     }
 
-    func alert(from record: AvroRecord, schemaVersion: String?) throws(AlertDecodingError) -> Alert {
+    /// The alert of a whole record, or of a record whose arrays are still `deferred` (null in
+    /// `record`): the history and forced photometry are then worked out when first asked for.
+    func alert(from record: AvroRecord, schemaVersion: String?, deferred: DeferredParts? = nil) throws(AlertDecodingError) -> Alert {
+        let photometry = deferred == nil ? photometry(of: record) : ([], [])
         var alert = switch survey {
-        case .ztf: try ZTF.alert(record, schemaVersion: schemaVersion)
-        case .rubin: try Rubin.alert(record, schemaVersion: schemaVersion)
+        case .ztf: try ZTF.alert(record, schemaVersion: schemaVersion, history: photometry.0, forced: photometry.1)
+        case .rubin: try Rubin.alert(record, schemaVersion: schemaVersion, history: photometry.0, forced: photometry.1)
         }
         alert.scalars = scalars.values(of: record)
-        return alert
+        return deferred.map { alert.deferring($0) } ?? alert
+    }
+
+    /// History (detections and limits) and forced photometry, oldest first, from a whole record.
+    func photometry(of record: AvroRecord) -> (history: [Photometry], forced: [Photometry]) {
+        switch survey {
+        case .ztf: ZTF.photometry(record)
+        case .rubin: Rubin.photometry(record)
+        }
     }
 }
 
@@ -81,15 +92,7 @@ private enum ZTF {
         return (sign * flux, sigma.map { flux * $0 * log(10.0) / 2.5 })
     }
 
-    static func alert(_ r: AvroRecord, schemaVersion: String?) throws(AlertDecodingError) -> Alert {
-        guard let c = r.record(iCandidate) else {
-            throw AlertDecodingError(.dataDoesNotMatchSchema, "ZTF alert without a candidate record", offset: 0)
-        }
-        guard let candid = r.long(iCandid) ?? c.long(cCandid) else {
-            throw AlertDecodingError(.dataDoesNotMatchSchema, "ZTF alert without a candid", offset: 0)
-        }
-        let mag = c.double(cMag), sigma = c.double(cSigma)
-        let (flux, fluxErr) = signedFlux(mag: mag, sigma: sigma, diffpos: c.string(cDiffpos))
+    static func photometry(_ r: AvroRecord) -> (history: [Photometry], forced: [Photometry]) {
         let history: [Photometry] = r.array(iPrv).compactMap { v -> Photometry? in
             guard let p = v.recordValue, let jd = p.double(pJd) else { return nil }
             let pm = p.double(pMag), ps = p.double(pSigma)
@@ -111,6 +114,18 @@ private enum ZTF {
                               magnitudeError: flux.flatMap { f in err.flatMap { Photometric.magnitudeError(fluxNJy: f, error: $0) } },
                               limitingMagnitude: nil, isDetection: false, sourceId: nil)
         }.sorted { $0.mjd < $1.mjd }
+        return (history, forced)
+    }
+
+    static func alert(_ r: AvroRecord, schemaVersion: String?, history: [Photometry], forced: [Photometry]) throws(AlertDecodingError) -> Alert {
+        guard let c = r.record(iCandidate) else {
+            throw AlertDecodingError(.dataDoesNotMatchSchema, "ZTF alert without a candidate record", offset: 0)
+        }
+        guard let candid = r.long(iCandid) ?? c.long(cCandid) else {
+            throw AlertDecodingError(.dataDoesNotMatchSchema, "ZTF alert without a candid", offset: 0)
+        }
+        let mag = c.double(cMag), sigma = c.double(cSigma)
+        let (flux, fluxErr) = signedFlux(mag: mag, sigma: sigma, diffpos: c.string(cDiffpos))
         func stamp(_ i: Int) -> Cutout? {
             guard let s = r.record(i), let data = s.values[kData].bytesValue else { return nil }
             return Cutout(fileName: s.string(kName), data: data)
@@ -162,14 +177,7 @@ private enum Rubin {
                           limitingMagnitude: nil, isDetection: detection, sourceId: s.long(sId))
     }
 
-    static func alert(_ r: AvroRecord, schemaVersion: String?) throws(AlertDecodingError) -> Alert {
-        guard let s = r.record(iSource) else {
-            throw AlertDecodingError(.dataDoesNotMatchSchema, "Rubin alert without a diaSource record", offset: 0)
-        }
-        guard let alertId = r.long(iDiaSourceId) ?? r.long(iAlertId) ?? s.long(sId) else {
-            throw AlertDecodingError(.dataDoesNotMatchSchema, "Rubin alert with neither diaSourceId nor alertId", offset: 0)
-        }
-        let flux = s.double(sFlux, or: sOldFlux), err = s.double(sFluxErr, or: sOldFluxErr)
+    static func photometry(_ r: AvroRecord) -> (history: [Photometry], forced: [Photometry]) {
         var history = r.array(iPrv).compactMap { $0.recordValue.flatMap { point($0, detection: true) } }
         for v in r.array(iLimits) {
             guard let l = v.recordValue, let mjd = l.double(lMjd) else { continue }
@@ -187,6 +195,17 @@ private enum Rubin {
                               magnitudeError: ff.flatMap { x in fe.flatMap { Photometric.magnitudeError(fluxNJy: x, error: $0) } },
                               limitingMagnitude: nil, isDetection: false, sourceId: nil)
         }.sorted { $0.mjd < $1.mjd }
+        return (history, forcedPoints)
+    }
+
+    static func alert(_ r: AvroRecord, schemaVersion: String?, history: [Photometry], forced forcedPoints: [Photometry]) throws(AlertDecodingError) -> Alert {
+        guard let s = r.record(iSource) else {
+            throw AlertDecodingError(.dataDoesNotMatchSchema, "Rubin alert without a diaSource record", offset: 0)
+        }
+        guard let alertId = r.long(iDiaSourceId) ?? r.long(iAlertId) ?? s.long(sId) else {
+            throw AlertDecodingError(.dataDoesNotMatchSchema, "Rubin alert with neither diaSourceId nor alertId", offset: 0)
+        }
+        let flux = s.double(sFlux, or: sOldFlux), err = s.double(sFluxErr, or: sOldFluxErr)
         let objectId = s.long(sObject).flatMap { $0 == 0 ? nil : $0 } ?? r.record(iObject)?.long(oId)
         func stamp(_ i: Int) -> Cutout? { r.values[i].bytesValue.map { Cutout(fileName: nil, data: $0) } }
         return Alert(

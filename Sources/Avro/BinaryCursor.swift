@@ -59,6 +59,25 @@ package struct BinaryCursor {
         position += n
     }
 
+    @inline(__always)
+    mutating func readFloat() throws(AlertDecodingError) -> Float {
+        try skip(4, what: "float")
+        return Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position - 4, as: UInt32.self)))
+    }
+
+    @inline(__always)
+    mutating func readDouble() throws(AlertDecodingError) -> Double {
+        try skip(8, what: "double")
+        return Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position - 8, as: UInt64.self)))
+    }
+
+    /// The bytes of a length-prefixed value (bytes, string, map key).
+    @inline(__always)
+    mutating func readLengthPrefixed() throws(AlertDecodingError) -> UnsafeRawBufferPointer {
+        let n = try readLength(limit: .max, what: "bytes or string")
+        return try readBytes(n)
+    }
+
     mutating func readBytes(_ n: Int) throws(AlertDecodingError) -> UnsafeRawBufferPointer {
         let start = position
         try skip(n, what: "block")

@@ -14,16 +14,48 @@ package struct BinaryValidator: Sendable {
     let program: ValidatorProgram
     let limits: DecodingLimits
 
-    package init(schema: AvroSchema, limits: DecodingLimits) {
-        self.program = ValidatorProgram(schema)
+    /// With a `plan`, it also refuses what reading onto the plan's reader schema would refuse (a value
+    /// the reader's narrower type cannot hold, an enum symbol or a union branch the reader lacks), at
+    /// the byte where it is.
+    package init(schema: AvroSchema, plan: ResolutionPlan? = nil, limits: DecodingLimits) {
+        self.program = ValidatorProgram(schema, plan: plan)
         self.limits = limits
+    }
+
+    init(program: ValidatorProgram, limits: DecodingLimits = DecodingLimits()) {
+        self.program = program
+        self.limits = limits
+    }
+
+    /// Checks one record starting at the cursor, leaves the cursor just after it, and returns where
+    /// each of its fields starts followed by where the record ends (empty when the schema is not a
+    /// record), so that fields can be read later without walking the record again.
+    package func validate(fieldsOf cursor: inout BinaryCursor) throws(AlertDecodingError) -> [Int] {
+        guard program.nodes.first?.op == .record else {
+            try validate(&cursor)
+            return []
+        }
+        return try program.nodes.withUnsafeBufferPointer { (nodes) throws(AlertDecodingError) in
+            try program.children.withUnsafeBufferPointer { (children) throws(AlertDecodingError) in
+                let walker = Walker(nodes: nodes, children: children, program: program, limits: limits)
+                let root = nodes[0]
+                var offsets: [Int] = []
+                offsets.reserveCapacity(Int(root.count) + 1)
+                for k in Int(root.first)..<Int(root.first + root.count) {
+                    offsets.append(cursor.position)
+                    try walker.walk(children[k], &cursor)
+                }
+                offsets.append(cursor.position)
+                return offsets
+            }
+        }
     }
 
     /// Checks one value starting at the cursor and leaves the cursor just after it.
     package func validate(_ cursor: inout BinaryCursor) throws(AlertDecodingError) {
         try program.nodes.withUnsafeBufferPointer { (nodes) throws(AlertDecodingError) in
             try program.children.withUnsafeBufferPointer { (children) throws(AlertDecodingError) in
-                let walker = Walker(nodes: nodes, children: children, limits: limits)
+                let walker = Walker(nodes: nodes, children: children, program: program, limits: limits)
                 try walker.walk(0, &cursor)
             }
         }
@@ -32,6 +64,7 @@ package struct BinaryValidator: Sendable {
     private struct Walker {
         let nodes: UnsafeBufferPointer<FlatNode<ValidatorProgram.Op>>
         let children: UnsafeBufferPointer<Int32>
+        let program: ValidatorProgram
         let limits: DecodingLimits
 
         func walk(_ index: Int32, _ c: inout BinaryCursor) throws(AlertDecodingError) {
@@ -54,6 +87,18 @@ package struct BinaryValidator: Sendable {
                 }
             case .long:
                 _ = try c.readLong()
+            case .longAsInt:
+                let start = c.position
+                let x = try c.readLong()
+                guard x >= Int64(Int32.min) && x <= Int64(Int32.max) else {
+                    throw AlertDecodingError(.schemaResolution, "\(program.paths[Int(n.a)]): \(x), written as long, does not fit the reader's int", offset: start)
+                }
+            case .doubleAsFloat:
+                let start = c.position
+                let x = try c.readDouble()
+                guard !x.isFinite || abs(x) <= Double(Float.greatestFiniteMagnitude) else {
+                    throw AlertDecodingError(.schemaResolution, "\(program.paths[Int(n.a)]): \(x), written as double, does not fit the reader's float", offset: start)
+                }
             case .float:
                 try c.skip(4, what: "float")
             case .double:
@@ -67,8 +112,14 @@ package struct BinaryValidator: Sendable {
             case .enumeration:
                 let start = c.position
                 let i = try c.readLong()
-                guard i >= 0 && i < Int64(n.a) else {
-                    throw AlertDecodingError(.dataDoesNotMatchSchema, "enum index \(i) outside 0..<\(n.a)", offset: start)
+                guard i >= 0 && i < Int64(n.count) else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "enum index \(i) outside 0..<\(n.count)", offset: start)
+                }
+                if n.a > 0 {
+                    let r = program.refusals[Int(n.a) - 1]
+                    guard r.readable[Int(i)] else {
+                        throw AlertDecodingError(.schemaResolution, "enum symbol \(r.names[Int(i)]) at \(r.path) is unknown to the reader schema", offset: start)
+                    }
                 }
             case .array:
                 let item = children[Int(n.first)]
@@ -84,6 +135,12 @@ package struct BinaryValidator: Sendable {
                 let i = try c.readLong()
                 guard i >= 0 && i < Int64(n.count) else {
                     throw AlertDecodingError(.dataDoesNotMatchSchema, "union branch \(i) outside 0..<\(n.count)", offset: start)
+                }
+                if n.a > 0 {
+                    let r = program.refusals[Int(n.a) - 1]
+                    guard r.readable[Int(i)] else {
+                        throw AlertDecodingError(.schemaResolution, "writer union branch \(r.names[Int(i)]) at \(r.path) has no counterpart in the reader schema", offset: start)
+                    }
                 }
                 try walk(children[Int(n.first) + Int(i)], &c)
             case .record:

@@ -10,39 +10,87 @@ struct FlatNode<Op: Sendable>: Sendable {
     var count: Int32 = 0
 }
 
-/// The validator's program.
+/// The validator's program: the writer schema, and, when made with a resolution plan, what reading
+/// onto the reader schema would refuse (a `long` out of the reader's `int` range, a `double` beyond
+/// `float`, an enum symbol or a union branch the reader lacks), so that one walk finds both kinds of
+/// fault and the reader never meets one, whichever fields it reads and whenever.
 struct ValidatorProgram: Sendable {
-    enum Op: UInt8 { case null, boolean, int, long, float, double, bytes, string, fixed, enumeration, array, map, union, record }
+    enum Op: UInt8 {
+        case null, boolean, int, long, float, double, bytes, string, fixed, enumeration, array, map, union, record
+        /// Narrowings the reader makes; `a` indexes `paths`.
+        case longAsInt, doubleAsFloat
+    }
     var nodes: [FlatNode<Op>] = []
     var children: [Int32] = []
+    /// Enums and unions the reader reads only in part: `a` is 1 + an index here (0: all readable).
+    var refusals: [(readable: [Bool], names: [String], path: String)] = []
+    var paths: [String] = []
 
-    init(_ schema: AvroSchema) { _ = add(schema) }
+    init(_ schema: AvroSchema, plan: ResolutionPlan? = nil) { _ = add(schema, plan) }
 
-    private mutating func add(_ s: AvroSchema) -> Int32 {
+    private mutating func add(_ s: AvroSchema, _ plan: ResolutionPlan?) -> Int32 {
         let index = Int32(nodes.count)
         nodes.append(FlatNode(op: .null))
         var node = FlatNode(op: Op.null)
-        func kids(_ list: [AvroSchema]) -> (Int32, Int32) {
-            let ids = list.map { add($0) }
+        func kids(_ list: [(AvroSchema, ResolutionPlan?)]) -> (Int32, Int32) {
+            let ids = list.map { add($0.0, $0.1) }
             let first = Int32(children.count)
             children += ids
             return (first, Int32(ids.count))
         }
-        switch s {
-        case .null: node.op = .null
-        case .boolean: node.op = Op.boolean
-        case .int: node.op = Op.int
-        case .long: node.op = Op.long
-        case .float: node.op = Op.float
-        case .double: node.op = Op.double
-        case .bytes: node.op = Op.bytes
-        case .string: node.op = Op.string
-        case .fixed(_, let size): node = FlatNode(op: Op.fixed, a: Int32(size))
-        case .enumeration(_, let symbols): node = FlatNode(op: Op.enumeration, a: Int32(symbols.count))
-        case .array(let items): let (f, c) = kids([items]); node = FlatNode(op: Op.array, first: f, count: c)
-        case .map(let values): let (f, c) = kids([values]); node = FlatNode(op: Op.map, first: f, count: c)
-        case .union(let branches): let (f, c) = kids(branches); node = FlatNode(op: Op.union, first: f, count: c)
-        case .record(let r): let (f, c) = kids(r.fields.map(\.type)); node = FlatNode(op: Op.record, first: f, count: c)
+        func refusal(_ readable: [Bool], _ names: [String], _ path: String) -> Int32 {
+            guard readable.contains(false) else { return 0 }
+            refusals.append((readable, names, path))
+            return Int32(refusals.count)
+        }
+        switch (s, plan) {
+        case (.null, _): node.op = .null
+        case (.boolean, _): node.op = Op.boolean
+        case (.int, _): node.op = Op.int
+        case (.long, .longAsInt(let path)?):
+            paths.append(path)
+            node = FlatNode(op: Op.longAsInt, a: Int32(paths.count - 1))
+        case (.long, _): node.op = Op.long
+        case (.float, _): node.op = Op.float
+        case (.double, .doubleAsFloat(let path)?):
+            paths.append(path)
+            node = FlatNode(op: Op.doubleAsFloat, a: Int32(paths.count - 1))
+        case (.double, _): node.op = Op.double
+        case (.bytes, _): node.op = Op.bytes
+        case (.string, _): node.op = Op.string
+        case (.fixed(_, let size), _): node = FlatNode(op: Op.fixed, a: Int32(size))
+        case (.enumeration(_, let symbols), let p):
+            var r: Int32 = 0
+            if case .enumeration(let known, let path)? = p {
+                r = refusal(known.map { $0 != nil }, symbols, path)
+            }
+            node = FlatNode(op: Op.enumeration, a: r, count: Int32(symbols.count))
+        case (.array(let items), let p):
+            var itemPlan: ResolutionPlan? = nil
+            if case .array(let i)? = p { itemPlan = i }
+            let (f, c) = kids([(items, itemPlan)]); node = FlatNode(op: Op.array, first: f, count: c)
+        case (.map(let values), let p):
+            var valuePlan: ResolutionPlan? = nil
+            if case .map(let v)? = p { valuePlan = v }
+            let (f, c) = kids([(values, valuePlan)]); node = FlatNode(op: Op.map, first: f, count: c)
+        case (.union(let branches), let p):
+            var plans = [ResolutionPlan?](repeating: nil, count: branches.count)
+            var r: Int32 = 0
+            if case .writerUnion(let bp, let names, let path)? = p {
+                plans = bp
+                r = refusal(bp.map { $0 != nil }, names, path)
+            }
+            let (f, c) = kids(Array(zip(branches, plans)))
+            node = FlatNode(op: Op.union, a: r, first: f, count: c)
+        case (.record(let rec), let p):
+            var plans = [ResolutionPlan?](repeating: nil, count: rec.fields.count)
+            if case .record(_, let sources, _)? = p {
+                for source in sources {
+                    if case .writer(let i, let fieldPlan) = source, plans[i] == nil { plans[i] = fieldPlan }
+                }
+            }
+            let (f, c) = kids(Array(zip(rec.fields.map(\.type), plans)))
+            node = FlatNode(op: Op.record, first: f, count: c)
         }
         nodes[Int(index)] = node
         return index
@@ -68,7 +116,21 @@ struct PlanProgram: Sendable {
     /// Names and paths for messages about unresolvable union branches and enum symbols.
     var unionNames: [[String]] = []
     var paths: [String] = []
-
+    /// Per record (same index as `records`), the writer's fields in the writer's order: the reader
+    /// field each one fills, or `-1 - k` for a field the reader lacks, skipped with `skips[k]`.
+    var writerLayouts: [[Int32]] = []
+    /// The same, flat (`layout[recordLayouts[a].first ..< + count]`), for the hot loop.
+    var layout: [Int32] = []
+    var recordLayouts: [(first: Int32, count: Int32)] = []
+    /// Per record: its values before any field is read (defaults in place, null elsewhere).
+    var templates: [[AvroValue]] = []
+    /// Per record: the writer's fields are the reader's, in the same order (the usual case: values
+    /// are appended as read, with no placeholder written first and overwritten).
+    var inOrder: [Bool] = []
+    /// Per record: reader fields filled from a writer field that already fills an earlier one (a
+    /// field and an alias of it), as (writer field, reader field): read again from the same bytes.
+    var sharedSources: [[(writer: Int32, slot: Int32)]] = []
+    var skips: [ValidatorProgram] = []
     init(_ plan: ResolutionPlan) { _ = add(plan) }
 
     private mutating func add(_ p: ResolutionPlan) -> Int32 {
@@ -94,7 +156,7 @@ struct PlanProgram: Sendable {
         case .stringAsBytes: node = FlatNode(op: Op.stringAsBytes)
         case .bytes: node = FlatNode(op: Op.bytes)
         case .bytesAsString: node = FlatNode(op: Op.bytesAsString)
-        case .fixed: node = FlatNode(op: Op.fixed)
+        case .fixed(let size): node = FlatNode(op: Op.fixed, a: Int32(size))
         case .enumeration(let symbols, let path):
             enumSymbols.append(symbols)
             paths.append(path)
@@ -105,9 +167,30 @@ struct PlanProgram: Sendable {
         case .map(let values):
             let child = add(values)
             node = FlatNode(op: Op.map, first: child)
-        case .record(let schema, let sources):
+        case .record(let schema, let sources, let writer):
             let recordIndex = Int32(records.count)  // taken before the fields add records of their own
             records.append(schema)
+            writerLayouts.append([])
+            sharedSources.append([])
+            recordLayouts.append((0, 0))
+            templates.append([])
+            inOrder.append(false)
+            var layout: [Int32] = []
+            for (w, field) in writer.fields.enumerated() {
+                let slots = sources.indices.filter { if case .writer(w, _) = sources[$0] { true } else { false } }
+                if let slot = slots.first {
+                    layout.append(Int32(slot))
+                    sharedSources[Int(recordIndex)] += slots.dropFirst().map { (Int32(w), Int32($0)) }
+                } else {
+                    skips.append(ValidatorProgram(field.type))
+                    layout.append(-Int32(skips.count))
+                }
+            }
+            writerLayouts[Int(recordIndex)] = layout
+            recordLayouts[Int(recordIndex)] = (Int32(self.layout.count), Int32(layout.count))
+            self.layout += layout
+            templates[Int(recordIndex)] = sources.map { if case .constant(let c) = $0 { c } else { .null } }
+            inOrder[Int(recordIndex)] = layout == (0..<Int32(sources.count)).map { $0 } && sharedSources[Int(recordIndex)].isEmpty
             var kids: [Int32] = [], from: [Int32] = []
             for s in sources {
                 switch s {

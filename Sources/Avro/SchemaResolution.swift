@@ -21,12 +21,14 @@ package indirect enum ResolutionPlan: Sendable {
     case doubleAsFloat(path: String)
     case string, stringAsBytes
     case bytes, bytesAsString
-    case fixed
+    case fixed(size: Int)
     /// Writer enum index → reader symbol (nil: the writer symbol is unknown to the reader).
     case enumeration([String?], path: String)
     case array(ResolutionPlan)
     case map(ResolutionPlan)
-    case record(AvroRecordSchema, [FieldSource])
+    /// The reader's record, where each of its fields comes from, and the writer's record (whose
+    /// fields are read in its order: those the reader lacks are skipped).
+    case record(AvroRecordSchema, [FieldSource], writer: AvroRecordSchema)
     /// Writer union: a plan per writer branch (nil: that branch has no counterpart in the reader).
     case writerUnion([ResolutionPlan?], names: [String], path: String)
 
@@ -78,7 +80,7 @@ package enum SchemaResolver {
         case (.bytes, .string): return .bytesAsString
         case (.fixed(_, let ws), .fixed(_, let rs)):
             guard ws == rs else { throw SchemaResolutionError(path: display(path), reason: "fixed size \(ws) vs \(rs)") }
-            return .fixed
+            return .fixed(size: ws)
         case (.enumeration(_, let ws), .enumeration(_, let rs)):
             let known = Set(rs)
             return .enumeration(ws.map { known.contains($0) ? $0 : nil }, path: display(path))
@@ -103,7 +105,7 @@ package enum SchemaResolver {
                     throw SchemaResolutionError(path: fpath, reason: "reader field is missing from the writer and has no default")
                 }
             }
-            return .record(r, sources)
+            return .record(r, sources, writer: w)
         default:
             throw SchemaResolutionError(path: display(path), reason: "writer \(writer.description) cannot be read as \(reader.description)")
         }

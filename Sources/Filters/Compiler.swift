@@ -466,11 +466,11 @@ struct Compiler {
             }
             if let slot = path.slot {
                 // The decoder laid the alert's numbers out flat; a record made some other way is walked.
-                return Compiled(number: { alert, _ in slot < alert.scalars.count ? alert.scalars[slot] : path.number(in: alert.record) })
+                return Compiled(number: { alert, _ in slot < alert.scalars.count ? alert.scalars[slot] : alert.number(at: path) })
                     .with(.slot(slot))
             }
             if t == .number && !path.crossesArray {
-                return Compiled(number: { alert, _ in path.number(in: alert.record) })
+                return Compiled(number: { alert, _ in alert.number(at: path) })
             }
             return Compiled(type: t) { alert, item in Value(alert.value(at: path)) }
         } catch let e as FieldPath.Error {

@@ -1,5 +1,6 @@
 import AlertModel
 import ArgumentParser
+import Filters
 import Foundation
 
 struct Bench: AsyncParsableCommand {
@@ -21,8 +22,19 @@ struct BenchDecode: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(help: ArgumentHelp("Run N one-line rules over each decoded alert, as the service does, and read the history only of the alerts one matches.",
+                               discussion: "Rules: `diaSource.snr > X` (Rubin) or `candidate.magpsf < X` (ZTF), X chosen so that none matches a real alert. 0: read every alert whole."))
+    var filters: Int = 0
+
     @Argument(help: "Alert files or folders.")
     var files: [String]
+
+    /// N rules that no real alert matches, on a field of the survey's own record.
+    static func rules(_ n: Int, survey: Survey) throws -> RuleBook {
+        RuleBook(try (0..<n).map { i in
+            try FilterRule(name: "f\(i)", expression: survey == .rubin ? "diaSource.snr > \(1e9 + Double(i))" : "candidate.magpsf < \(-10 - Double(i))")
+        })
+    }
 
     func run() throws {
         let messages = try AlertFiles.expand(files).map(AlertFiles.read)
@@ -35,14 +47,24 @@ struct BenchDecode: ParsableCommand {
             alertsPerPass += alerts.count
             cutoutBytes += alerts.reduce(0) { $0 + ($1.cutouts.science?.data.count ?? 0) + ($1.cutouts.template?.data.count ?? 0) + ($1.cutouts.difference?.data.count ?? 0) }
         }
-        guard alertsPerPass > 0 else { throw ValidationError("no alert in \(files) could be decoded") }
+        guard alertsPerPass > 0, let survey = messages.lazy.compactMap({ try? decoder.decode($0).first?.survey }).first else {
+            throw ValidationError("no alert in \(files) could be decoded")
+        }
+        let book = try Self.rules(filters, survey: survey)
+        var hits: [Bool] = []
         let clock = ContinuousClock()
         let start = clock.now
         var passes = 0
         var checksum = 0
         repeat {
             for m in messages {
-                for a in try decoder.decode(m) { checksum &+= a.history.count &+ (a.cutouts.difference?.data.count ?? 0) }
+                for a in try decoder.decode(m) {
+                    if filters > 0 {
+                        book.evaluate(a, into: &hits)
+                        guard hits.contains(true) else { continue }
+                    }
+                    checksum &+= a.history.count &+ (a.cutouts.difference?.data.count ?? 0)
+                }
             }
             passes += 1
         } while (clock.now - start) < .seconds(seconds)
@@ -50,7 +72,7 @@ struct BenchDecode: ParsableCommand {
         let alertsPerSecond = Double(passes * alertsPerPass) / elapsed
         let mbPerSecond = Double(passes * totalBytes) / elapsed / 1e6
         if json {
-            print("{\"tool\":\"citsci\",\"messages\":\(messages.count),\"alerts\":\(alertsPerPass),\"bytes\":\(totalBytes),\"passes\":\(passes),\"seconds\":\(elapsed),\"alerts_per_s\":\(alertsPerSecond),\"mb_per_s\":\(mbPerSecond),\"checksum\":\(checksum)}")
+            print("{\"tool\":\"citsci\",\"messages\":\(messages.count),\"alerts\":\(alertsPerPass),\"bytes\":\(totalBytes),\"passes\":\(passes),\"seconds\":\(elapsed),\"alerts_per_s\":\(alertsPerSecond),\"mb_per_s\":\(mbPerSecond),\"filters\":\(filters),\"checksum\":\(checksum)}")
         } else {
             print(String(format: "citsci decode: %d messages, %d alerts (%.1f MB, %.1f MB of cutouts), %d passes in %.2f s: %.0f alerts/s, %.1f MB/s",
                          messages.count, alertsPerPass, Double(totalBytes) / 1e6, Double(cutoutBytes) / 1e6, passes, elapsed, alertsPerSecond, mbPerSecond))

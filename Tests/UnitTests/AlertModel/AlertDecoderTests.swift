@@ -45,6 +45,38 @@ import TestSupport
         #expect(Set(ztf.map(\.alertId)).count == 11)
     }
 
+    /// An alert's scalars are read when it is decoded; its history, forced photometry and the record's
+    /// arrays when first asked for, from the message's bytes, and then they equal a whole decode.
+    @Test func theArraysAreReadWhenFirstAskedFor() throws {
+        let lsst = try AlertDecoder().decode(try Paths.bytes("fink-client-datatest/lsst_part-2-918301.avro"))
+        #expect(lsst.allSatisfy { !$0.isWhole }, "decoding read the arrays")
+        #expect(lsst.allSatisfy { $0.ra.isFinite && !$0.scalars.isEmpty && $0.cutouts.difference != nil })
+        #expect(lsst.allSatisfy { !$0.isWhole }, "the scalars and cutouts read the arrays")
+        let counts = lsst.map(\.history.count)
+        #expect(lsst.allSatisfy { $0.isWhole })
+        #expect(counts.sorted() == [0, 0, 303, 319, 345, 376, 391])
+        let copy = lsst[2]  // a copy shares what its original read
+        #expect(copy.isWhole && copy.forcedPhotometry.count == lsst[2].forcedPhotometry.count)
+    }
+
+    /// The Swift reader and Avro C, each with the same resolution plan, read every real record alike
+    /// (Avro C is kept as the reference the Swift reader is held to, and measured beside it).
+    @Test(arguments: folders.map(\.0) + ["fink-client-datatest"])
+    func theSwiftReaderReadsWhatAvroCReads(folder: String) throws {
+        let decoder = AlertDecoder()
+        var compared = 0
+        for file in Paths.avroFiles(folder).prefix(40) {
+            for raw in try decoder.rawRecords(try Paths.bytes(file), source: file) {
+                let reader = ReaderSchemas.schema(for: raw.alert.survey)
+                let avroC = try AvroCRecordReader(writer: raw.writer, plan: SchemaResolver.plan(writer: raw.writer, reader: .record(reader)))
+                let reference = try raw.bytes.withUnsafeBytes { try avroC.read($0) }
+                #expect(AvroValue.record(raw.alert.record).jsonText(includeBytes: true) == reference.jsonText(includeBytes: true), "\(file)")
+                compared += 1
+            }
+        }
+        #expect(compared > 0)
+    }
+
     /// The same ZTF candid written with schemas 3.0, 3.1, 3.2 and 3.3 decodes to the same values.
     @Test func oneAlertWrittenWithFourSchemaVersionsGivesTheSameValues() throws {
         let files = ["ztf-avro-alert-history/472263571115115000_7102fe6.avro", "ztf-avro-alert-history/472263571115115000_2b4af54.avro",
