@@ -31,3 +31,4 @@ run "ZTF, Fink-distributed (ztf-fink-distributed)" "$data/ztf-fink-distributed"
 run "ZTF, as ZTF sends them (ztf-alerts)" "$data/ztf-alerts"
 run "Rubin 9.0 (rubin-9.0)" "$data/rubin-9.0"
 run "Rubin LSSTCam 10.0, 300-400 prvDiaSources (fink lsst container)" "$data/fink-client-datatest/lsst_part-2-918301.avro"
+run "Rubin LSSTCam 10.0 + 25 filters (history read only of matches)" "$data/fink-client-datatest/lsst_part-2-918301.avro" --filters 25

@@ -31,6 +31,18 @@ package indirect enum AvroSchema: Sendable {
         }
     }
 
+    /// The schema with each record it holds directly (itself, a union's branch, an array's items or a
+    /// map's values; not inside other records) replaced by `replace`'s.
+    package func replacingRecords(_ replace: (AvroRecordSchema) -> AvroRecordSchema) -> AvroSchema {
+        switch self {
+        case .record(let r): .record(replace(r))
+        case .union(let branches): .union(branches.map { $0.replacingRecords(replace) })
+        case .array(let items): .array(items.replacingRecords(replace))
+        case .map(let values): .map(values.replacingRecords(replace))
+        default: self
+        }
+    }
+
     /// The schema itself with `null` taken out of a two-branch union (`["null", T]` gives `T`).
     package var nonNull: AvroSchema {
         if case .union(let branches) = self {
@@ -67,6 +79,14 @@ package final class AvroRecordSchema: Sendable {
     }
 
     package func index(of field: String) -> Int? { indexByName[field] }
+
+    /// The same record with some fields left out or retyped: `type` gives a field's new type, or nil
+    /// to leave it out (to derive the layout of an older or narrower writer from a reader schema).
+    package func keeping(_ type: (Field) -> AvroSchema?) -> AvroRecordSchema {
+        AvroRecordSchema(name: name, doc: doc, fields: fields.compactMap { f in
+            type(f).map { Field(name: f.name, type: $0, doc: f.doc, defaultValue: f.defaultValue, aliases: f.aliases) }
+        })
+    }
     package var shortName: String { name.split(separator: ".").last.map(String.init) ?? name }
 }
 

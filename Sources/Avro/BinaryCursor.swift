@@ -15,6 +15,18 @@ package struct BinaryCursor {
 
     @inline(__always)
     mutating func readLong() throws(AlertDecodingError) -> Int64 {
+        // Most varints in an alert (union branches, small counts and lengths) are one byte.
+        if position < end {
+            let b = bytes[position]
+            if b & 0x80 == 0 {
+                position += 1
+                return Int64(b >> 1) ^ -Int64(b & 1)
+            }
+        }
+        return try readLongSlow()
+    }
+
+    mutating func readLongSlow() throws(AlertDecodingError) -> Int64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         let start = position

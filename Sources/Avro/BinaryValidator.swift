@@ -142,7 +142,15 @@ package struct BinaryValidator: Sendable {
                         throw AlertDecodingError(.schemaResolution, "writer union branch \(r.names[Int(i)]) at \(r.path) has no counterpart in the reader schema", offset: start)
                     }
                 }
-                try walk(children[Int(n.first) + Int(i)], &c)
+                let branch = children[Int(n.first) + Int(i)]
+                // A nullable field's value (most of an alert's): read here rather than by recursion.
+                switch nodes[Int(branch)].op {
+                case .null: return
+                case .float: try c.skip(4, what: "float")
+                case .double: try c.skip(8, what: "double")
+                case .long: _ = try c.readLong()
+                default: try walk(branch, &c)
+                }
             case .record:
                 var k = Int(n.first)
                 let end = k + Int(n.count)

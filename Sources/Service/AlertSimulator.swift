@@ -7,20 +7,43 @@ import Foundation
 /// their difference — so a newcomer can run the whole pipeline with no data at all. Deterministic
 /// for a seed. Every object gets three alerts a day or two apart (a blink to watch), with the
 /// earlier ones as history; about one alert in ten is a subtraction artefact (a dipole, low
-/// reliability) for volunteers to reject.
+/// reliability) for volunteers to reject. The `lsstcam` profile makes them as heavy as real
+/// LSSTCam packets, for benchmarks.
 package struct AlertSimulator: Sendable {
+    /// How much an alert carries.
+    package enum Profile: String, CaseIterable, Sendable {
+        /// A few fields, two previous sources at most, 51-pixel stamps (~40 kB): quick to make and read.
+        case light
+        /// As Rubin's LSSTCam alerts are (schema 10.0 packets in `../shared/data`): every source field
+        /// filled, 300-400 previous sources, 340-780 forced sources, 88-pixel stamps (~34 kB FITS
+        /// each): about 200 kB an alert, the load the survey's rate means.
+        case lsstcam
+    }
+
     package let seed: UInt64
+    package let profile: Profile
     /// Cutout side in pixels (0.2 arcsec each, as Rubin's).
     package let stampSize: Int
 
-    package init(seed: UInt64 = 1, stampSize: Int = 51) {
+    package init(seed: UInt64 = 1, profile: Profile = .light, stampSize: Int? = nil) {
         self.seed = seed
-        self.stampSize = stampSize
+        self.profile = profile
+        self.stampSize = stampSize ?? (profile == .lsstcam ? 88 : 51)
     }
 
     static let top = ReaderSchemas.rubin
     static let sourceSchema = nested(top, "diaSource")
     static let objectSchema = nested(top, "diaObject")
+    static let forcedSchema = nested(top, "prvDiaForcedSources")
+    /// The reader schema cut to the fields an LSSTCam 10.0 packet writes (`LSSTCamLayout`).
+    static let lsstcamSource = sourceSchema.keeping { LSSTCamLayout.diaSource.contains($0.name) ? $0.type : nil }
+    static let lsstcamForced = forcedSchema.keeping { LSSTCamLayout.diaForcedSource.contains($0.name) ? $0.type : nil }
+    static let lsstcamTop = top.keeping { field in
+        guard LSSTCamLayout.alert.contains(field.name) else { return nil }
+        return field.type.replacingRecords { r in
+            r.name == sourceSchema.name ? lsstcamSource : r.name == forcedSchema.name ? lsstcamForced : r
+        }
+    }
 
     /// The record schema of a field that holds a record, or an array of them (null unions unwrapped).
     static func nested(_ parent: AvroRecordSchema, _ field: String) -> AvroRecordSchema {
@@ -34,19 +57,41 @@ package struct AlertSimulator: Sendable {
         AvroRecord(schema: schema, values: schema.fields.map { values[$0.name] ?? .null })
     }
 
+    /// A record with `values` and its other fields filled as a real packet's are (numbers of plausible
+    /// width, flags), about one in seven null (a real 10.0 diaSource fills 73-84 of its 98).
+    static func filled(_ schema: AvroRecordSchema, _ values: [String: AvroValue], rng: inout SplitMix) -> AvroRecord {
+        AvroRecord(schema: schema, values: schema.fields.map { field in
+            if let v = values[field.name] { return v }
+            if rng.uniform(0, 1) < 0.14 { return .null }
+            switch field.type.nonNull {
+            case .double: return .double(rng.uniform(-1_000, 1_000))
+            case .float: return .double(Double(Float(rng.uniform(-1_000, 1_000))))
+            case .long: return .long(Int64(rng.uniform(0, 1e12)))
+            case .int: return .long(Int64(rng.uniform(0, 1e6)))
+            case .boolean: return .boolean(rng.uniform(0, 1) < 0.1)
+            case .string: return .string("r")
+            default: return .null
+            }
+        })
+    }
+
     struct Epoch {
         var sourceID: Int64, mjd: Double, band: String, flux: Double, fluxError: Double
     }
 
-    /// Alert `i` as an Avro object container file (one record, the Rubin reader schema as writer).
-    package func packet(_ i: Int) throws -> [UInt8] { Self.container([try record(i)]) }
+    /// Alert `i` as an Avro object container file (one record).
+    package func packet(_ i: Int) throws -> [UInt8] { container([try record(i)]) }
+
+    /// The schema alerts are written with: the Rubin reader schema, or the 10.0 layout cut from it.
+    package var writerSchema: AvroSchema { .record(profile == .lsstcam ? Self.lsstcamTop : Self.top) }
+    private static let lsstcamJSON = Array(AvroSchema.record(lsstcamTop).jsonText.utf8)
 
     /// Records (from `record`) in one Avro object container file.
-    package static func container(_ records: [[UInt8]]) -> [UInt8] {
-        ContainerFile.write(schemaJSON: Array(ReaderSchemas.jsonText(for: .rubin).utf8), records: records)
+    package func container(_ records: [[UInt8]]) -> [UInt8] {
+        ContainerFile.write(schemaJSON: profile == .lsstcam ? Self.lsstcamJSON : Array(ReaderSchemas.jsonText(for: .rubin).utf8), records: records)
     }
 
-    /// Alert `i`'s Avro binary in the Rubin reader schema.
+    /// Alert `i`'s Avro binary in `writerSchema`.
     package func record(_ i: Int) throws -> [UInt8] {
         let object = i / 3, epoch = i % 3
         var rng = SplitMix(seed ^ (UInt64(object) &* 0x9e37_79b9_7f4a_7c15))
@@ -76,6 +121,10 @@ package struct AlertSimulator: Sendable {
             ]))
         }
         let stamps = cutouts(flux: now.flux, ra: ra, dec: dec, artefact: artefact, rng: &alertRng)
+        if profile == .lsstcam {
+            return try lsstcamRecord(i, object: object, objectID: objectID, ra: ra, dec: dec, t0: t0, current: source(now),
+                                     earlier: epochs[0..<epoch].map(source), stamps: stamps, rng: &alertRng)
+        }
         let alert = Self.record(Self.top, [
             "alertId": .long(now.sourceID), "diaSourceId": .long(now.sourceID), "diaSource": source(now),
             "prvDiaSources": .array(epochs[0..<epoch].map(source)),
@@ -83,6 +132,43 @@ package struct AlertSimulator: Sendable {
             "cutoutScience": .bytes(stamps.science), "cutoutTemplate": .bytes(stamps.template), "cutoutDifference": .bytes(stamps.difference),
         ])
         return try AvroEncoder.encode(.record(alert), as: .record(Self.top))
+    }
+
+    /// Alert `i` as heavy as an LSSTCam one: years of earlier visits before the object's three epochs
+    /// (detections, then forced measurements at its position), each with every field of a 10.0 packet.
+    private func lsstcamRecord(_ i: Int, object: Int, objectID: Int64, ra: Double, dec: Double, t0: Double, current: AvroValue,
+                               earlier: [AvroValue], stamps: (science: [UInt8], template: [UInt8], difference: [UInt8]),
+                               rng: inout SplitMix) throws -> [UInt8] {
+        func fill(_ v: AvroValue) -> AvroValue {
+            guard case .record(let r) = v else { return v }
+            let given = Dictionary(uniqueKeysWithValues: zip(r.schema.fields.map(\.name), r.values).filter { !$0.1.isNull })
+            return .record(Self.filled(Self.lsstcamSource, given, rng: &rng))
+        }
+        let bands = ["u", "g", "r", "i", "z", "y"]
+        let detections = 300 + Int(rng.uniform(0, 100)), measured = 340 + Int(rng.uniform(0, 440))
+        let first = t0 - 1_100
+        var history: [AvroValue] = (0..<detections).map { k in
+            fill(.record(Self.record(Self.sourceSchema, [
+                "diaSourceId": .long(2_000_000_000_000 + Int64(object) * 1_000 + Int64(k)), "diaObjectId": .long(objectID),
+                "midpointMjdTai": .double(first + Double(k) * 1_000 / Double(detections)), "ra": .double(ra), "dec": .double(dec),
+                "band": .string(bands[k % 6]), "psfFlux": .double(rng.uniform(-300, 300)), "psfFluxErr": .double(100 + rng.uniform(0, 50)),
+            ])))
+        }
+        history += earlier.map(fill)
+        let forced: [AvroValue] = (0..<measured).map { k in
+            .record(Self.filled(Self.lsstcamForced, [
+                "diaObjectId": .long(objectID), "ra": .double(ra), "dec": .double(dec), "visit": .long(6_000_000 + Int64(k)),
+                "midpointMjdTai": .double(first + Double(k) * 1_000 / Double(measured)), "band": .string(bands[k % 6]),
+                "psfFlux": .double(rng.uniform(-300, 300)), "psfFluxErr": .double(100 + rng.uniform(0, 50)),
+            ], rng: &rng))
+        }
+        guard case .record(let now) = current, let id = now["diaSourceId"].longValue else { preconditionFailure("a simulated source has an id") }
+        let alert = Self.record(Self.lsstcamTop, [
+            "diaSourceId": .long(id), "diaSource": fill(current), "prvDiaSources": .array(history), "prvDiaForcedSources": .array(forced),
+            "diaObject": .record(Self.record(Self.objectSchema, ["diaObjectId": .long(objectID), "ra": .double(ra), "dec": .double(dec)])),
+            "cutoutScience": .bytes(stamps.science), "cutoutTemplate": .bytes(stamps.template), "cutoutDifference": .bytes(stamps.difference),
+        ])
+        return try AvroEncoder.encode(.record(alert), as: writerSchema)
     }
 
     /// Alert `i`, decoded as any Rubin alert is.

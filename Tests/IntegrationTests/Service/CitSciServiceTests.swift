@@ -61,7 +61,7 @@ import Zooniverse
             // The push and the pull run their first round at once (nothing to do yet), then wait on the clock.
             try await waitUntil("the push and the pull waiting on the clock", deadline: .seconds(300)) { clock.sleeping == 2 }
             let simulator = AlertSimulator(seed: 7)
-            try Data(AlertSimulator.container(try (0..<60).map { try simulator.record($0) }))
+            try Data(simulator.container(try (0..<60).map { try simulator.record($0) }))
                 .write(to: URL(fileURLWithPath: dir + "/alerts/night.avro"), options: .atomic)
             try await waitUntil("\(expected) subjects in the sink", deadline: .seconds(300)) { try service.state.sink.subjectCount() == expected }
             let project = FakePanoptes.project
