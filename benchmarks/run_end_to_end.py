@@ -23,10 +23,13 @@ ap.add_argument("--tansu", required=True)
 ap.add_argument("--count", type=int, default=20000)
 ap.add_argument("--rate", type=float, default=500)
 ap.add_argument("--base", type=int, default=2000, help="distinct simulated alerts re-encoded with new ids")
-ap.add_argument("--filters", default=None, help="filter folder (default: one filter passing ~13%% of the stream)")
+ap.add_argument("--filters", default=None, help="filter folder (default: one filter passing ~13%% of the stream; "
+                "with --profile lsstcam, 25 filters passing ~5%% between them)")
+ap.add_argument("--profile", default="light", choices=["light", "lsstcam"], help="simulated alerts: light (~40 kB) or lsstcam (~300 kB)")
 ap.add_argument("--set-size", type=int, default=50)
 ap.add_argument("--queue", type=int, default=1000)
 ap.add_argument("--properties", default="", help="librdkafka properties for the service, as YAML flow mapping entries")
+ap.add_argument("--preload", action="store_true", help="produce everything first, then start the service: its throughput")
 ap.add_argument("--json", action="store_true")
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -98,8 +101,8 @@ try:
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     procs.append(fake)
     panoptes = f"http://127.0.0.1:{int(fake.stdout.readline())}"
-    subprocess.run([args.citsci, "simulate", "--out", f"{work}/base", "--count", str(args.base), "--seed", "7"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([args.citsci, "simulate", "--out", f"{work}/base", "--count", str(args.base), "--seed", "7",
+                    "--profile", args.profile], check=True, stdout=subprocess.DEVNULL)
     records, schema = [], None
     for name in sorted(os.listdir(f"{work}/base")):
         with open(f"{work}/base/{name}", "rb") as f:
@@ -115,6 +118,16 @@ try:
     if not filters:
         filters = f"{work}/filters"
         os.makedirs(filters)
+    if not args.filters and args.profile == "lsstcam":
+        # 25 one-line filters, as PIs write them, each taking a slice of the reliability range:
+        # ~5% of the stream between them.
+        for k in range(25):
+            lo, hi = 0.98 + 0.0008 * k, 0.98 + 0.0008 * (k + 1)
+            with open(f"{filters}/slice{k:02d}.yaml", "w") as f:
+                f.write(f'name: slice{k:02d}\ndescription: reliability slice {k}\nowner: bench@example.org\n'
+                        f'expression: reliability >= {lo:.4f} AND reliability < {hi:.4f}\ndestination: {{project: "43", workflow: "47"}}\n'
+                        'flipbook: {kind: triplet, size: 100}\n')
+    elif not args.filters:
         with open(f"{filters}/bright.yaml", "w") as f:
             f.write('name: bright\ndescription: bright Rubin detections\nowner: bench@example.org\n'
                     'expression: magnitude < 21.3\ndestination: {project: "43", workflow: "47"}\n'
@@ -141,37 +154,6 @@ log: {{level: info}}
 """)
     env = dict(os.environ, PANOPTES_CLIENT_ID="test-client", PANOPTES_CLIENT_SECRET="test-secret",
                PANOPTES_ENDPOINT=panoptes, PANOPTES_USERNAME="", PANOPTES_TOKEN="")
-    log = open(f"{work}/citsci.log", "w")
-    service = subprocess.Popen([args.citsci, "run", "--config", f"{work}/citsci.yaml"], env=env, stdout=log, stderr=log)
-    procs.append(service)
-    wait_port(metrics_port, service, "citsci run")
-
-    # Steady state, as a running service is: produce once the consumer has joined its group and
-    # had a first fetch reply (its lag is then on /metrics).
-    joined = time.time()
-    while time.time() - joined < 120 and "citsci_consumer_lag{" not in get(f"http://127.0.0.1:{metrics_port}/metrics").decode():
-        time.sleep(0.2)
-    join_seconds = time.time() - joined
-
-    done = threading.Event()
-    rss = []  # (seconds since start, kB)
-    t0 = time.time()
-
-    def watch():
-        # Memory every second; volunteers finish every set at once (the gate holds new sets while
-        # three are incomplete).
-        while not done.is_set():
-            rss.append((time.time() - t0, rss_kb(service.pid)))
-            try:
-                sets = json.loads(get(f"{panoptes}/__admin/sets"))
-                post(f"{panoptes}/__admin/config", {"completeness": {s: {"47": 1.0} for s in sets}})
-            except Exception:
-                pass
-            done.wait(1)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-
     # Each base alert encoded once; a message is its body with the first field (diaSourceId, the
     # alert's id) replaced, so the producer's own cost stays small beside the service's.
     def zigzag(n):
@@ -192,22 +174,73 @@ log: {{level: info}}
         assert body.startswith(head), "diaSourceId is the record's first field"
         bodies.append(body[len(head):])
 
-    # Produce at a steady rate; remember when each alert went.
-    producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
-    sent = {}
-    start = time.time()
-    for i in range(args.count):
-        due = start + i / args.rate
-        now = time.time()
-        if due > now:
-            time.sleep(due - now)
-        new_id = 9_000_000_000_000 + i
-        value = b"\x00" + struct.pack(">I", 1) + b"\x02" + zigzag(new_id) + bodies[i % len(bodies)]
-        sent[str(new_id)] = time.time()
-        producer.produce("alerts", value, key=str(new_id).encode())
-        producer.poll(0)
-    producer.flush()
-    produce_seconds = time.time() - start
+    def start_service():
+        global service, join_seconds, watcher, done, rss, t0
+        log = open(f"{work}/citsci.log", "w")
+        service = subprocess.Popen([args.citsci, "run", "--config", f"{work}/citsci.yaml"], env=env, stdout=log, stderr=log)
+        procs.append(service)
+        wait_port(metrics_port, service, "citsci run")
+
+        # Steady state, as a running service is: produce once the consumer has joined its group and
+        # had a first fetch reply (its lag is then on /metrics).
+        joined = time.time()
+        while time.time() - joined < 120 and "citsci_consumer_lag{" not in get(f"http://127.0.0.1:{metrics_port}/metrics").decode():
+            time.sleep(0.2)
+        join_seconds = time.time() - joined
+
+        done = threading.Event()
+        rss = []  # (seconds since start, kB)
+        t0 = time.time()
+
+        def watch():
+            # Memory every second; volunteers finish every set at once (the gate holds new sets while
+            # three are incomplete).
+            while not done.is_set():
+                rss.append((time.time() - t0, rss_kb(service.pid)))
+                try:
+                    sets = json.loads(get(f"{panoptes}/__admin/sets"))
+                    post(f"{panoptes}/__admin/config", {"completeness": {s: {"47": 1.0} for s in sets}})
+                except Exception:
+                    pass
+                done.wait(1)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        return service
+
+    def produce():
+        global producer, sent, start, produce_seconds
+        # Produce at a steady rate; remember when each alert went.
+        producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
+        sent = {}
+        start = time.time()
+        for i in range(args.count):
+            due = start + i / args.rate
+            now = time.time()
+            if due > now:
+                time.sleep(due - now)
+            new_id = 9_000_000_000_000 + i
+            value = b"\x00" + struct.pack(">I", 1) + b"\x02" + zigzag(new_id) + bodies[i % len(bodies)]
+            while True:
+                try:
+                    sent[str(new_id)] = time.time()
+                    producer.produce("alerts", value, key=str(new_id).encode())
+                    break
+                except BufferError:  # the broker takes less than asked: the rate is what it takes
+                    producer.poll(0.05)
+            producer.poll(0)
+        producer.flush()
+        produce_seconds = time.time() - start
+
+    if args.preload:
+        # Throughput: the whole load waits in the topic before the service starts; the clock runs
+        # from its group join to the last subject durable and linked.
+        produce()
+        start_service()
+        start = time.time()
+    else:
+        start_service()
+        produce()
 
     # Drain: every message consumed, every subject the service made is at the server and in its set.
     db = sqlite3.connect(f"file:{work}/citsci.sqlite?mode=ro", uri=True, timeout=30)
@@ -223,6 +256,11 @@ log: {{level: info}}
             break
         time.sleep(1)
     drained = time.time() - start
+    alerts_per_s = args.count / drained
+    # The service's own CPU time over the run (user + system, all threads), from /proc.
+    with open(f"/proc/{service.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu_seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     done.set()
     watcher.join()
     service.send_signal(signal.SIGTERM)
@@ -241,6 +279,14 @@ log: {{level: info}}
         if joined:
             visible.append(min(joined) - sent[alert])
 
+    # Durable: the subject's row in the sink's ledger (its PNGs and manifest line written and synced
+    # first), from produce: what the service itself controls, before batching into sets.
+    durable = []
+    for external_id, created_at in db.execute("SELECT external_id, created_at FROM sink_subjects"):
+        alert = next((part for part in str(external_id).replace("-", "_").split("_") if part in sent), None)
+        if alert is not None:
+            durable.append(created_at - sent[alert])
+
     def pct(xs, p):
         xs = sorted(xs)
         return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
@@ -248,8 +294,9 @@ log: {{level: info}}
     rss_mb = [kb / 1024 for _, kb in rss if kb]
     n = len(rss_mb)
     out = {
-        "alerts": args.count, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "produce_seconds": round(produce_seconds, 1),
-        "drained_seconds": round(drained, 1), "subjects": len(created), "visible": len(visible),
+        "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "produce_seconds": round(produce_seconds, 1),
+        "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1), "service_cpu_s": round(cpu_seconds, 1), "subjects": len(created), "visible": len(visible),
+        "durable_p50_s": round(pct(durable, 50), 3), "durable_p99_s": round(pct(durable, 99), 3), "durable_matched": len(durable),
         "created_p50_s": round(pct(created, 50), 2), "created_p99_s": round(pct(created, 99), 2),
         "visible_p50_s": round(pct(visible, 50), 2), "visible_p99_s": round(pct(visible, 99), 2),
         "rss_peak_mb": round(max(rss_mb), 1) if rss_mb else None,

@@ -158,6 +158,48 @@ package struct BinaryValidator: Sendable {
                     try walk(children[k], &c)
                     k += 1
                 }
+            case .flatRecord:
+                try program.flatFields.withUnsafeBufferPointer { (fields) throws(AlertDecodingError) in
+                    for k in Int(n.a)..<Int(n.a + n.count) {
+                        let f = fields[k]
+                        if f.nullBranch >= 0 {
+                            let start = c.position
+                            let branch = try c.readLong()
+                            if branch == Int64(f.nullBranch) { continue }
+                            guard branch == Int64(1 - f.nullBranch) else {
+                                throw AlertDecodingError(.dataDoesNotMatchSchema, "union branch \(branch) outside 0..<2", offset: start)
+                            }
+                        }
+                        try leaf(f.op, &c)
+                    }
+                }
+            }
+        }
+
+        /// A primitive value, checked as `walk` checks it.
+        @inline(__always)
+        private func leaf(_ op: ValidatorProgram.Op, _ c: inout BinaryCursor) throws(AlertDecodingError) {
+            switch op {
+            case .float: try c.skip(4, what: "float")
+            case .double: try c.skip(8, what: "double")
+            case .long: _ = try c.readLong()
+            case .null: return
+            case .boolean:
+                guard c.remaining >= 1 else { throw AlertDecodingError(.truncated, "boolean past the end", offset: c.position) }
+                let b = c.bytes[c.position]
+                guard b <= 1 else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "boolean byte is \(b), not 0 or 1", offset: c.position)
+                }
+                c.position += 1
+            case .int:
+                let start = c.position
+                let v = try c.readLong()
+                guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else {
+                    throw AlertDecodingError(.dataDoesNotMatchSchema, "int value \(v) does not fit 32 bits", offset: start)
+                }
+            case .bytes: c.position += try c.readLength(limit: limits.maxFieldBytes, what: "bytes")
+            case .string: c.position += try c.readLength(limit: limits.maxFieldBytes, what: "string")
+            default: preconditionFailure("a flat record holds primitives only")
             }
         }
 

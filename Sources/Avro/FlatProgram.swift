@@ -19,14 +19,62 @@ struct ValidatorProgram: Sendable {
         case null, boolean, int, long, float, double, bytes, string, fixed, enumeration, array, map, union, record
         /// Narrowings the reader makes; `a` indexes `paths`.
         case longAsInt, doubleAsFloat
+        /// A record of primitives and nullable primitives (most of an alert's records): its fields
+        /// are `flatFields[a ..< a + count]`, walked in one loop without recursion.
+        case flatRecord
+    }
+    /// A field of a flat record: its primitive, and which branch of its `[null, T]` union is null
+    /// (-1: not a union).
+    struct FlatField: Sendable {
+        var op: Op
+        var nullBranch: Int8
     }
     var nodes: [FlatNode<Op>] = []
     var children: [Int32] = []
+    var flatFields: [FlatField] = []
     /// Enums and unions the reader reads only in part: `a` is 1 + an index here (0: all readable).
     var refusals: [(readable: [Bool], names: [String], path: String)] = []
     var paths: [String] = []
 
-    init(_ schema: AvroSchema, plan: ResolutionPlan? = nil) { _ = add(schema, plan) }
+    init(_ schema: AvroSchema, plan: ResolutionPlan? = nil) {
+        _ = add(schema, plan)
+        flatten()
+    }
+
+    /// Turns records whose fields are all primitives or `[null, primitive]` unions (nothing the reader
+    /// refuses) into flat records. The top record stays as it is: its fields' offsets are wanted.
+    private mutating func flatten() {
+        func isPrimitive(_ op: Op) -> Bool {
+            switch op {
+            case .null, .boolean, .int, .long, .float, .double, .bytes, .string: true
+            default: false
+            }
+        }
+        for i in nodes.indices.dropFirst() where nodes[i].op == .record {
+            let n = nodes[i]
+            var fields: [FlatField] = []
+            for k in Int(n.first)..<Int(n.first + n.count) {
+                let child = nodes[Int(children[k])]
+                if isPrimitive(child.op) {
+                    fields.append(FlatField(op: child.op, nullBranch: -1))
+                } else if child.op == .union, child.count == 2, child.a == 0 {
+                    let b0 = nodes[Int(children[Int(child.first)])].op, b1 = nodes[Int(children[Int(child.first) + 1])].op
+                    if b0 == .null, isPrimitive(b1), b1 != .null {
+                        fields.append(FlatField(op: b1, nullBranch: 0))
+                    } else if b1 == .null, isPrimitive(b0), b0 != .null {
+                        fields.append(FlatField(op: b0, nullBranch: 1))
+                    } else {
+                        break
+                    }
+                } else {
+                    break
+                }
+            }
+            guard fields.count == Int(n.count) else { continue }
+            nodes[i] = FlatNode(op: .flatRecord, a: Int32(flatFields.count), first: n.first, count: n.count)
+            flatFields += fields
+        }
+    }
 
     private mutating func add(_ s: AvroSchema, _ plan: ResolutionPlan?) -> Int32 {
         let index = Int32(nodes.count)
