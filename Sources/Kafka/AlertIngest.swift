@@ -53,48 +53,70 @@ package final class AlertIngest: Sendable {
     private let queueState = Mutex(QueueState())
     package var queue: QueueState { queueState.withLock { $0 } }
 
-    /// Two stages joined by a bounded queue (DESIGN.md rule 2): one task polls and decodes, another
-    /// runs `handle` and marks messages done. When `capacity` decoded messages wait, the consumer's
-    /// partitions are paused (it keeps polling, so it stays in the group) and they resume once the
-    /// queue is half empty; what librdkafka had already fetched may still come, so the bound is
-    /// soft by at most one fetch. Runs until the consumer closes, the task is cancelled, or `handle`
-    /// throws; messages still queued then are not marked done and come again after a restart.
-    package func runStaged(capacity: Int, _ handle: @escaping @Sendable (KafkaMessage, [Alert]) async throws -> Void) async throws {
-        let (stream, continuation) = AsyncStream<(KafkaMessage, [Alert])>.makeStream()
+    /// A message and what `prepare` made of each of its alerts.
+    package struct Staged<Prepared: Sendable>: Sendable {
+        package let message: KafkaMessage
+        package let items: [Prepared]
+    }
+
+    /// Two stages joined by a bounded queue (DESIGN.md rule 2). The first polls a batch of the
+    /// messages that have arrived (up to `batch`), decodes them and runs `prepare` on each alert,
+    /// split over `workers` child tasks (the cores); the second hands each batch, in the order the
+    /// messages came, to `handle`, then marks its messages done, so one durable write can cover a
+    /// whole batch (group commit) and an alert waits at most for the batch before it. `handle` runs
+    /// on `executor` when given (blocking work kept off the cooperative pool).
+    ///
+    /// When `capacity` decoded messages wait, the consumer's partitions are paused (it keeps
+    /// polling, so it stays in the group) and they resume once the queue is half empty; what
+    /// librdkafka had already fetched may still come, so the bound is soft by one fetch and one
+    /// batch. Runs until the consumer closes, the task is cancelled, or `handle` throws; messages
+    /// still queued then are not marked done and come again after a restart.
+    package func runStaged<Prepared: Sendable>(
+        capacity: Int, workers: Int = 1, batch: Int = 1, executor: (any TaskExecutor)? = nil,
+        prepare: @escaping @Sendable (Alert) -> Prepared,
+        handle: @escaping @Sendable ([Staged<Prepared>]) async throws -> Void
+    ) async throws {
+        let workers = max(1, workers), batch = max(1, batch)
+        let (stream, continuation) = AsyncStream<[Staged<Prepared>]>.makeStream()
         let consumer = self.consumer
+        let decoders = DecoderPool((0..<workers).map { _ in AlertDecoder(schemas: schemas, limits: limits) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 defer { continuation.finish() }
-                let decoder = AlertDecoder(schemas: schemas, limits: limits)
-                for try await message in consumer.messages {
-                    guard let alerts = try await decodeOrDeadLetter(message, decoder) else {
-                        consumer.markDone(message)
-                        continue
-                    }
+                var iterator = consumer.messages.makeAsyncIterator()
+                while let first = try await iterator.next() {
+                    var messages = [first]
+                    while messages.count < batch, case .message(let m) = try consumer.poll() { messages.append(m) }
+                    let staged = try await stage(messages, decoders: decoders, prepare: prepare)
                     let pause = self.queueState.withLock { q in
-                        q.depth += 1
+                        q.depth += staged.count
                         guard q.depth >= capacity, !q.paused else { return false }
                         q.paused = true
                         q.pauses += 1
                         return true
                     }
                     if pause { consumer.pause() }
-                    continuation.yield((message, alerts))
+                    if !staged.isEmpty { continuation.yield(staged) }
                 }
             }
             group.addTask { [self] in
-                for await (message, alerts) in stream {
-                    try Task.checkCancellation()
-                    try await handle(message, alerts)
-                    consumer.markDone(message)
-                    countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
-                    let resume = self.queueState.withLock { q in
-                        q.depth -= 1
-                        guard q.paused, q.depth <= capacity / 2 else { return false }
-                        q.paused = false
-                        return true
+                try await withTaskExecutorPreference(executor) {
+                    for await staged in stream {
+                        try Task.checkCancellation()
+                        try await handle(staged)
+                        for s in staged { consumer.markDone(s.message) }
+                        countsStore.withLock { c in
+                            c.messages += staged.count
+                            c.alerts += staged.reduce(0) { $0 + $1.items.count }
+                        }
+                        let resume = self.queueState.withLock { q in
+                            q.depth -= staged.count
+                            guard q.paused, q.depth <= capacity / 2 else { return false }
+                            q.paused = false
+                            return true
+                        }
+                        if resume { consumer.resume() }
                     }
-                    if resume { consumer.resume() }
                 }
             }
             do {
@@ -105,6 +127,41 @@ package final class AlertIngest: Sendable {
                 throw error
             }
         }
+    }
+
+    /// `runStaged` one message at a time, alerts as decoded.
+    package func runStaged(capacity: Int, _ handle: @escaping @Sendable (KafkaMessage, [Alert]) async throws -> Void) async throws {
+        try await runStaged(capacity: capacity, prepare: { $0 }) { staged in
+            for s in staged { try await handle(s.message, s.items) }
+        }
+    }
+
+    /// Decodes the messages and prepares their alerts on up to `decoders.count` child tasks, each with
+    /// its own decoder; returns them in the messages' order. An undecodable message is stored as a
+    /// dead letter, marked done and left out.
+    private func stage<Prepared: Sendable>(_ messages: [KafkaMessage], decoders: DecoderPool,
+                                           prepare: @escaping @Sendable (Alert) -> Prepared) async throws -> [Staged<Prepared>] {
+        let chunks = min(decoders.count, messages.count)
+        let size = (messages.count + chunks - 1) / chunks
+        var parts = [[Staged<Prepared>]](repeating: [], count: chunks)
+        try await withThrowingTaskGroup(of: (Int, [Staged<Prepared>]).self) { group in
+            for c in 0..<chunks {
+                let slice = Array(messages[(c * size)..<min(messages.count, (c + 1) * size)])
+                group.addTask { [self] in
+                    var out: [Staged<Prepared>] = []
+                    for message in slice {
+                        guard let alerts = try await decodeOrDeadLetter(message, decoders[c]) else {
+                            consumer.markDone(message)
+                            continue
+                        }
+                        out.append(Staged(message: message, items: alerts.map(prepare)))
+                    }
+                    return (c, out)
+                }
+            }
+            for try await (c, part) in group { parts[c] = part }
+        }
+        return parts.flatMap { $0 }
     }
 
     /// The message's alerts, or nil once an undecodable message is stored as a dead letter (and counted).
@@ -126,4 +183,14 @@ package final class AlertIngest: Sendable {
         try await handle(message, alerts)
         countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
     }
+}
+
+/// One decoder per worker of `runStaged`'s first stage. A decoder caches compiled schemas and is not
+/// thread-safe; worker `i` alone uses decoder `i`, and a stage's workers finish before the next stage
+/// starts, so no decoder is ever used by two tasks at once.
+private final class DecoderPool: @unchecked Sendable {
+    private let decoders: [AlertDecoder]
+    init(_ decoders: [AlertDecoder]) { self.decoders = decoders }
+    var count: Int { decoders.count }
+    subscript(i: Int) -> AlertDecoder { decoders[i] }
 }

@@ -1,6 +1,7 @@
 import AlertModel
 import Stamps
 import Filters
+import State
 import Subjects
 import Foundation
 import Metrics
@@ -37,22 +38,55 @@ package final class AlertPipeline: Sendable {
         package var limited: [String] = []
     }
 
+    /// An alert with the work done that needs nothing but the alert: the filters it matched and the
+    /// flipbooks they ask for. Made in parallel, in any order; `handle` then takes alerts in order.
+    package struct Prepared: Sendable {
+        package let alert: Alert
+        package let matches: [FilterFile]
+        let flipbooks: [SubjectBatcher.Prerendered]
+
+        /// Whether any filter matched (else only its outcome is recorded: `recordUnmatched`).
+        package var matched: Bool { !matches.isEmpty }
+    }
+
+    /// The filters, and the flipbooks of the matches (pure work, safe to run on any number of tasks).
+    package func prepare(_ alert: Alert) -> Prepared {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let matches = filters.matches(alert)
+        filterTime.recordNanoseconds(Self.nanoseconds(clock.now - t0))
+        let flipbooks = matches.isEmpty ? [] : batcher.prerender(alert, matches: matches)
+        return Prepared(alert: alert, matches: matches, flipbooks: flipbooks)
+    }
+
     /// Filters the alert and makes its subjects; durable in the state store when it returns.
     /// Throws a `RenderError`, `FITSError` or `PNGError` when the alert's stamps are bad (the caller
     /// dead-letters it), anything else when the state store or the disk fails.
     @discardableResult
     package func handle(_ alert: Alert, now: Date = Date()) throws -> Outcome {
+        try handle(prepare(alert), now: now)
+    }
+
+    /// Records, in one transaction (group commit: one synced write), the alerts that matched no
+    /// filter: the outcome of most of a stream's alerts. Durable when it returns.
+    package func recordUnmatched(_ prepared: [Prepared]) throws {
+        guard !prepared.isEmpty else { return }
+        alerts.increment(by: prepared.count)
+        try batcher.state.record(prepared.map { ($0.alert, StateStore.Outcome.filteredOut, []) })
+    }
+
+    /// `handle` for an alert already prepared.
+    @discardableResult
+    package func handle(_ prepared: Prepared, now: Date = Date()) throws -> Outcome {
         alerts.increment()
-        let clock = ContinuousClock()
-        let t0 = clock.now
-        let matches = filters.matches(alert)
-        filterTime.recordNanoseconds(Self.nanoseconds(clock.now - t0))
+        let (alert, matches) = (prepared.alert, prepared.matches)
         for f in matches { Counter(label: "citsci_filter_matches_total", dimensions: [("filter", f.name)]).increment() }
         if !matches.isEmpty { matched.increment() }
+        let clock = ContinuousClock()
         let t1 = clock.now
         let result: SubjectBatcher.Result
         do {
-            result = try batcher.add(alert, matches: matches, now: now)
+            result = try batcher.add(alert, matches: matches, prerendered: prepared.flipbooks, now: now)
         } catch where Self.isAlertFault(error) {
             renderFailures.increment()
             throw error

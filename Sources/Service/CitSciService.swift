@@ -63,7 +63,8 @@ package struct CitSciService: Sendable {
             let consumer = try KafkaConsumer(KafkaConsumerConfiguration(brokers: brokers, groupID: group, topics: topics,
                                                                         start: try StartPosition.parse(from), properties: props))
             ingest = KafkaIngestService(consumer: consumer, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters,
-                                        queueCapacity: cfg.queueCapacity, idleTimeout: once ? .seconds(10) : nil, logger: logger)
+                                        queueCapacity: cfg.queueCapacity, workers: cfg.workers, batch: cfg.batch,
+                                        idleTimeout: once ? .seconds(10) : nil, logger: logger)
             ingestEnds = false
             sourceDescription = "kafka \(brokers) \(topics.joined(separator: ","))"
         case .folder(let folder):

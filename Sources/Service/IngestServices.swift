@@ -17,17 +17,23 @@ package struct KafkaIngestService: Service {
     package let deadLetters: any DeadLetterSink
     /// Decoded messages that may wait for the render stage before the consumer pauses.
     package let queueCapacity: Int
+    /// Parallel decode/filter/render tasks, and messages per durable batch (`RunConfiguration`).
+    package let workers: Int
+    package let batch: Int
     /// Stop after this long without a message (for one-pass runs); nil: run until shut down.
     package let idleTimeout: Duration?
     package let logger: Logger
 
     package init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
-                deadLetters: any DeadLetterSink, queueCapacity: Int = 1000, idleTimeout: Duration? = nil, logger: Logger) {
+                deadLetters: any DeadLetterSink, queueCapacity: Int = 1000, workers: Int = 1, batch: Int = 1,
+                idleTimeout: Duration? = nil, logger: Logger) {
         self.consumer = consumer
         self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
         self.pipeline = pipeline
         self.deadLetters = deadLetters
         self.queueCapacity = queueCapacity
+        self.workers = workers
+        self.batch = batch
         self.idleTimeout = idleTimeout
         self.logger = logger
     }
@@ -74,18 +80,26 @@ package struct KafkaIngestService: Service {
                         }
                     }
                     group.addTask { [consumer] in try await Self.reportQueues(consumer, ingest, every: .seconds(1)) }
-                    group.addTask { [queueCapacity] in
-                        try await ingest.runStaged(capacity: queueCapacity) { message, alerts in
+                    group.addTask { [queueCapacity, workers, batch] in
+                        // Decode, filters and flipbooks on `workers` tasks; the state store and the
+                        // sink's files, in order, on threads that may block.
+                        try await ingest.runStaged(capacity: queueCapacity, workers: workers, batch: batch,
+                                                   executor: DedicatedTaskExecutor.blocking, prepare: pipeline.prepare) { staged in
                             lastActivity.touch()
-                            messages.increment()
-                            for alert in alerts {
-                                do {
-                                    try pipeline.handle(alert)
-                                } catch where AlertPipeline.isAlertFault(error) {
-                                    dead.increment()
-                                    try await deadLetters.store(DeadLetter(message: message, kind: "render", reason: "alert \(alert.alertId): \(error)"))
+                            messages.increment(by: staged.count)
+                            var unmatched: [AlertPipeline.Prepared] = []
+                            for s in staged {
+                                for prepared in s.items {
+                                    guard prepared.matched else { unmatched.append(prepared); continue }
+                                    do {
+                                        try pipeline.handle(prepared)
+                                    } catch where AlertPipeline.isAlertFault(error) {
+                                        dead.increment()
+                                        try await deadLetters.store(DeadLetter(message: s.message, kind: "render", reason: "alert \(prepared.alert.alertId): \(error)"))
+                                    }
                                 }
                             }
+                            try pipeline.recordUnmatched(unmatched)  // group commit: one write for the batch
                         }
                     }
                     try await group.next()

@@ -21,6 +21,8 @@ import Yams
 ///                       publish: {brokers: "host:9092", topic: zooniverse-results, schema_id: 1,
 ///                                 schema_registry: URL, lasair_topic: NAME, debounce_seconds: 300}}
 ///     metrics: {listen: "127.0.0.1:9464"}
+///     pipeline: {workers: 2, batch: 256}   # decode/filter/render tasks (default: the cores);
+///                                           # alerts per durable write (group commit)
 ///     log: {format: text, level: info}
 package struct RunConfiguration: Sendable, Equatable {
     package enum Source: Sendable, Equatable {
@@ -74,6 +76,12 @@ package struct RunConfiguration: Sendable, Equatable {
     /// enough that a resume (a fresh fetch, about a second on Tansu) lands before the queue empties:
     /// at 64, pause/resume cycles held a 500 alerts/s stream to 100 alerts/s (docs/PERFORMANCE.md).
     package var queueCapacity = 1000
+    /// Tasks that decode, filter and draw flipbooks in parallel (the cores, by default).
+    package var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// At most this many messages per batch, made durable together (one synced write for the alerts
+    /// that matched nothing, the most of a stream): an alert consumed waits at most for the batch
+    /// before its own to be durable and its offset committable. 1: one write per message.
+    package var batch = 256
     package var schemaRegistry: String?
     package var schemaFolder: String?
     package var filters = "filters"
@@ -195,7 +203,7 @@ package struct RunConfiguration: Sendable, Equatable {
         mutating func configuration(_ root: Node) throws(Error) -> RunConfiguration {
             var c = RunConfiguration()
             let top = try mapping(root, "the file", keys: ["source", "schemas", "filters", "state", "sink", "dead_letters", "zooniverse",
-                                                          "classifications", "metrics", "log"])
+                                                          "classifications", "metrics", "pipeline", "log"])
             if let n = top["source"] {
                 let m = try mapping(n, "source", keys: ["kafka", "folder", "simulate", "seed"])
                 c.sourceGiven = true
@@ -285,6 +293,11 @@ package struct RunConfiguration: Sendable, Equatable {
                 c.metricsInsecure = try bool(m, "insecure") ?? false
                 c.positions["metrics.listen"] = position(m, "listen")
                 if let l = c.metricsListen, Self.hostPort(l) == nil { throw fail(m["listen"], "metrics.listen must be host:port, e.g. 127.0.0.1:9464") }
+            }
+            if let n = top["pipeline"] {
+                let m = try mapping(n, "pipeline", keys: ["workers", "batch"])
+                c.workers = try int(m, "workers", 1...256) ?? c.workers
+                c.batch = try int(m, "batch", 1...10_000) ?? c.batch
             }
             if let n = top["log"] {
                 let m = try mapping(n, "log", keys: ["format", "level"])

@@ -252,6 +252,21 @@ package final class StateStore: Sendable {
         }
     }
 
+    /// Records what became of many alerts in one transaction (one synced write: group commit).
+    /// Each is recorded once, as `record` does.
+    package func record(_ outcomes: [(alert: Alert, outcome: Outcome, filters: [String])]) throws {
+        guard !outcomes.isEmpty else { return }
+        let now = SQLValue.real(Date().timeIntervalSince1970)
+        try database.transaction { tx in
+            for (alert, outcome, filters) in outcomes {
+                try tx.execute(
+                    "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
+                     alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")), now])
+            }
+        }
+    }
+
     /// What became of an alert, if it was seen.
     package func outcome(of alertId: Int64, survey: Survey) throws -> (outcome: Outcome, filters: [String])? {
         let rows = try database.execute("SELECT outcome, filters FROM alerts WHERE survey = ? AND alert_id = ?",

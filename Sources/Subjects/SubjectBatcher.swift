@@ -31,9 +31,11 @@ package final class SubjectBatcher: Sendable {
     }
 
     /// Records the alert and makes its subjects. Throws a `RenderError` when its stamps cannot be
-    /// rendered (nothing is recorded then, so the caller can dead-letter it).
+    /// rendered (nothing is recorded then, so the caller can dead-letter it). `prerendered` holds
+    /// flipbooks already drawn (in parallel, before this ordered step) for the flipbook settings
+    /// that need no stored state: triplets and composites.
     @discardableResult
-    package func add(_ alert: Alert, matches: [FilterFile], now: Date = Date()) throws -> Result {
+    package func add(_ alert: Alert, matches: [FilterFile], prerendered: [Prerendered] = [], now: Date = Date()) throws -> Result {
         var result = Result()
         let enabled = matches.filter(\.enabled)
         if enabled.contains(where: { $0.flipbook.kind == .blink }) {
@@ -52,7 +54,7 @@ package final class SubjectBatcher: Sendable {
             }
             guard let primary = filters.first else { continue }
             if try sink.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
-            let book = try render(alert, as: primary.flipbook)
+            let book = try prerendered.first(where: { $0.spec == primary.flipbook })?.flipbook.get() ?? render(alert, as: primary.flipbook)
             let previous = try alert.objectId.map { try sink.previousSubjects(object: $0, destination: destination) } ?? []
             let draft = SubjectContent.draft(alert: alert, flipbook: book,
                                              filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },
@@ -74,6 +76,27 @@ package final class SubjectBatcher: Sendable {
         let outcome: StateStore.Outcome = !sent.isEmpty || result.repeats > 0 ? .matched : (result.limited.isEmpty ? .filteredOut : .refused)
         try state.record(alert, outcome: outcome, filters: sent.isEmpty ? result.limited : sent)
         return result
+    }
+
+    /// A flipbook drawn ahead of `add`, or why it could not be.
+    package struct Prerendered: Sendable {
+        package let spec: FilterFile.Flipbook
+        package let flipbook: Swift.Result<Flipbook, any Error>
+    }
+
+    /// The flipbooks of the alert's matches that need no stored state (all but blinks), drawn once
+    /// per distinct setting: pure work on the alert alone, so pipelines draw them in parallel.
+    package func prerender(_ alert: Alert, matches: [FilterFile]) -> [Prerendered] {
+        // As `add` chooses: per destination, the first enabled filter by name (a limit reached may
+        // make it another, drawn then).
+        let primaries = Dictionary(grouping: matches.filter(\.enabled)) {
+            SubjectDestination(project: $0.destination.project, workflow: $0.destination.workflow)
+        }.values.compactMap { $0.min { $0.name < $1.name } }
+        var out: [Prerendered] = []
+        for f in primaries where f.flipbook.kind != .blink && !out.contains(where: { $0.spec == f.flipbook }) {
+            out.append(Prerendered(spec: f.flipbook, flipbook: Swift.Result { try render(alert, as: f.flipbook) }))
+        }
+        return out
     }
 
     /// The flipbook a filter asks for.

@@ -303,3 +303,8 @@ package struct HTTPAccess: Sendable {
         return diff == 0
     }
 }
+
+extension DedicatedTaskExecutor {
+    /// The HTTP servers' threads, started on first use and kept for the process's life.
+    package static let http = DedicatedTaskExecutor(threads: 2, name: "citsci-http")
+}

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import WebServer
 
 /// A clock that moves only when the test says so: services paced by it run their next round on
 /// `advance`, never on the wall clock, so a test waits for nothing but the events it causes.

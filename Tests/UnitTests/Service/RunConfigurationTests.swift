@@ -36,7 +36,7 @@ import Yams
         func error(_ text: String) -> String {
             do { _ = try RunConfiguration.parse(text, path: "c.yaml"); return "no error" } catch { return error.description }
         }
-        #expect(error("sourse: {}\n") == "c.yaml:1:1: unknown key 'sourse' in the file (did you mean 'source'?); known: classifications, dead_letters, filters, log, metrics, schemas, sink, source, state, zooniverse")
+        #expect(error("sourse: {}\n") == "c.yaml:1:1: unknown key 'sourse' in the file (did you mean 'source'?); known: classifications, dead_letters, filters, log, metrics, pipeline, schemas, sink, source, state, zooniverse")
         #expect(error("source: {folder: a, simulate: 3}\n") == "c.yaml:1:9: source: give one of kafka, folder or simulate, not folder and simulate")
         #expect(error("source:\n  kafka: {brokers: \"h:9092\"}\n") == "c.yaml:2:10: source.kafka needs topics: a list of topic names")
         #expect(error("sink: {max_set_size: 20000}\n").hasPrefix("c.yaml:1:22: 'max_set_size' must be a whole number from 1 to 10000"))
@@ -58,5 +58,18 @@ import Yams
             """, path: "c.yaml")
         #expect(c.queueCapacity == 500 && c.state == "postgresql://citsci@db:5432/citsci")
         #expect(try RunConfiguration.parse("source: {kafka: {brokers: k, topics: [a]}}\n", path: "c.yaml").queueCapacity == 1000, "the default")
+    }
+
+    @Test func thePipelinesWorkersAndBatchAreRead() throws {
+        let c = try RunConfiguration.parse("pipeline: {workers: 3, batch: 64}\n", path: "c.yaml")
+        #expect(c.workers == 3 && c.batch == 64)
+        let d = try RunConfiguration.parse("", path: "c.yaml")
+        #expect(d.workers == ProcessInfo.processInfo.activeProcessorCount && d.batch == 256, "the defaults: every core, 256 a write")
+        do {
+            _ = try RunConfiguration.parse("pipeline: {workers: 0, bacth: 2}\n", path: "c.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.hasPrefix("c.yaml:1:"), "\(error)")
+        }
     }
 }

@@ -57,6 +57,25 @@ import TestSupport
         #expect(try reopened.outcome(of: alert.alertId, survey: .rubin) == nil, "ids are per survey")
     }
 
+    /// Group commit: many outcomes in one transaction, each recorded once, all there after a reopen.
+    @Test(needsData) func manyOutcomesAreRecordedInOneWrite() throws {
+        let path = tempPath()
+        defer { remove(path) }
+        let alerts = try AlertDecoder().decode(try Paths.bytes("fink-client-datatest/avro_multi_alerts.avro"))
+        #expect(alerts.count == 11)
+        do {
+            let store = try StateStore(path: path)
+            #expect(try store.record(alerts[0], outcome: .matched, filters: ["bright"]))
+            try store.record(alerts.map { ($0, StateStore.Outcome.filteredOut, [String]()) })
+            try store.record([])  // nothing to write: no transaction
+        }
+        let reopened = try StateStore(path: path)
+        for a in alerts.dropFirst() {
+            #expect(try reopened.outcome(of: a.alertId, survey: .ztf)?.outcome == .filteredOut)
+        }
+        #expect(try reopened.outcome(of: alerts[0].alertId, survey: .ztf)?.outcome == .matched, "recorded once: the first outcome stays")
+    }
+
     @Test(needsData) func cutoutHistoryIsBoundedAndBlinksFromIt() throws {
         var byObject: [String: [Alert]] = [:]
         for file in Paths.avroFiles("ztf-fink-distributed") {

@@ -1,17 +1,19 @@
 import Foundation
 
-/// A few threads of their own for the HTTP servers' tasks. Swift's cooperative pool has one thread
-/// per core; when stages of the pipeline hold them with blocking work (a C call, a long SQLite
-/// statement), `/healthz` must still answer, so the servers' tasks prefer these threads
-/// (`Task(executorPreference:)`; child tasks and default actors inherit the preference).
+/// A few threads of their own, for tasks that block (SQLite, file writes and fsync, libcurl, a
+/// producer's flush) and for tasks that must answer while others block (the HTTP servers). Swift's
+/// cooperative pool has one thread per core: a blocking call there takes a core from everything
+/// else. Tasks prefer these threads with `withTaskExecutorPreference` or `Task(executorPreference:)`;
+/// child tasks and default actors inherit the preference.
 package final class DedicatedTaskExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked: `jobs` is touched only under `condition`.
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var head = 0
 
-    /// The HTTP servers' threads, started on first use and kept for the process's life.
-    package static let http = DedicatedTaskExecutor(threads: 2, name: "citsci-http")
+    /// The pipeline's blocking stage (the state store, the sink's files): started on first use and
+    /// kept for the process's life.
+    package static let blocking = DedicatedTaskExecutor(threads: 2, name: "citsci-blocking")
 
     package init(threads: Int, name: String) {
         for i in 0..<threads {
