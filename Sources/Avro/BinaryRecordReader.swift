@@ -137,8 +137,9 @@ package final class BinaryRecordReader: Sendable {
                 for k in Int(n.first)..<Int(n.first + n.count) { values.append(try value(children[k], &c)) }
                 return AvroRecord(schema: program.records[Int(n.a)], values: values)
             }
-            var values = program.templates[Int(n.a)]
             let shared = program.sharedSources[Int(n.a)]
+            if shared.isEmpty { return try permuted(n, &c) }
+            var values = program.templates[Int(n.a)]
             var starts: [Int] = []
             let (first, count) = program.recordLayouts[Int(n.a)]
             for k in Int(first)..<Int(first + count) {
@@ -157,6 +158,44 @@ package final class BinaryRecordReader: Sendable {
                     values[Int(slot)] = try value(children[Int(n.first) + Int(slot)], &again)
                 }
             }
+            return AvroRecord(schema: program.records[Int(n.a)], values: values)
+        }
+
+        /// A record whose writer fields come in another order than the reader's, or include fields
+        /// the reader lacks (a broker's layout, an older version): each value is read straight into
+        /// its reader slot, every slot written once (no placeholder copied in and overwritten).
+        private func permuted(_ n: FlatNode<PlanProgram.Op>, _ c: inout BinaryCursor) throws(AlertDecodingError) -> AvroRecord {
+            let count = Int(n.count), first = Int(n.first)
+            let (layoutFirst, layoutCount) = program.recordLayouts[Int(n.a)]
+            var failure: AlertDecodingError? = nil
+            var cursor = c
+            let values = [AvroValue](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let base = buffer.baseAddress!
+                for k in 0..<count where children[first + k] < 0 {
+                    (base + k).initialize(to: program.constants[Int(program.fieldSources[first + k])])
+                }
+                var k = Int(layoutFirst)
+                do throws(AlertDecodingError) {
+                    while k < Int(layoutFirst + layoutCount) {
+                        let slot = Int(layout[k])
+                        if slot >= 0 {
+                            (base + slot).initialize(to: try value(children[first + slot], &cursor))
+                        } else {
+                            try BinaryValidator(program: program.skips[-slot - 1]).validate(&cursor)
+                        }
+                        k += 1
+                    }
+                    initialized = count
+                } catch {
+                    // Undo what was written: the defaults, and the fields read before the fault.
+                    for j in 0..<count where children[first + j] < 0 { (base + j).deinitialize(count: 1) }
+                    for j in Int(layoutFirst)..<k where layout[j] >= 0 { (base + Int(layout[j])).deinitialize(count: 1) }
+                    initialized = 0
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            c = cursor
             return AvroRecord(schema: program.records[Int(n.a)], values: values)
         }
 
