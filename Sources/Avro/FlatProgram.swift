@@ -224,8 +224,12 @@ struct PlanProgram: Sendable {
             templates.append([])
             inOrder.append(false)
             var layout: [Int32] = []
+            var slotsOf = [[Int]](repeating: [], count: writer.fields.count)  // writer field → reader fields
+            for (slot, source) in sources.enumerated() {
+                if case .writer(let w, _) = source { slotsOf[w].append(slot) }
+            }
             for (w, field) in writer.fields.enumerated() {
-                let slots = sources.indices.filter { if case .writer(w, _) = sources[$0] { true } else { false } }
+                let slots = slotsOf[w]
                 if let slot = slots.first {
                     layout.append(Int32(slot))
                     sharedSources[Int(recordIndex)] += slots.dropFirst().map { (Int32(w), Int32($0)) }

@@ -156,8 +156,11 @@ package final class FolderSink: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let set = SubjectSetFolder(name: name, filter: filter, project: destination.project, workflow: destination.workflow,
                                    frameColumns: frameColumns, metadataKeys: SubjectContent.metadataKeys, openedAt: now, closedAt: nil)
-        try set.write(folder: folder)
+        // The manifest first: `set.json` is what makes a folder a set, so a kill -9 between the two
+        // writes leaves no set without its manifest (a folder with a manifest alone is ignored, and
+        // its name taken again).
         try Data(Manifest.text(header: set.header).utf8).write(to: URL(fileURLWithPath: folder + "/" + Manifest.fileName), options: .atomic)
+        try set.write(folder: folder)
         try state.sink.recordSet(name: name, destination: destination.description, filter: filter, folder: folder, openedAt: now)
         return set
     }
