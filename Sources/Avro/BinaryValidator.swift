@@ -176,7 +176,9 @@ package struct BinaryValidator: Sendable {
             }
         }
 
-        /// A primitive value, checked as `walk` checks it.
+        /// A primitive value, checked as `walk` checks it. `walk` keeps its own copy of these cases:
+        /// made to call this one instead, the LSSTCam filter path fell from 8,900 to 6,800 alerts/s
+        /// (the switch in `walk` is the hot loop of every nested value).
         @inline(__always)
         private func leaf(_ op: ValidatorProgram.Op, _ c: inout BinaryCursor) throws(AlertDecodingError) {
             switch op {
