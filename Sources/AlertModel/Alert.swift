@@ -118,13 +118,6 @@ public struct Alert: Sendable {
     /// Whether the history and the record's arrays have been read (for tests and benchmarks).
     package var isWhole: Bool { box.fields.deferred?.isRead ?? true }
 
-    /// The alert with every deferred part read (`citsci bench decode --whole`, tools that show all).
-    package func whole() -> Alert {
-        var copy = self
-        copy.box = Box(box.fields.whole())
-        return copy
-    }
-
     private mutating func set(_ change: (inout Fields) -> Void) {
         var f = box.fields.whole()
         change(&f)

@@ -16,9 +16,6 @@ package final class BinaryRecordReader: Sendable {
     /// Whether the top-level value is a record (only then can fields be read in part).
     package var topIsRecord: Bool { program.nodes[0].op == .record }
 
-    /// The reader's top-level fields.
-    package var topFieldCount: Int { topIsRecord ? Int(program.nodes[0].count) : 0 }
-
     /// The whole value occupying `bytes`.
     package func read(_ bytes: UnsafeRawBufferPointer) throws(AlertDecodingError) -> AvroValue {
         var cursor = BinaryCursor(bytes)
@@ -139,24 +136,24 @@ package final class BinaryRecordReader: Sendable {
             }
             let shared = program.sharedSources[Int(n.a)]
             if shared.isEmpty { return try permuted(n, &c) }
+            // A writer field that fills several reader fields (a field and an alias of it): read
+            // once per reader field, from where it starts.
             var values = program.templates[Int(n.a)]
             var starts: [Int] = []
             let (first, count) = program.recordLayouts[Int(n.a)]
             for k in Int(first)..<Int(first + count) {
                 let source = layout[k]
-                if !shared.isEmpty { starts.append(c.position) }
+                starts.append(c.position)
                 if source >= 0 {
                     values[Int(source)] = try value(children[Int(n.first) + Int(source)], &c)
                 } else {
                     try BinaryValidator(program: program.skips[Int(-source - 1)]).validate(&c)
                 }
             }
-            if !shared.isEmpty {
-                let end = c.position
-                for (w, slot) in shared {
-                    var again = BinaryCursor(c.bytes, from: starts[Int(w)], to: end)
-                    values[Int(slot)] = try value(children[Int(n.first) + Int(slot)], &again)
-                }
+            let end = c.position
+            for (w, slot) in shared {
+                var again = BinaryCursor(c.bytes, from: starts[Int(w)], to: end)
+                values[Int(slot)] = try value(children[Int(n.first) + Int(slot)], &again)
             }
             return AvroRecord(schema: program.records[Int(n.a)], values: values)
         }

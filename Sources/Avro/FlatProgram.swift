@@ -165,9 +165,8 @@ struct PlanProgram: Sendable {
     var unionNames: [[String]] = []
     var paths: [String] = []
     /// Per record (same index as `records`), the writer's fields in the writer's order: the reader
-    /// field each one fills, or `-1 - k` for a field the reader lacks, skipped with `skips[k]`.
-    var writerLayouts: [[Int32]] = []
-    /// The same, flat (`layout[recordLayouts[a].first ..< + count]`), for the hot loop.
+    /// field each one fills, or `-1 - k` for a field the reader lacks, skipped with `skips[k]`; all
+    /// records' in one array (`layout[recordLayouts[a].first ..< + count]`) for the hot loop.
     var layout: [Int32] = []
     var recordLayouts: [(first: Int32, count: Int32)] = []
     /// Per record: its values before any field is read (defaults in place, null elsewhere).
@@ -218,7 +217,6 @@ struct PlanProgram: Sendable {
         case .record(let schema, let sources, let writer):
             let recordIndex = Int32(records.count)  // taken before the fields add records of their own
             records.append(schema)
-            writerLayouts.append([])
             sharedSources.append([])
             recordLayouts.append((0, 0))
             templates.append([])
@@ -238,7 +236,6 @@ struct PlanProgram: Sendable {
                     layout.append(-Int32(skips.count))
                 }
             }
-            writerLayouts[Int(recordIndex)] = layout
             recordLayouts[Int(recordIndex)] = (Int32(self.layout.count), Int32(layout.count))
             self.layout += layout
             templates[Int(recordIndex)] = sources.map { if case .constant(let c) = $0 { c } else { .null } }

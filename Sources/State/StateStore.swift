@@ -243,11 +243,7 @@ package final class StateStore: Sendable {
     @discardableResult
     package func record(_ alert: Alert, outcome: Outcome, filters: [String] = []) throws -> Bool {
         try database.transaction { tx in
-            try tx.execute(
-                "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
-                 alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")),
-                 .real(Date().timeIntervalSince1970)])
+            try Self.insertOutcome(tx, alert, outcome, filters, at: .real(Date().timeIntervalSince1970))
             return tx.changes == 1
         }
     }
@@ -258,13 +254,16 @@ package final class StateStore: Sendable {
         guard !outcomes.isEmpty else { return }
         let now = SQLValue.real(Date().timeIntervalSince1970)
         try database.transaction { tx in
-            for (alert, outcome, filters) in outcomes {
-                try tx.execute(
-                    "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
-                     alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")), now])
-            }
+            for (alert, outcome, filters) in outcomes { try Self.insertOutcome(tx, alert, outcome, filters, at: now) }
         }
+    }
+
+    /// An alert's outcome row, unless its id is recorded already.
+    private static func insertOutcome(_ tx: SQLTransaction, _ alert: Alert, _ outcome: Outcome, _ filters: [String], at now: SQLValue) throws {
+        try tx.execute(
+            "INSERT INTO alerts (survey, alert_id, object_id, mjd, outcome, filters, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [.text(alert.survey.rawValue), .integer(alert.alertId), alert.objectId.map(SQLValue.text) ?? .null,
+             alert.mjd.isFinite ? .real(alert.mjd) : .null, .text(outcome.rawValue), .text(filters.joined(separator: ",")), now])
     }
 
     /// What became of an alert, if it was seen.

@@ -41,9 +41,7 @@ package final class SubjectBatcher: Sendable {
         if enabled.contains(where: { $0.flipbook.kind == .blink }) {
             try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
         }
-        let groups = Dictionary(grouping: enabled) {
-            SubjectDestination(project: $0.destination.project, workflow: $0.destination.workflow)
-        }
+        let groups = Self.byDestination(enabled)
         var sent: [String] = []
         for (destination, group) in groups.sorted(by: { $0.key.description < $1.key.description }) {
             var filters: [FilterFile] = []
@@ -89,14 +87,17 @@ package final class SubjectBatcher: Sendable {
     package func prerender(_ alert: Alert, matches: [FilterFile]) -> [Prerendered] {
         // As `add` chooses: per destination, the first enabled filter by name (a limit reached may
         // make it another, drawn then).
-        let primaries = Dictionary(grouping: matches.filter(\.enabled)) {
-            SubjectDestination(project: $0.destination.project, workflow: $0.destination.workflow)
-        }.values.compactMap { $0.min { $0.name < $1.name } }
+        let primaries = Self.byDestination(matches.filter(\.enabled)).values.compactMap { $0.min { $0.name < $1.name } }
         var out: [Prerendered] = []
         for f in primaries where f.flipbook.kind != .blink && !out.contains(where: { $0.spec == f.flipbook }) {
             out.append(Prerendered(spec: f.flipbook, flipbook: Swift.Result { try render(alert, as: f.flipbook) }))
         }
         return out
+    }
+
+    /// Filters by the destination (project and workflow) they send subjects to.
+    private static func byDestination(_ filters: [FilterFile]) -> [SubjectDestination: [FilterFile]] {
+        Dictionary(grouping: filters) { SubjectDestination(project: $0.destination.project, workflow: $0.destination.workflow) }
     }
 
     /// The flipbook a filter asks for.

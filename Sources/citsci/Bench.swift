@@ -42,12 +42,14 @@ struct BenchDecode: ParsableCommand {
         let decoder = AlertDecoder(schemas: try schemaOptions.source())
         var alertsPerPass = 0
         var cutoutBytes = 0
+        var survey: Survey? = nil
         for m in messages {  // warm-up: compiles every writer schema once
             let alerts = (try? decoder.decode(m)) ?? []
+            survey = survey ?? alerts.first?.survey
             alertsPerPass += alerts.count
             cutoutBytes += alerts.reduce(0) { $0 + ($1.cutouts.science?.data.count ?? 0) + ($1.cutouts.template?.data.count ?? 0) + ($1.cutouts.difference?.data.count ?? 0) }
         }
-        guard alertsPerPass > 0, let survey = messages.lazy.compactMap({ try? decoder.decode($0).first?.survey }).first else {
+        guard alertsPerPass > 0, let survey else {
             throw ValidationError("no alert in \(files) could be decoded")
         }
         let book = try Self.rules(filters, survey: survey)

@@ -23,7 +23,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Alerts per file (the schema, about 270 kB, is written once per file).")
     var perFile: Int = 100
 
-    @Option(help: "light: a few fields, two previous sources, 51-pixel stamps (~40 kB an alert). lsstcam: as heavy as real LSSTCam packets (every field, 300-400 previous and 340-780 forced sources, 88-pixel stamps: ~200 kB).")
+    @Option(help: "light: a few fields, two previous sources, 51-pixel stamps (~40 kB an alert). lsstcam: as heavy as real LSSTCam packets (every field, 300-400 previous and 340-780 forced sources, 88-pixel stamps: ~320 kB).")
     var profile: AlertSimulator.Profile = .light
 
     func run() throws {
