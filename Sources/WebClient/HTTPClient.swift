@@ -9,6 +9,8 @@ package struct HTTPResponse: Sendable {
     package let body: [UInt8]
     /// Every `Set-Cookie` value, in order (they cannot be folded into one header).
     package var setCookies: [String] = []
+    /// Whether the request needed a new connection (false: it reused an open one).
+    package var openedConnection = true
 
     package init(status: Int, headers: [String: String], body: [UInt8], setCookies: [String] = []) {
         self.status = status
@@ -34,7 +36,9 @@ package struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
 }
 
 /// A small blocking HTTP client over libcurl: the only code that touches libcurl. One easy handle per
-/// request keeps it thread-safe; callers run it off the cooperative pool where latency matters.
+/// request keeps it thread-safe; the connections (and DNS answers and TLS sessions) are shared by all
+/// copies of a client, so calls to the same server reuse an open connection instead of a new
+/// TCP and TLS handshake each. Callers run it off the cooperative pool where latency matters.
 package struct HTTPClient: Sendable {
     package var timeout: Double
     package var connectTimeout: Double
@@ -53,7 +57,16 @@ package struct HTTPClient: Sendable {
         self.userAgent = userAgent
         self.maxResponseBytes = maxResponseBytes
         HTTPClient.globalInit
+        connections = ConnectionCache()
     }
+
+    private let connections: ConnectionCache
+
+    /// Methods a server may have acted on when a reused connection dies before its answer. libcurl
+    /// silently sends a request again when a reused connection turns out dead before the first byte
+    /// of the answer; for these that could create a second subject, so they always go out on a new
+    /// connection (which then serves later calls).
+    static func mustNotRepeat(_ method: String) -> Bool { method == "POST" || method == "PATCH" }
 
     /// curl_global_init must run once before any thread uses curl.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -64,6 +77,8 @@ package struct HTTPClient: Sendable {
             throw HTTPTransportError(method: method, url: url, reason: "curl_easy_init failed")
         }
         defer { curl_easy_cleanup(handle) }
+        connections.use(in: handle)
+        if Self.mustNotRepeat(method) { _ = citsci_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1) }
         let sink = ResponseSink(limit: maxResponseBytes)
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>? = nil
@@ -123,9 +138,12 @@ package struct HTTPClient: Sendable {
         guard code == CURLE_OK else {
             throw HTTPTransportError(method: method, url: url, reason: String(cString: curl_easy_strerror(code)))
         }
-        var status = 0
+        var status = 0, opened = 0
         _ = citsci_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: sink.headers, body: sink.body, setCookies: sink.setCookies)
+        _ = citsci_curl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &opened)
+        var response = HTTPResponse(status: status, headers: sink.headers, body: sink.body, setCookies: sink.setCookies)
+        response.openedConnection = opened > 0
+        return response
     }
 
     package func get(_ url: String, headers: [(String, String)] = []) throws(HTTPTransportError) -> HTTPResponse {
@@ -134,6 +152,22 @@ package struct HTTPClient: Sendable {
 
     /// The libcurl version string, for `citsci version`.
     package static var libraryVersion: String { String(cString: curl_version()) }
+}
+
+/// The connections, DNS answers and TLS sessions a client's requests share (libcurl's share
+/// interface, locked per kind of data, so requests on several threads may use it at once).
+private final class ConnectionCache: @unchecked Sendable {
+    // @unchecked: libcurl locks the shared data itself (the mutexes set up in the shim).
+    private let cache: UnsafeMutablePointer<citsci_curl_cache>?
+
+    init() { cache = citsci_curl_cache_new() }
+    deinit { citsci_curl_cache_free(cache) }
+
+    /// Attaches the cache to an easy handle (without it, when it could not be made, the request
+    /// simply opens its own connection).
+    func use(in handle: UnsafeMutableRawPointer) {
+        if let cache { _ = citsci_curl_use_cache(handle, cache) }
+    }
 }
 
 /// Collects one response; reached from curl's C callbacks through the opaque pointer.

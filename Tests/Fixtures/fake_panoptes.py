@@ -17,7 +17,8 @@ Signed uploads: POST /api/subjects answers one signed URL per location, /uploads
 a PUT there must carry the bound Content-Type, `x-ms-blob-type: BlockBlob`, no Authorization, an
 unexpired signature and a body (a PNG must start with the PNG signature); 403 otherwise, as Azure.
 
-Test control (no auth): GET /__admin/state (everything, as JSON), GET /__admin/log (requests seen),
+Test control (no auth): GET /__admin/state (everything, as JSON), GET /__admin/log (requests seen, each
+with the number of the connection that carried it: the server keeps connections alive),
 GET /__admin/times (when each subject was created and joined each set, server clock),
 GET /__admin/sets (the subject sets alone: cheap to poll while subjects pile up),
 POST /__admin/config (subject_limit, token_ttl, url_ttl, clock_offset (seconds added to the server's clock,
@@ -122,7 +123,15 @@ class Reject(Exception):
 
 
 class Handler(BaseHTTPRequestHandler):
+    # Keep-alive, as Panoptes behind its proxy answers: a client may send many requests on one
+    # connection, and the log says which connection carried each.
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with lock:
+            state["connections"] = state.get("connections", 0) + 1
+            self.connection_number = state["connections"]
 
     def log_message(self, *a):
         pass
@@ -136,10 +145,8 @@ class Handler(BaseHTTPRequestHandler):
         if data:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
-        self.close_connection = True
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -160,7 +167,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         with lock:
             state["log"].append({"method": method, "path": path, "query": query, "time": time.time(),
-                                 "authorization": bool(self.headers.get("Authorization"))})
+                                 "authorization": bool(self.headers.get("Authorization")),
+                                 "connection": self.connection_number})
             fault = None
             if not path.startswith("/__admin"):
                 for f in state["faults"]:

@@ -106,7 +106,10 @@ import TestSupport
         #expect(try client.project("43").workflowIDs == ["47", "48"])
         try fake.fault("slow", method: "GET", path: "^/api/projects$", count: 1, delay: 2)
         #expect(try client.project(FakePanoptes.slug).id == "43")
-        #expect(client.retries == 3)
+        // Three GETs reached the server for the project; the first drop was on a reused connection,
+        // which libcurl itself tries again once on a new one, so the client retried twice in all.
+        #expect(try fake.log().filter { $0["path"] as? String == "/api/projects/43" }.count == 3)
+        #expect(client.retries == 2)
         // A create whose answer is lost is not sent again: the caller looks for it first.
         try fake.fault("drop_after", method: "POST", path: "^/api/subject_sets$", count: 1)
         #expect { try client.createSubjectSet(name: "lost", project: "43") } throws: { ($0 as! PanoptesError).kind == .transport }
@@ -117,6 +120,25 @@ import TestSupport
         try fake.fault("429", method: "POST", path: "^/api/subject_sets$", count: 1, retryAfter: 0)
         #expect(try client.createSubjectSet(name: "later", project: "43").displayName == "later")
         #expect(try client.subjectSets(project: "43").map(\.displayName).sorted() == ["later", "lost"])
+    }
+
+    /// Calls reuse the client's open connection; a create goes out on a connection of its own, so a
+    /// connection that dies under it is not silently used to send it again (libcurl re-sends a
+    /// request whose reused connection closed before any answer: a second subject).
+    @Test func callsReuseConnectionsButACreateIsSentOnce() throws {
+        let fake = try FakePanoptes()
+        let client = Self.client(fake)
+        _ = try client.me()
+        for _ in 0..<20 { _ = try client.project("43") }
+        let gets = try fake.log().filter { $0["path"] as? String == "/api/projects/43" }
+        let connections = Set(gets.compactMap { $0["connection"] as? Int })
+        #expect(gets.count == 20 && connections.count == 1, "20 calls on \(connections.count) connections")
+
+        try fake.fault("drop", method: "POST", path: "^/api/subject_sets$", count: 1)
+        #expect { try client.createSubjectSet(name: "once", project: "43") } throws: { ($0 as! PanoptesError).kind == .transport }
+        let creates = try fake.log().filter { $0["method"] as? String == "POST" && $0["path"] as? String == "/api/subject_sets" }
+        #expect(creates.count == 1, "the create reached the server \(creates.count) times")
+        #expect(try client.subjectSets(project: "43", displayName: "once").isEmpty)
     }
 
     @Test func expiredUploadURLsAreRenewedAndLinksGoInHundreds() throws {
