@@ -1,22 +1,29 @@
-import CPostgres
 import Foundation
 import Synchronization
 
-/// One PostgreSQL connection (libpq): the state store that several citsci instances share
-/// (DESIGN.md rule 7). The only code that touches libpq.
+/// The state store that several citsci instances share (DESIGN.md rule 7), on PostgreSQL: a pool
+/// of connections, so the instance's stages (the pipeline's ordered stage, the push, the pull, the
+/// Caesar listener) do not queue behind one another, and no lock shared by all instances.
 ///
-/// The statements are the ones written for SQLite: `?` placeholders become `$n`, and the
-/// migrations' column types become PostgreSQL's (`BIGINT`, `DOUBLE PRECISION`, `BYTEA`). Every
-/// transaction first takes one advisory lock, so transactions from all instances run one at a time
-/// as SQLite's `BEGIN IMMEDIATE` makes them: the store's read-then-write steps need no other care.
+/// Transactions run as PostgreSQL's SERIALIZABLE unless they say they need less: the result is as
+/// if they ran one at a time, as under SQLite's `BEGIN IMMEDIATE`, yet instances wait for each other
+/// only when they touch the same rows; a transaction that conflicted is run again (its body does
+/// nothing but SQL). The statements are the ones written for SQLite: `?` placeholders become `$n`,
+/// and the migrations' column types become PostgreSQL's (`BIGINT`, `DOUBLE PRECISION`, `BYTEA`).
 /// The password comes from the URL, `PGPASSWORD` or `~/.pgpass` (libpq's own rules), and never
 /// appears in `location`.
-final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
-    // @unchecked: the connection is used only under `lock`.
-    private let connection: OpaquePointer
-    private let lock = Mutex(())
+final class PostgresDatabase: SQLDatabase, Sendable {
+    private let pool: Pool
     private let named = NamedLocks()
+    /// The connection holding each named lock (a session advisory lock lives on its connection).
+    private let holders = Mutex<[String: PostgresConnection]>([:])
     let location: String
+
+    /// Connections per instance: the stages that use the store at once, the named locks held
+    /// (each keeps its connection), and a few to spare. Two instances use 20 of PostgreSQL's default 100.
+    static let poolSize = 10
+    /// Tries of a transaction that keeps conflicting with others before its error is given up.
+    static let maxAttempts = 20
 
     static func handles(_ location: String) -> Bool {
         location.hasPrefix("postgresql://") || location.hasPrefix("postgres://")
@@ -24,51 +31,54 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
 
     init(url: String) throws(SQLError) {
         location = Self.redacted(url)
-        guard let conn = PQconnectdb(url) else { throw Self.error("connect", "out of memory", "connect to \(location)") }
-        guard PQstatus(conn) == CONNECTION_OK else {
-            let message = Self.trimmed(PQerrorMessage(conn))
-            PQfinish(conn)
-            throw Self.error("connect", message, "connect to \(location)")
-        }
-        // libpq prints notices ("relation already exists, skipping") on stderr by default.
-        PQsetNoticeProcessor(conn, { _, _ in }, nil)
-        connection = conn
+        pool = Pool(url: url, location: location, capacity: Self.poolSize)
+        // The first connection now: a wrong URL or an unreachable server is said at start.
+        try pool.give(pool.take())
     }
-
-    deinit { PQfinish(connection) }
 
     @discardableResult
     func execute(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]] {
-        let result: Result<[[SQLValue]], SQLError> = lock.withLock { _ in
-            Result { () throws(SQLError) -> [[SQLValue]] in
-                try reconnectIfLost()
-                return try run(sql, parameters).rows
-            }
-        }
-        return try result.get()
+        let connection = try pool.take()
+        defer { pool.give(connection) }
+        return try connection.run(sql, parameters).rows
     }
 
-    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
-        try lock.withLock { _ in
-            try reconnectIfLost()
-            _ = try run("BEGIN", [])
+    func transaction<T>(_ isolation: Isolation, _ body: (SQLTransaction) throws -> T) throws -> T {
+        let connection = try pool.take()
+        defer { pool.give(connection) }
+        var attempt = 1
+        while true {
             do {
-                _ = try run("SELECT pg_advisory_xact_lock(?)", [.integer(Self.key("transactions"))])
-                var changes = 0
-                let tx = SQLTransaction(run: { (sql, parameters) throws(SQLError) in
-                    let r = try self.run(sql, parameters)
-                    changes = r.changes
-                    return r.rows
-                }, changed: { changes })
-                let value = try body(tx)
-                _ = try run("COMMIT", [])
-                return value
-            } catch {
-                _ = try? run("ROLLBACK", [])
-                throw error
+                return try Self.once(on: connection, isolation, body)
+            } catch let error as SQLError where Self.conflicted(error) && attempt < Self.maxAttempts {
+                // Another transaction won: wait a moment that grows with the tries, and run it again.
+                usleep(UInt32.random(in: 0...UInt32(min(attempt, 10) * 2_000)))
+                attempt += 1
             }
         }
     }
+
+    private static func once<T>(on connection: PostgresConnection, _ isolation: Isolation,
+                                _ body: (SQLTransaction) throws -> T) throws -> T {
+        _ = try connection.run(isolation == .serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN", [])
+        do {
+            var changes = 0
+            let tx = SQLTransaction(run: { (sql, parameters) throws(SQLError) in
+                let r = try connection.run(sql, parameters)
+                changes = r.changes
+                return r.rows
+            }, changed: { changes })
+            let value = try body(tx)
+            _ = try connection.run("COMMIT", [])
+            return value
+        } catch {
+            _ = try? connection.run("ROLLBACK", [])
+            throw error
+        }
+    }
+
+    /// A serialization failure or a deadlock: nothing was done, and trying again may succeed.
+    static func conflicted(_ error: SQLError) -> Bool { error.code == "40001" || error.code == "40P01" }
 
     func schemaVersion() throws(SQLError) -> Int {
         let rows = try execute("SELECT to_regclass('citsci_schema') IS NOT NULL")
@@ -76,10 +86,12 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         return Int(try execute("SELECT version FROM citsci_schema").first?.first?.integer ?? 0)
     }
 
-    /// All pending migrations in one transaction (PostgreSQL's DDL is transactional). Transactions
-    /// run one at a time across instances, so two instances starting together migrate once.
+    /// All pending migrations in one transaction (PostgreSQL's DDL is transactional), behind a lock
+    /// of their own, so two instances starting together migrate once. (Read committed: each
+    /// statement sees what the instance before it committed while this one waited for the lock.)
     func migrate(_ migrations: [String]) throws -> Int {
-        try transaction { tx in
+        try transaction(.readCommitted) { tx in
+            try tx.execute("SELECT pg_advisory_xact_lock(?)", [.integer(Self.key("migrations"))])
             try tx.execute("CREATE TABLE IF NOT EXISTS citsci_schema (version BIGINT NOT NULL)")
             let version = Int(try tx.execute("SELECT version FROM citsci_schema").first?.first?.integer ?? 0)
             if version == 0 { try tx.execute("INSERT INTO citsci_schema (version) VALUES (0)") }
@@ -91,14 +103,25 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         }
     }
 
-    /// A session advisory lock: held until `unlock`, or until the process dies and its connection
-    /// closes, so a crashed instance never leaves the work locked.
+    /// A session advisory lock, on a connection kept for it: held until `unlock`, or until the
+    /// process dies and its connection closes, so a crashed instance never leaves the work locked.
+    /// Threads of this process wait for each other before taking a connection.
     func lock(_ name: String, wait: Bool) throws -> Bool {
         guard named.lock(name, wait: wait) else { return false }
         do {
-            let key = SQLValue.integer(Self.key(name))
-            let taken = try execute(wait ? "SELECT 1 FROM (SELECT pg_advisory_lock(?)) AS taken" : "SELECT pg_try_advisory_lock(?)", [key])
-            if taken.first?.first?.integer == 1 { return true }
+            let connection = try pool.take()
+            do {
+                let key = SQLValue.integer(Self.key(name))
+                let taken = try connection.run(wait ? "SELECT 1 FROM (SELECT pg_advisory_lock(?)) AS taken" : "SELECT pg_try_advisory_lock(?)", [key])
+                if taken.rows.first?.first?.integer == 1 {
+                    holders.withLock { $0[name] = connection }
+                    return true
+                }
+                pool.give(connection)
+            } catch {
+                pool.give(connection)
+                throw error
+            }
         } catch {
             named.unlock(name)
             throw error
@@ -108,83 +131,65 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
     }
 
     func unlock(_ name: String) {
-        _ = try? execute("SELECT pg_advisory_unlock(?)", [.integer(Self.key(name))])
+        if let connection = holders.withLock({ $0.removeValue(forKey: name) }) {
+            _ = try? connection.run("SELECT pg_advisory_unlock(?)", [.integer(Self.key(name))])
+            pool.give(connection)
+        }
         named.unlock(name)
     }
 
-    // MARK: - libpq
+    /// Connections made as they are needed, up to `capacity`; a borrower beyond it waits for one back.
+    final class Pool: @unchecked Sendable {
+        // @unchecked: `idle` and `open` are read and written only under `condition`.
+        private let condition = NSCondition()
+        private var idle: [PostgresConnection] = []
+        private var open = 0
+        private let url: String
+        private let location: String
+        let capacity: Int
 
-    private func reconnectIfLost() throws(SQLError) {
-        guard PQstatus(connection) != CONNECTION_OK else { return }
-        PQreset(connection)
-        guard PQstatus(connection) == CONNECTION_OK else {
-            throw Self.error("connect", Self.trimmed(PQerrorMessage(connection)), "reconnect to \(location)")
+        init(url: String, location: String, capacity: Int) {
+            self.url = url
+            self.location = location
+            self.capacity = capacity
         }
+
+        /// A connection that is up (one lost since its last use is reset first).
+        func take() throws(SQLError) -> PostgresConnection {
+            condition.lock()
+            while idle.isEmpty && open >= capacity { condition.wait() }
+            if let connection = idle.popLast() {
+                condition.unlock()
+                do { try connection.reconnectIfLost() } catch {
+                    give(connection)
+                    throw error
+                }
+                return connection
+            }
+            open += 1
+            condition.unlock()
+            do { return try PostgresConnection(url: url, location: location) } catch {
+                condition.lock()
+                open -= 1
+                condition.signal()
+                condition.unlock()
+                throw error
+            }
+        }
+
+        func give(_ connection: PostgresConnection) {
+            condition.lock()
+            idle.append(connection)
+            condition.signal()
+            condition.unlock()
+        }
+
+        /// Connections open now (idle or lent).
+        var count: Int { condition.lock(); defer { condition.unlock() }; return open }
     }
 
-    /// One statement; without parameters, a script of several (the migrations).
-    private func run(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> (rows: [[SQLValue]], changes: Int) {
-        let text = Self.placeholders(sql)
-        let result: OpaquePointer?
-        if parameters.isEmpty {
-            result = PQexec(connection, text)
-        } else {
-            // Text for everything but bytes, all in one buffer; the server infers each parameter's
-            // type from its place.
-            var buffer: [CChar] = []
-            var starts: [Int?] = [], lengths: [Int32] = [], formats: [Int32] = [], types: [Oid] = []
-            for p in parameters {
-                let bytes: [CChar]?
-                switch p {
-                case .null: bytes = nil
-                case .integer(let v): bytes = Array(String(v).utf8CString)
-                case .real(let v): bytes = Array(Self.float(v).utf8CString)
-                case .text(let v): bytes = Array(v.utf8CString)
-                case .blob(let v): bytes = v.map { CChar(bitPattern: $0) }
-                }
-                let isBlob = if case .blob = p { true } else { false }
-                starts.append(bytes.map { _ in buffer.count })
-                buffer += bytes ?? []
-                lengths.append(Int32(isBlob ? bytes?.count ?? 0 : 0))
-                formats.append(isBlob ? 1 : 0)
-                types.append(isBlob ? 17 : 0)  // bytea
-            }
-            buffer.append(0)  // never empty, so an empty blob still has an address (nil would be NULL)
-            result = buffer.withUnsafeBufferPointer { base in
-                let pointers = starts.map { $0.map { UnsafePointer(base.baseAddress! + $0) } }
-                return PQexecParams(connection, text, Int32(parameters.count), types, pointers, lengths, formats, 0)
-            }
-        }
-        guard let result else {
-            throw Self.error("connection", Self.trimmed(PQerrorMessage(connection)), sql)
-        }
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
-        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "\(status)"
-            throw Self.error(state, Self.trimmed(PQresultErrorMessage(result)), sql)
-        }
-        let changes = Int(String(cString: PQcmdTuples(result))) ?? 0
-        var rows: [[SQLValue]] = []
-        let columns = PQnfields(result)
-        for r in 0..<PQntuples(result) {
-            var row: [SQLValue] = []
-            row.reserveCapacity(Int(columns))
-            for c in 0..<columns {
-                if PQgetisnull(result, r, c) == 1 { row.append(.null); continue }
-                let raw = String(cString: PQgetvalue(result, r, c))
-                switch PQftype(result, c) {
-                case 16: row.append(.integer(raw == "t" ? 1 : 0))
-                case 20, 21, 23, 26: row.append(Int64(raw).map(SQLValue.integer) ?? .text(raw))
-                case 700, 701, 1700: row.append(.real(Self.double(raw)))
-                case 17: row.append(.blob(Self.bytea(raw)))
-                default: row.append(.text(raw))
-                }
-            }
-            rows.append(row)
-        }
-        return (rows, changes)
-    }
+    /// Connections this instance has open, for tests.
+    var openConnections: Int { pool.count }
 
     // MARK: - Text in and out
 
@@ -256,11 +261,7 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
         return c.string ?? "postgresql://…"
     }
 
-    private static func error(_ code: String, _ message: String, _ sql: String) -> SQLError {
+    static func error(_ code: String, _ message: String, _ sql: String) -> SQLError {
         SQLError(engine: "PostgreSQL", code: code, message: message, sql: sql)
-    }
-
-    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
-        message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "unknown error"
     }
 }

@@ -37,9 +37,10 @@ package struct SQLError: Error, CustomStringConvertible, Sendable {
 /// The state store's database: SQLite for one instance, PostgreSQL when several share the work.
 ///
 /// Statements are written once, in the SQL both engines speak (`?` placeholders, `ON CONFLICT`
-/// upserts, `INTEGER`/`REAL`/`BLOB` columns); each engine adapts what it must. Transactions are
-/// serialised across everything sharing the database (SQLite's `BEGIN IMMEDIATE`, a transaction
-/// advisory lock in PostgreSQL), so code reads-then-writes inside one without races.
+/// upserts, `INTEGER`/`REAL`/`BLOB` columns); each engine adapts what it must. A transaction runs
+/// as if alone (SQLite's `BEGIN IMMEDIATE` runs them one at a time; PostgreSQL's SERIALIZABLE runs
+/// them side by side and runs one again when it conflicted), so code reads-then-writes inside one
+/// without races, and its body must do nothing but SQL (it may run more than once).
 protocol SQLDatabase: AnyObject, Sendable {
     /// Where the database is, for messages (never with a password).
     var location: String { get }
@@ -47,7 +48,7 @@ protocol SQLDatabase: AnyObject, Sendable {
     @discardableResult
     func execute(_ sql: String, _ parameters: [SQLValue]) throws(SQLError) -> [[SQLValue]]
     /// Runs `body` in one transaction: all of it is durable, or none of it.
-    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T
+    func transaction<T>(_ isolation: Isolation, _ body: (SQLTransaction) throws -> T) throws -> T
     /// The schema version the database is at (0 when new).
     func schemaVersion() throws(SQLError) -> Int
     /// Applies `migrations[version...]` and records the version reached, atomically per engine;
@@ -62,6 +63,20 @@ protocol SQLDatabase: AnyObject, Sendable {
 extension SQLDatabase {
     @discardableResult
     func execute(_ sql: String) throws(SQLError) -> [[SQLValue]] { try execute(sql, []) }
+
+    /// Runs `body` in one transaction as if no other ran at the same time.
+    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T { try transaction(.serializable, body) }
+}
+
+/// How much a transaction must be kept apart from those running beside it (PostgreSQL; SQLite runs
+/// them one at a time).
+enum Isolation: Sendable {
+    /// As if it ran alone: for a body that reads and then writes what it read.
+    case serializable
+    /// Each statement sees what is committed when it starts: for a body whose statements each stand
+    /// alone (inserts that skip or update on conflict, `size = size + 1`), on the hot path, where
+    /// a serializable transaction's bookkeeping and retries cost and buy nothing.
+    case readCommitted
 }
 
 /// What a transaction body runs its statements on (the database's lock is already held).

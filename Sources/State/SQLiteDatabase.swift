@@ -62,8 +62,9 @@ final class SQLiteDatabase: SQLDatabase, @unchecked Sendable {
         return try result.get()
     }
 
-    /// Runs `body` in one transaction: all of it is durable, or none of it.
-    func transaction<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+    /// Runs `body` in one transaction: all of it is durable, or none of it. Transactions run one at
+    /// a time (`BEGIN IMMEDIATE`), whatever the isolation asked.
+    func transaction<T>(_ isolation: Isolation, _ body: (SQLTransaction) throws -> T) throws -> T {
         try lock.withLock { _ in
             _ = try run("BEGIN IMMEDIATE", [])
             do {

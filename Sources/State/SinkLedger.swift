@@ -9,6 +9,15 @@ package struct SinkLedger: Sendable {
     package struct SetRow: Sendable, Equatable {
         package let name: String
         package let folder: String
+        package let filter: String
+        package let destination: String
+    }
+
+    private static let setColumns = "name, folder, filter, destination"
+
+    private static func setRow(_ r: [SQLValue]) throws -> SetRow {
+        SetRow(name: try r.text(0, "sink_sets.name"), folder: try r.text(1, "sink_sets.folder"),
+               filter: try r.text(2, "sink_sets.filter"), destination: try r.text(3, "sink_sets.destination"))
     }
 
     /// Where an alert's subject for the destination was recorded, and whether it is still pending.
@@ -49,7 +58,7 @@ package struct SinkLedger: Sendable {
 
     /// Confirms a subject (its frames and row are written) and counts it in its set, in one transaction.
     package func confirm(destination: String, externalID: String, setName: String) throws {
-        try database.transaction { tx in
+        try database.transaction(.readCommitted) { tx in
             try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?",
                            [.text(destination), .text(externalID)])
             try tx.execute("UPDATE sink_sets SET size = size + 1 WHERE name = ?", [.text(setName)])
@@ -88,31 +97,34 @@ package struct SinkLedger: Sendable {
         try database.execute("SELECT folder FROM sink_sets WHERE name = ? AND closed_at IS NULL", [.text(name)]).first?[0].text
     }
 
-    /// Open sets that are full (`size >= maxSize`) or opened before `openedBefore`.
-    package func setsDue(maxSize: Int, openedBefore: Date) throws -> [SetRow] {
-        try database.execute(
-            "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)",
-            [.integer(Int64(maxSize)), .real(openedBefore.timeIntervalSince1970)]
-        ).compactMap { r in r[0].text.flatMap { name in r[1].text.map { SetRow(name: name, folder: $0) } } }
+    /// Open sets that are full (`size >= maxSize`) or opened before `openedBefore`; those of
+    /// (`filter`, `destination`) alone when given.
+    package func setsDue(maxSize: Int, openedBefore: Date, of key: (filter: String, destination: String)? = nil) throws -> [SetRow] {
+        var sql = "SELECT \(Self.setColumns) FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)"
+        var parameters: [SQLValue] = [.integer(Int64(maxSize)), .real(openedBefore.timeIntervalSince1970)]
+        if let key {
+            sql += " AND filter = ? AND destination = ?"
+            parameters += [.text(key.filter), .text(key.destination)]
+        }
+        return try database.execute(sql, parameters).map(Self.setRow)
     }
 
     /// The newest open set of (`filter`, `destination`).
     package func openSet(filter: String, destination: String) throws -> SetRow? {
-        let r = try database.execute(
-            "SELECT name, folder FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
-            [.text(filter), .text(destination)]).first
-        return r.flatMap { r in r[0].text.flatMap { name in r[1].text.map { SetRow(name: name, folder: $0) } } }
+        try database.execute(
+            "SELECT \(Self.setColumns) FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
+            [.text(filter), .text(destination)]).first.map(Self.setRow)
+    }
+
+    /// The set named `name`, open or closed.
+    package func set(named name: String) throws -> SetRow? {
+        try database.execute("SELECT \(Self.setColumns) FROM sink_sets WHERE name = ?", [.text(name)]).first.map(Self.setRow)
     }
 
     /// How many sets of (`filter`, `destination`) were opened since `since`.
     package func setsOpened(filter: String, destination: String, since: Date) throws -> Int {
         Int(try database.execute("SELECT COUNT(*) FROM sink_sets WHERE filter = ? AND destination = ? AND opened_at >= ?",
                                  [.text(filter), .text(destination), .real(since.timeIntervalSince1970)])[0][0].integer ?? 0)
-    }
-
-    /// Whether a set of that name was ever opened.
-    package func setExists(name: String) throws -> Bool {
-        try !database.execute("SELECT 1 FROM sink_sets WHERE name = ?", [.text(name)]).isEmpty
     }
 
     /// Records a newly opened set.

@@ -242,7 +242,7 @@ package final class StateStore: Sendable {
     /// have arrived twice, and Rubin's test stream repeated whole nights), and then nothing changes.
     @discardableResult
     package func record(_ alert: Alert, outcome: Outcome, filters: [String] = []) throws -> Bool {
-        try database.transaction { tx in
+        try database.transaction(.readCommitted) { tx in
             try Self.insertOutcome(tx, alert, outcome, filters, at: .real(Date().timeIntervalSince1970))
             return tx.changes == 1
         }
@@ -253,7 +253,7 @@ package final class StateStore: Sendable {
     package func record(_ outcomes: [(alert: Alert, outcome: Outcome, filters: [String])]) throws {
         guard !outcomes.isEmpty else { return }
         let now = SQLValue.real(Date().timeIntervalSince1970)
-        try database.transaction { tx in
+        try database.transaction(.readCommitted) { tx in
             for (alert, outcome, filters) in outcomes { try Self.insertOutcome(tx, alert, outcome, filters, at: now) }
         }
     }
@@ -282,7 +282,7 @@ package final class StateStore: Sendable {
     package func remember(_ alert: Alert, perObject: Int = 5, maxAgeDays: Double = 30) throws {
         guard let object = alert.objectId, alert.mjd.isFinite else { return }
         let survey = SQLValue.text(alert.survey.rawValue)
-        try database.transaction { tx in
+        try database.transaction(.readCommitted) { tx in
             try tx.execute(
                 """
                 INSERT INTO cutouts (survey, object_id, alert_id, mjd, band, science, template, difference) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

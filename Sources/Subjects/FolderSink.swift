@@ -48,37 +48,60 @@ package final class FolderSink: Sendable {
     /// already had a subject there. The state store records the subject as pending in its set, then
     /// frames and the manifest row are written, then the subject is confirmed: an alert seen again
     /// after a crash in between is finished in that set (its row written once), never put in another.
-    /// A set that closes drops the rows of subjects still pending. Instances sharing the store add
-    /// one at a time, so two never open the same set or add the same alert.
+    /// A set that closes drops the rows of subjects still pending.
+    ///
+    /// Instances sharing the store add to one (filter, destination)'s sets one at a time, so two
+    /// never open the same set or add the same alert, and add to other filters' sets side by side.
     @discardableResult
     package func add(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
                     frameColumns: Int, now: Date = Date()) throws -> String? {
-        try state.exclusively(Self.lockName) {
-            try addAlone(draft, filters: filters, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
-        } ?? nil
+        let destinationKey = destination.description
+        while true {
+            // An alert a crash left pending is finished under its set's lock: that set may be of
+            // another filter than the one it would go to now (the filters changed since).
+            var filter = filters.first ?? "subjects"
+            if let recorded = try state.sink.subject(destination: destinationKey, externalID: draft.externalID) {
+                guard recorded.pending else { return nil }
+                filter = try state.sink.set(named: recorded.setName)?.filter ?? filter
+            }
+            let outcome = try state.exclusively(Self.lockName(filter: filter, destination: destinationKey)) {
+                try addAlone(draft, filters: filters, destination: destination, lockedFilter: filter, pattern: pattern,
+                             frameColumns: frameColumns, now: now)
+            }
+            switch outcome {
+            case .added(let name): return name
+            case .known: return nil
+            case .again, nil: continue
+            }
+        }
     }
 
-    private func addAlone(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
-                          frameColumns: Int, now: Date) throws -> String? {
+    private enum Added { case added(String), known, again }
+
+    /// `add` with the lock of (`lockedFilter`, `destination`) held; `.again` when the alert must be
+    /// added under another lock (what was recorded of it changed before the lock was taken).
+    private func addAlone(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, lockedFilter: String,
+                          pattern: String, frameColumns: Int, now: Date) throws -> Added {
         let ledger = state.sink
         let destinationKey = destination.description
         let set: SubjectSetFolder
         var unfinished = false
         if let recorded = try ledger.subject(destination: destinationKey, externalID: draft.externalID) {
-            guard recorded.pending else { return nil }
-            let name = recorded.setName
+            guard recorded.pending else { return .known }
             // A crash came after recording it: finish it where it was recorded, if that set is
             // still open once the sets due are closed (closing drops its pending subjects, and a
             // full set must not take one more).
-            _ = try closeDueAlone(now: now)
-            guard let folder = try ledger.openSetFolder(name: name) else {
+            guard let row = try ledger.set(named: recorded.setName), row.filter == lockedFilter else { return .again }
+            _ = try closeDueAlone(filter: lockedFilter, destination: destinationKey, now: now)
+            guard let folder = try ledger.openSetFolder(name: row.name) else {
                 try ledger.forgetPending(destination: destinationKey, externalID: draft.externalID)
-                return try addAlone(draft, filters: filters, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
+                return .again
             }
             set = try SubjectSetFolder.read(folder: folder)
             unfinished = true
         } else {
-            set = try openSet(filter: filters.first ?? "subjects", destination: destination, pattern: pattern,
+            guard lockedFilter == filters.first ?? "subjects" else { return .again }
+            set = try openSet(filter: lockedFilter, destination: destination, pattern: pattern,
                               frameColumns: max(frameColumns, draft.frames.count), now: now)
             try ledger.recordPending(destination: destinationKey, externalID: draft.externalID, setName: set.name,
                                      objectID: draft.objectID, filters: filters, at: now)
@@ -92,7 +115,7 @@ package final class FolderSink: Sendable {
             try append(Manifest.line(draft.row, header: set.header), to: manifest)
         }
         try ledger.confirm(destination: destinationKey, externalID: draft.externalID, setName: set.name)
-        return set.name
+        return .added(set.name)
     }
 
     /// Closes a set: first its subjects still pending (a crash between recording one and confirming
@@ -118,17 +141,33 @@ package final class FolderSink: Sendable {
         try state.sink.count(filter: filter, since: now.addingTimeInterval(-seconds), atMost: atMost)
     }
 
-    /// Closes the sets that are full or too old. Returns their names.
+    /// Closes the sets that are full or too old, each under its (filter, destination)'s lock.
+    /// Returns their names.
     @discardableResult
     package func closeDue(now: Date = Date()) throws -> [String] {
-        try state.exclusively(Self.lockName) { try closeDueAlone(now: now) } ?? []
+        var closed: [String] = []
+        let due = try state.sink.setsDue(maxSize: options.maxSetSize, openedBefore: now.addingTimeInterval(-options.maxSetAge))
+        for key in Set(due.map { SetKey(filter: $0.filter, destination: $0.destination) }) {
+            closed += try state.exclusively(Self.lockName(filter: key.filter, destination: key.destination)) {
+                try closeDueAlone(filter: key.filter, destination: key.destination, now: now)
+            } ?? []
+        }
+        return closed
     }
 
-    private static let lockName = "folder-sink"
+    private struct SetKey: Hashable { let filter: String, destination: String }
 
-    private func closeDueAlone(now: Date) throws -> [String] {
+    /// The lock of one (filter, destination)'s sets.
+    private static func lockName(filter: String, destination: String) -> String { "folder-sink:\(destination):\(filter)" }
+
+    /// Taken (inside a (filter, destination)'s lock) to name a new set: names from different
+    /// filters' patterns may meet.
+    private static let namingLock = "folder-sink-names"
+
+    private func closeDueAlone(filter: String, destination: String, now: Date) throws -> [String] {
         var closed: [String] = []
-        for set in try state.sink.setsDue(maxSize: options.maxSetSize, openedBefore: now.addingTimeInterval(-options.maxSetAge)) {
+        for set in try state.sink.setsDue(maxSize: options.maxSetSize, openedBefore: now.addingTimeInterval(-options.maxSetAge),
+                                          of: (filter, destination)) {
             try close(set.name, folder: set.folder, now: now)
             closed.append(set.name)
         }
@@ -137,18 +176,26 @@ package final class FolderSink: Sendable {
 
     private func openSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
                          now: Date) throws -> SubjectSetFolder {
-        _ = try closeDueAlone(now: now)
+        _ = try closeDueAlone(filter: filter, destination: destination.description, now: now)
         if let open = try state.sink.openSet(filter: filter, destination: destination.description) {
             let set = try SubjectSetFolder.read(folder: open.folder)
             if set.frameColumns >= frameColumns { return set }
             // A wider subject than the set was laid out for: close it and open a wider one.
             try close(open.name, folder: open.folder, now: now)
         }
+        guard let set = try state.exclusively(Self.namingLock, {
+            try newSet(filter: filter, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
+        }) else { preconditionFailure("a lock waited for is always taken") }
+        return set
+    }
+
+    private func newSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
+                        now: Date) throws -> SubjectSetFolder {
         let date = Self.utcDay(now)
         var n = 1 + (try state.sink.setsOpened(filter: filter, destination: destination.description,
                                                 since: Date(timeIntervalSince1970: Self.dayStart(now))))
         var name = Self.name(pattern, filter: filter, date: date, n: n)
-        while try state.sink.setExists(name: name) {
+        while try state.sink.set(named: name) != nil {
             n += 1
             name = Self.name(pattern, filter: filter, date: date, n: n)
         }

@@ -97,6 +97,102 @@ struct PostgresDatabaseTests {
         #expect(try a.exclusively("classifications", wait: true) { 1 } == 1)
     }
 
+    /// No lock shared by everything: while one transaction is open, another on other rows commits,
+    /// from another instance and from another stage of the same instance (a pool of connections).
+    @Test func transactionsOnOtherRowsRunSideBySide() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let a = try StateStore(path: url), b = try StateStore(path: url)
+        let alerts = try (0..<3).map { try AlertSimulator(seed: 11).alert($0) }
+        for other in [b, a] {
+            let committed = DispatchSemaphore(value: 0)
+            let opened = DispatchSemaphore(value: 0)
+            let waited = Mutex(false)
+            DispatchQueue.global().async {
+                do {
+                    try a.database.transaction { tx in
+                        try tx.execute("INSERT INTO alerts (survey, alert_id, outcome, recorded_at) VALUES ('ztf', ?, 'matched', 0)",
+                                       [.integer(Int64.random(in: 1...Int64.max))])
+                        opened.signal()
+                        // Held open until the other transaction is done (or ten seconds).
+                        waited.withLock { $0 = committed.wait(timeout: .now() + 10) == .success }
+                    }
+                } catch { Issue.record("\(error)") }
+                opened.signal()
+            }
+            opened.wait()
+            let other = other === a ? "the same instance" : "another instance"
+            try other == "the same instance" ? a.record(alerts[1], outcome: .matched) : b.record(alerts[0], outcome: .filteredOut)
+            _ = try b.database.transaction { tx in try tx.execute("SELECT COUNT(*) FROM alerts") }
+            committed.signal()
+            opened.wait()
+            #expect(waited.withLock { $0 }, "\(other) committed while the first transaction was open")
+        }
+        #expect(try (a.database as! PostgresDatabase).openConnections == 2, "one per stage at once, kept for reuse")
+    }
+
+    /// Two instances reading a value and writing it back changed, at once: one is run again, and
+    /// neither change is lost (what the global lock gave, without making everyone wait).
+    @Test func conflictingTransactionsAreRunAgainNotLost() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let stores = [try StateStore(path: url), try StateStore(path: url)]
+        try stores[0].database.execute("CREATE TABLE counter (n BIGINT NOT NULL)")
+        try stores[0].database.execute("INSERT INTO counter VALUES (0)")
+        let bothRead = DispatchGroup()
+        bothRead.enter(); bothRead.enter()
+        let runs = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            var first = true
+            do {
+                try stores[i].database.transaction { tx in
+                    runs.withLock { $0 += 1 }
+                    let n = try tx.execute("SELECT n FROM counter")[0][0].integer ?? -1
+                    if first { first = false; bothRead.leave(); _ = bothRead.wait(timeout: .now() + 10) }
+                    try tx.execute("UPDATE counter SET n = ?", [.integer(n + 1)])
+                }
+            } catch { Issue.record("\(error)") }
+        }
+        #expect(try stores[0].database.execute("SELECT n FROM counter")[0][0].integer == 2)
+        #expect(runs.withLock { $0 } == 3, "the loser ran once more")
+    }
+
+    /// Two instances filling sets at once, on one filter and on two: every subject in exactly one
+    /// manifest, no set over its size, each set's size in the store equal to its manifest's rows,
+    /// no name given twice.
+    @Test func twoInstancesFillSetsSideBySide() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-sets-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let sinks = try (0..<2).map { _ in try FolderSink(root: root, state: StateStore(path: url), options: .init(maxSetSize: 7)) }
+        let destination = SubjectDestination(project: "43", workflow: "47")
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            for n in 0..<60 {
+                let id = "\(i)-\(n)"
+                let draft = SubjectDraft(externalID: id, objectID: "o\(n)", frames: [(name: id + ".png", bytes: [0x89, 0x50])],
+                                         metadata: [(key: "#alert_id", value: id)])
+                // Instance 0 on one filter; instance 1 on it and on another in turn.
+                let filter = i == 1 && n % 2 == 1 ? "other" : "shared"
+                do { try sinks[i].add(draft, filters: [filter], destination: destination, pattern: "{filter}-{n}", frameColumns: 1) } catch {
+                    Issue.record("\(error)")
+                }
+            }
+        }
+        try sinks[0].closeDue(now: Date().addingTimeInterval(2 * 86_400))
+        var seen: [String: Int] = [:]
+        let sets = try FileManager.default.contentsOfDirectory(atPath: root)
+        for name in sets {
+            let rows = try Manifest.read(root + "/" + name + "/" + Manifest.fileName)
+            for row in rows { seen[row.externalID, default: 0] += 1 }
+            #expect(rows.count <= 7, "\(name) holds \(rows.count)")
+            let size = try sinks[0].state.database.execute("SELECT size FROM sink_sets WHERE name = ?", [.text(name)]).first?.first
+            #expect(size == .integer(Int64(rows.count)), "\(name): store says \(String(describing: size)), manifest \(rows.count)")
+        }
+        #expect(seen.count == 120 && seen.values.allSatisfy { $0 == 1 }, "\(seen.filter { $0.value != 1 })")
+        #expect(Set(sets).count == sets.count && sets.filter { $0.hasPrefix("other-") }.count == 5 && sets.filter { $0.hasPrefix("shared-") }.count == 13)
+    }
+
     @Test func refusesADatabaseFromANewerCitsciAndSaysWhere() throws {
         let server = try PostgresServer()
         let url = try server.newDatabase()
