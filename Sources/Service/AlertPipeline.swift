@@ -78,24 +78,35 @@ package final class AlertPipeline: Sendable {
     /// `handle` for an alert already prepared.
     @discardableResult
     package func handle(_ prepared: Prepared, now: Date = Date()) throws -> Outcome {
-        alerts.increment()
-        let (alert, matches) = (prepared.alert, prepared.matches)
-        for f in matches { Counter(label: "citsci_filter_matches_total", dimensions: [("filter", f.name)]).increment() }
-        if !matches.isEmpty { matched.increment() }
+        try handle([prepared], now: now)[0].get()
+    }
+
+    /// `handle` for many alerts already prepared, in order, durable together when it returns (group
+    /// commit: a few synced writes for all their subjects). An alert whose stamps are bad gets its
+    /// error in its place (the caller dead-letters it); anything else is thrown.
+    package func handle(_ batch: [Prepared], now: Date = Date()) throws -> [Result<Outcome, any Error>] {
+        guard !batch.isEmpty else { return [] }
+        alerts.increment(by: batch.count)
+        for prepared in batch {
+            for f in prepared.matches { Counter(label: "citsci_filter_matches_total", dimensions: [("filter", f.name)]).increment() }
+            if prepared.matched { matched.increment() }
+        }
         let clock = ContinuousClock()
         let t1 = clock.now
-        let result: SubjectBatcher.Result
-        do {
-            result = try batcher.add(alert, matches: matches, prerendered: prepared.flipbooks, now: now)
-        } catch where Self.isAlertFault(error) {
-            renderFailures.increment()
-            throw error
-        }
+        let results = try batcher.add(batch.map { SubjectBatcher.Matched(alert: $0.alert, matches: $0.matches, prerendered: $0.flipbooks) },
+                                      now: now)
         batchTime.recordNanoseconds(Self.nanoseconds(clock.now - t1))
-        subjects.increment(by: result.sets.count)
-        if result.repeats > 0 { repeats.increment() }
-        if !result.limited.isEmpty { limited.increment() }
-        return Outcome(subjects: result.sets.count, matchedFilters: matches.map(\.name), repeats: result.repeats, limited: result.limited)
+        return zip(batch, results).map { prepared, result in
+            result.map { r in
+                subjects.increment(by: r.sets.count)
+                if r.repeats > 0 { repeats.increment() }
+                if !r.limited.isEmpty { limited.increment() }
+                return Outcome(subjects: r.sets.count, matchedFilters: prepared.matches.map(\.name), repeats: r.repeats, limited: r.limited)
+            }.mapError { error in
+                renderFailures.increment()
+                return error
+            }
+        }
     }
 
     static func nanoseconds(_ d: Duration) -> Int64 {
@@ -103,7 +114,5 @@ package final class AlertPipeline: Sendable {
     }
 
     /// Whether an error is the alert's fault (dead-letter it and go on) rather than the system's (stop).
-    package static func isAlertFault(_ error: any Error) -> Bool {
-        error is RenderError || error is FITSError || error is PNGError
-    }
+    package static func isAlertFault(_ error: any Error) -> Bool { SubjectBatcher.isAlertFault(error) }
 }

@@ -87,19 +87,20 @@ package struct KafkaIngestService: Service {
                                                    executor: DedicatedTaskExecutor.blocking, prepare: pipeline.prepare) { staged in
                             lastActivity.touch()
                             messages.increment(by: staged.count)
+                            // Group commit: the batch's subjects and outcomes durable in a few synced writes.
                             var unmatched: [AlertPipeline.Prepared] = []
+                            var matched: [(prepared: AlertPipeline.Prepared, message: KafkaMessage)] = []
                             for s in staged {
                                 for prepared in s.items {
-                                    guard prepared.matched else { unmatched.append(prepared); continue }
-                                    do {
-                                        try pipeline.handle(prepared)
-                                    } catch where AlertPipeline.isAlertFault(error) {
-                                        dead.increment()
-                                        try await deadLetters.store(DeadLetter(message: s.message, kind: "render", reason: "alert \(prepared.alert.alertId): \(error)"))
-                                    }
+                                    if prepared.matched { matched.append((prepared, s.message)) } else { unmatched.append(prepared) }
                                 }
                             }
-                            try pipeline.recordUnmatched(unmatched)  // group commit: one write for the batch
+                            for (item, result) in zip(matched, try pipeline.handle(matched.map(\.prepared))) {
+                                guard case .failure(let error) = result else { continue }
+                                dead.increment()
+                                try await deadLetters.store(DeadLetter(message: item.message, kind: "render", reason: "alert \(item.prepared.alert.alertId): \(error)"))
+                            }
+                            try pipeline.recordUnmatched(unmatched)
                         }
                     }
                     try await group.next()

@@ -11,13 +11,16 @@ package struct SinkLedger: Sendable {
         package let folder: String
         package let filter: String
         package let destination: String
+        /// Confirmed subjects in it.
+        package let size: Int
     }
 
-    private static let setColumns = "name, folder, filter, destination"
+    private static let setColumns = "name, folder, filter, destination, size"
 
     private static func setRow(_ r: [SQLValue]) throws -> SetRow {
         SetRow(name: try r.text(0, "sink_sets.name"), folder: try r.text(1, "sink_sets.folder"),
-               filter: try r.text(2, "sink_sets.filter"), destination: try r.text(3, "sink_sets.destination"))
+               filter: try r.text(2, "sink_sets.filter"), destination: try r.text(3, "sink_sets.destination"),
+               size: Int(r[4].integer ?? 0))
     }
 
     /// Where an alert's subject for the destination was recorded, and whether it is still pending.
@@ -40,14 +43,35 @@ package struct SinkLedger: Sendable {
             [.text(destination), .text(object), .integer(Int64(limit))]).compactMap { $0[0].text }.reversed()
     }
 
-    /// Records a subject as pending in `setName` (its frames and row not written yet).
-    package func recordPending(destination: String, externalID: String, setName: String, objectID: String?,
-                               filters: [String], at now: Date) throws {
-        try database.execute("""
-            INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at, pending)
-            VALUES (?, ?, ?, ?, ?, ?, 1)
-            """, [.text(destination), .text(externalID), .text(setName), objectID.map(SQLValue.text) ?? .null,
-                  .text(";" + filters.joined(separator: ";") + ";"), .real(now.timeIntervalSince1970)])
+    /// A subject recorded as pending in its set (its frames and row not written yet).
+    package struct PendingSubject: Sendable {
+        package let destination: String
+        package let externalID: String
+        package let setName: String
+        package let objectID: String?
+        package let filters: [String]
+
+        package init(destination: String, externalID: String, setName: String, objectID: String?, filters: [String]) {
+            self.destination = destination
+            self.externalID = externalID
+            self.setName = setName
+            self.objectID = objectID
+            self.filters = filters
+        }
+    }
+
+    /// Records subjects as pending in their sets, in one transaction (one synced write).
+    package func recordPending(_ subjects: [PendingSubject], at now: Date) throws {
+        guard !subjects.isEmpty else { return }
+        try database.transaction(.readCommitted) { tx in
+            for s in subjects {
+                try tx.execute("""
+                    INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at, pending)
+                    VALUES (?, ?, ?, ?, ?, ?, 1)
+                    """, [.text(s.destination), .text(s.externalID), .text(s.setName), s.objectID.map(SQLValue.text) ?? .null,
+                          .text(";" + s.filters.joined(separator: ";") + ";"), .real(now.timeIntervalSince1970)])
+            }
+        }
     }
 
     /// Forgets a pending subject (its set closed before it was finished).
@@ -56,12 +80,19 @@ package struct SinkLedger: Sendable {
                              [.text(destination), .text(externalID)])
     }
 
-    /// Confirms a subject (its frames and row are written) and counts it in its set, in one transaction.
-    package func confirm(destination: String, externalID: String, setName: String) throws {
+    /// Confirms subjects (their frames and rows are written) and counts them in their sets, in one
+    /// transaction (one synced write).
+    package func confirm(_ subjects: [(destination: String, externalID: String, setName: String)]) throws {
+        guard !subjects.isEmpty else { return }
+        let added = Dictionary(subjects.map { ($0.setName, 1) }, uniquingKeysWith: +)
         try database.transaction(.readCommitted) { tx in
-            try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?",
-                           [.text(destination), .text(externalID)])
-            try tx.execute("UPDATE sink_sets SET size = size + 1 WHERE name = ?", [.text(setName)])
+            for s in subjects {
+                try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?",
+                               [.text(s.destination), .text(s.externalID)])
+            }
+            for (name, n) in added.sorted(by: { $0.key < $1.key }) {
+                try tx.execute("UPDATE sink_sets SET size = size + ? WHERE name = ?", [.integer(Int64(n)), .text(name)])
+            }
         }
     }
 

@@ -43,79 +43,155 @@ package final class FolderSink: Sendable {
         try state.sink.previousSubjects(object: object, destination: destination.description, limit: limit)
     }
 
-    /// Adds a subject to the open set of (`filter`, `destination`), opening one named by `pattern`
-    /// (`{filter}`, `{date}`, `{n}`) when needed. Returns the set's name, or nil when the alert
-    /// already had a subject there. The state store records the subject as pending in its set, then
-    /// frames and the manifest row are written, then the subject is confirmed: an alert seen again
-    /// after a crash in between is finished in that set (its row written once), never put in another.
-    /// A set that closes drops the rows of subjects still pending.
-    ///
-    /// Instances sharing the store add to one (filter, destination)'s sets one at a time, so two
-    /// never open the same set or add the same alert, and add to other filters' sets side by side.
+    /// A subject to add: its draft, the filters that sent it, where it goes, how its set is named
+    /// (`{filter}`, `{date}`, `{n}`) and how many frame columns its set needs.
+    package struct NewSubject: Sendable {
+        package var draft: SubjectDraft
+        package var filters: [String]
+        package var destination: SubjectDestination
+        package var pattern: String
+        package var frameColumns: Int
+
+        package init(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String, frameColumns: Int) {
+            self.draft = draft
+            self.filters = filters
+            self.destination = destination
+            self.pattern = pattern
+            self.frameColumns = max(frameColumns, draft.frames.count)
+        }
+
+        /// The (filter, destination) whose sets it goes to when new.
+        var key: SetKey { SetKey(filter: filters.first ?? "subjects", destination: destination.description) }
+    }
+
+    /// Adds one subject: `add([subject])`.
     @discardableResult
     package func add(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, pattern: String,
                     frameColumns: Int, now: Date = Date()) throws -> String? {
-        let destinationKey = destination.description
-        while true {
-            // An alert a crash left pending is finished under its set's lock: that set may be of
-            // another filter than the one it would go to now (the filters changed since).
-            var filter = filters.first ?? "subjects"
-            if let recorded = try state.sink.subject(destination: destinationKey, externalID: draft.externalID) {
-                guard recorded.pending else { return nil }
-                filter = try state.sink.set(named: recorded.setName)?.filter ?? filter
-            }
-            let outcome = try state.exclusively(Self.lockName(filter: filter, destination: destinationKey)) {
-                try addAlone(draft, filters: filters, destination: destination, lockedFilter: filter, pattern: pattern,
-                             frameColumns: frameColumns, now: now)
-            }
-            switch outcome {
-            case .added(let name): return name
-            case .known: return nil
-            case .again, nil: continue
-            }
-        }
+        try add([NewSubject(draft, filters: filters, destination: destination, pattern: pattern, frameColumns: frameColumns)], now: now)[0]
     }
 
-    private enum Added { case added(String), known, again }
-
-    /// `add` with the lock of (`lockedFilter`, `destination`) held; `.again` when the alert must be
-    /// added under another lock (what was recorded of it changed before the lock was taken).
-    private func addAlone(_ draft: SubjectDraft, filters: [String], destination: SubjectDestination, lockedFilter: String,
-                          pattern: String, frameColumns: Int, now: Date) throws -> Added {
-        let ledger = state.sink
-        let destinationKey = destination.description
-        let set: SubjectSetFolder
-        var unfinished = false
-        if let recorded = try ledger.subject(destination: destinationKey, externalID: draft.externalID) {
-            guard recorded.pending else { return .known }
-            // A crash came after recording it: finish it where it was recorded, if that set is
-            // still open once the sets due are closed (closing drops its pending subjects, and a
-            // full set must not take one more).
-            guard let row = try ledger.set(named: recorded.setName), row.filter == lockedFilter else { return .again }
-            _ = try closeDueAlone(filter: lockedFilter, destination: destinationKey, now: now)
-            guard let folder = try ledger.openSetFolder(name: row.name) else {
-                try ledger.forgetPending(destination: destinationKey, externalID: draft.externalID)
-                return .again
+    /// Adds subjects, each to the open set of its first filter and destination, opening sets as
+    /// they fill. Returns each one's set, or nil when its alert already had a subject there.
+    ///
+    /// Durable in three steps whatever their number (group commit): the state store records them
+    /// all as pending in their sets (one synced write), their frames and manifest rows are written
+    /// (one sync per manifest), and the store confirms them (one synced write). An alert seen again
+    /// after a crash in between is finished in the set it was recorded in (its row written once),
+    /// never put in another; a set that closes drops the rows of subjects still pending.
+    ///
+    /// Instances sharing the store add to one (filter, destination)'s sets one at a time, so two
+    /// never open the same set or add the same alert, and add to other filters' sets side by side.
+    package func add(_ subjects: [NewSubject], now: Date = Date()) throws -> [String?] {
+        var results = [String?](repeating: nil, count: subjects.count)
+        var todo = Array(subjects.indices)
+        while !todo.isEmpty {
+            // An alert a crash left pending is finished under its set's lock: that set may be of
+            // another filter than the one it would go to now (the filters changed since).
+            var keys: [Int: SetKey] = [:]
+            for i in todo {
+                var key = subjects[i].key
+                if let recorded = try state.sink.subject(destination: key.destination, externalID: subjects[i].draft.externalID),
+                   recorded.pending, let filter = try state.sink.set(named: recorded.setName)?.filter {
+                    key.filter = filter
+                }
+                keys[i] = key
             }
-            set = try SubjectSetFolder.read(folder: folder)
-            unfinished = true
-        } else {
-            guard lockedFilter == filters.first ?? "subjects" else { return .again }
-            set = try openSet(filter: lockedFilter, destination: destination, pattern: pattern,
-                              frameColumns: max(frameColumns, draft.frames.count), now: now)
-            try ledger.recordPending(destination: destinationKey, externalID: draft.externalID, setName: set.name,
-                                     objectID: draft.objectID, filters: filters, at: now)
+            let locks = Set(keys.values).sorted { ($0.destination, $0.filter) < ($1.destination, $1.filter) }
+            todo = try withLocks(locks.map { Self.lockName(filter: $0.filter, destination: $0.destination) }[...]) {
+                try addLocked(subjects, todo.map { ($0, keys[$0]!) }, into: &results, now: now)
+            }
         }
-        let folder = root + "/" + set.name
-        for frame in draft.frames {
-            try Data(frame.bytes).write(to: URL(fileURLWithPath: folder + "/" + frame.name), options: .atomic)
+        return results
+    }
+
+    /// Runs `body` holding every lock named, taken in the order given (every instance takes them in
+    /// one order, so two never wait for each other in a circle).
+    private func withLocks<T>(_ names: ArraySlice<String>, _ body: () throws -> T) throws -> T {
+        guard let first = names.first else { return try body() }
+        guard let value = try state.exclusively(first, { try withLocks(names.dropFirst(), body) }) else {
+            preconditionFailure("a lock waited for is always taken")
         }
-        let manifest = folder + "/" + Manifest.fileName
-        if try !unfinished || !Manifest.read(manifest).contains(where: { $0.externalID == draft.externalID }) {
-            try append(Manifest.line(draft.row, header: set.header), to: manifest)
+        return value
+    }
+
+    /// `add` with the locks of the subjects' (filter, destination) held; returns the subjects to add
+    /// again under other locks (what was recorded of them changed before the locks were taken).
+    private func addLocked(_ subjects: [NewSubject], _ todo: [(index: Int, key: SetKey)], into results: inout [String?],
+                           now: Date) throws -> [Int] {
+        let ledger = state.sink
+        // The sets due (full or old) close first: that drops their pending subjects, which then go
+        // to new sets.
+        for key in Set(todo.map(\.key)) { _ = try closeDueAlone(filter: key.filter, destination: key.destination, now: now) }
+
+        var again: [Int] = []
+        var placed: [(index: Int, set: SubjectSetFolder, unfinished: Bool)] = []
+        var pending: [SinkLedger.PendingSubject] = []
+        var current: [SetKey: (set: SubjectSetFolder, size: Int)] = [:]  // where new subjects of a key go, its size before
+        var added: [String: Int] = [:]  // subjects this batch puts in each set
+        var closeAfter: [SetKey: [String]] = [:]  // sets this batch filled or outgrew
+        var taken = Set<String>()  // destination and alert of each subject placed
+        // Those a crash left pending first: their sets' room goes to them before new subjects.
+        let recorded = try todo.map { try ledger.subject(destination: subjects[$0.index].destination.description,
+                                                         externalID: subjects[$0.index].draft.externalID) }
+        let order = todo.indices.filter { recorded[$0] != nil } + todo.indices.filter { recorded[$0] == nil }
+        for n in order {
+            let (i, key) = todo[n]
+            let s = subjects[i]
+            let destination = s.destination.description
+            guard taken.insert(destination + "\n" + s.draft.externalID).inserted else { continue }  // twice in one batch
+            if let recorded = recorded[n] {
+                guard recorded.pending else { continue }
+                // A crash came after recording it: finish it where it was recorded, if that set is still open.
+                guard let row = try ledger.set(named: recorded.setName), row.filter == key.filter else { again.append(i); continue }
+                if let folder = try ledger.openSetFolder(name: row.name) {
+                    placed.append((i, try SubjectSetFolder.read(folder: folder), true))
+                    added[row.name, default: 0] += 1
+                    continue
+                }
+                try ledger.forgetPending(destination: destination, externalID: s.draft.externalID)
+            }
+            guard key == s.key else { again.append(i); continue }
+            var target = try current[key] ?? openSet(key, destination: s.destination, pattern: s.pattern, frameColumns: s.frameColumns, now: now)
+            if target.set.frameColumns < s.frameColumns || target.size + added[target.set.name, default: 0] >= options.maxSetSize {
+                // Full, or laid out for narrower subjects: it closes once this batch's rows are in.
+                closeAfter[key, default: []].append(target.set.name)
+                target = (try newSet(key, destination: s.destination, pattern: s.pattern, frameColumns: s.frameColumns, now: now), 0)
+            }
+            current[key] = target
+            added[target.set.name, default: 0] += 1
+            placed.append((i, target.set, false))
+            pending.append(.init(destination: destination, externalID: s.draft.externalID, setName: target.set.name,
+                                 objectID: s.draft.objectID, filters: s.filters))
         }
-        try ledger.confirm(destination: destinationKey, externalID: draft.externalID, setName: set.name)
-        return .added(set.name)
+        try ledger.recordPending(pending, at: now)
+
+        // Frames, then each manifest's new rows in one write and one sync.
+        var rows: [String: (folder: String, lines: String)] = [:]
+        var written: [String: Set<String>] = [:]  // a set's manifest ids, read once when finishing a crash's subjects
+        for (i, set, unfinished) in placed {
+            let draft = subjects[i].draft
+            let folder = root + "/" + set.name
+            for frame in draft.frames {
+                try Data(frame.bytes).write(to: URL(fileURLWithPath: folder + "/" + frame.name), options: .atomic)
+            }
+            if unfinished {
+                if written[set.name] == nil { written[set.name] = Set(try Manifest.read(folder + "/" + Manifest.fileName).map(\.externalID)) }
+                if written[set.name]!.contains(draft.externalID) { continue }
+            }
+            rows[set.name, default: (folder, "")].lines += Manifest.line(draft.row, header: set.header)
+        }
+        for (_, manifest) in rows.sorted(by: { $0.key < $1.key }) {
+            try append(manifest.lines, to: manifest.folder + "/" + Manifest.fileName)
+        }
+        try ledger.confirm(placed.map { (subjects[$0.index].destination.description, subjects[$0.index].draft.externalID, $0.set.name) })
+        for (i, set, _) in placed { results[i] = set.name }
+
+        for (key, names) in closeAfter {
+            for name in names { if let folder = try ledger.openSetFolder(name: name) { try close(name, folder: folder, now: now) } }
+            _ = try closeDueAlone(filter: key.filter, destination: key.destination, now: now)
+        }
+        return again
     }
 
     /// Closes a set: first its subjects still pending (a crash between recording one and confirming
@@ -155,7 +231,7 @@ package final class FolderSink: Sendable {
         return closed
     }
 
-    private struct SetKey: Hashable { let filter: String, destination: String }
+    struct SetKey: Hashable { var filter: String, destination: String }
 
     /// The lock of one (filter, destination)'s sets.
     private static func lockName(filter: String, destination: String) -> String { "folder-sink:\(destination):\(filter)" }
@@ -174,23 +250,26 @@ package final class FolderSink: Sendable {
         return closed
     }
 
-    private func openSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
-                         now: Date) throws -> SubjectSetFolder {
-        _ = try closeDueAlone(filter: filter, destination: destination.description, now: now)
-        if let open = try state.sink.openSet(filter: filter, destination: destination.description) {
-            let set = try SubjectSetFolder.read(folder: open.folder)
-            if set.frameColumns >= frameColumns { return set }
-            // A wider subject than the set was laid out for: close it and open a wider one.
-            try close(open.name, folder: open.folder, now: now)
+    /// The newest open set of the key and its size; a new one when there is none.
+    private func openSet(_ key: SetKey, destination: SubjectDestination, pattern: String, frameColumns: Int,
+                         now: Date) throws -> (set: SubjectSetFolder, size: Int) {
+        if let open = try state.sink.openSet(filter: key.filter, destination: key.destination) {
+            return (try SubjectSetFolder.read(folder: open.folder), open.size)
         }
-        guard let set = try state.exclusively(Self.namingLock, {
-            try newSet(filter: filter, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
-        }) else { preconditionFailure("a lock waited for is always taken") }
-        return set
+        return (try newSet(key, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now), 0)
     }
 
-    private func newSet(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
+    /// Opens a new set for the key; named under a lock of its own, since names from different
+    /// filters' patterns may meet.
+    private func newSet(_ key: SetKey, destination: SubjectDestination, pattern: String, frameColumns: Int,
                         now: Date) throws -> SubjectSetFolder {
+        try withLocks([Self.namingLock][...]) {
+            try newSetNamed(filter: key.filter, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
+        }
+    }
+
+    private func newSetNamed(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
+                             now: Date) throws -> SubjectSetFolder {
         let date = Self.utcDay(now)
         var n = 1 + (try state.sink.setsOpened(filter: filter, destination: destination.description,
                                                 since: Date(timeIntervalSince1970: Self.dayStart(now))))
@@ -230,15 +309,26 @@ package final class FolderSink: Sendable {
 
     static func dayStart(_ date: Date) -> Double { (date.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 }
 
-    /// Appends one whole line and syncs it, so a crash leaves either the line or nothing (or a torn
-    /// last line, which readers skip).
-    private func append(_ line: String, to path: String) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) else {
+    /// Appends whole lines and syncs them, so a crash leaves the lines, none of them, or whole lines
+    /// then a torn last one (which readers skip). A torn line from before is cut off first (its
+    /// subject was never confirmed, and its row is written again when its alert comes back), so the
+    /// new lines never continue it.
+    private func append(_ lines: String, to path: String) throws {
+        guard let handle = FileHandle(forUpdatingAtPath: path) else {
             throw CSVFileError(path: path, line: 0, reason: "cannot open for appending")
         }
         defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(line.utf8))
+        let end = try handle.seekToEnd()
+        if end > 0 {
+            try handle.seek(toOffset: end - 1)
+            if try handle.read(upToCount: 1) != Data([0x0A]) {
+                try handle.seek(toOffset: 0)
+                let whole = try handle.readToEnd() ?? Data()
+                try handle.truncate(atOffset: UInt64(whole.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0))
+                try handle.seekToEnd()
+            }
+        }
+        try handle.write(contentsOf: Data(lines.utf8))
         try handle.synchronize()
     }
 }

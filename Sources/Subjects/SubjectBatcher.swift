@@ -36,44 +36,103 @@ package final class SubjectBatcher: Sendable {
     /// that need no stored state: triplets and composites.
     @discardableResult
     package func add(_ alert: Alert, matches: [FilterFile], prerendered: [Prerendered] = [], now: Date = Date()) throws -> Result {
-        var result = Result()
-        let enabled = matches.filter(\.enabled)
-        if enabled.contains(where: { $0.flipbook.kind == .blink }) {
-            try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
+        try add([Matched(alert: alert, matches: matches, prerendered: prerendered)], now: now)[0].get()
+    }
+
+    /// An alert and the filters it matched, with the flipbooks drawn ahead.
+    package struct Matched: Sendable {
+        package let alert: Alert
+        package let matches: [FilterFile]
+        package let prerendered: [Prerendered]
+
+        package init(alert: Alert, matches: [FilterFile], prerendered: [Prerendered] = []) {
+            self.alert = alert
+            self.matches = matches
+            self.prerendered = prerendered
         }
-        let groups = Self.byDestination(enabled)
-        var sent: [String] = []
-        for (destination, group) in groups.sorted(by: { $0.key.description < $1.key.description }) {
-            var filters: [FilterFile] = []
-            for f in group.sorted(by: { $0.name < $1.name }) {
-                if let limit = f.perHour, try sink.count(filter: f.name, since: 3_600, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
-                if let limit = f.perNight, try sink.count(filter: f.name, since: 86_400, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
-                filters.append(f)
+    }
+
+    /// `add` for many alerts, in order, with their subjects and outcomes durable in a few synced
+    /// writes for all (the sink's group commit, then one transaction for the outcomes). An alert
+    /// whose stamps cannot be rendered gets its error in its place and nothing recorded; any other
+    /// error (the store, the disk) is thrown.
+    package func add(_ batch: [Matched], now: Date = Date()) throws -> [Swift.Result<Result, any Error>] {
+        var results: [Swift.Result<Result, any Error>] = []
+        var subjects: [FolderSink.NewSubject] = []
+        var owners: [(alert: Int, filters: [String])] = []  // for each subject
+        var sentBefore: [String: Int] = [:]  // subjects each filter sends in this batch, for its limits
+        for (n, item) in batch.enumerated() {
+            var result = Result()
+            let alert = item.alert
+            let enabled = item.matches.filter(\.enabled)
+            if enabled.contains(where: { $0.flipbook.kind == .blink }) {
+                try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
             }
-            guard let primary = filters.first else { continue }
-            if try sink.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
-            let book = try prerendered.first(where: { $0.spec == primary.flipbook })?.flipbook.get() ?? render(alert, as: primary.flipbook)
-            let previous = try alert.objectId.map { try sink.previousSubjects(object: $0, destination: destination) } ?? []
-            let draft = SubjectContent.draft(alert: alert, flipbook: book,
-                                             filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },
-                                             previousAlertIDs: previous, lightCurve: lightCurve)
-            let frames = switch primary.flipbook.kind {
-            case .triplet: 3
-            case .blink: blinkFrames
-            case .composite: 1
+            var made: [(FolderSink.NewSubject, [String])] = []
+            do {
+                for (destination, group) in Self.byDestination(enabled).sorted(by: { $0.key.description < $1.key.description }) {
+                    var filters: [FilterFile] = []
+                    for f in group.sorted(by: { $0.name < $1.name }) {
+                        let already = sentBefore[f.name, default: 0]
+                        if let limit = f.perHour, try already + sink.count(filter: f.name, since: 3_600, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
+                        if let limit = f.perNight, try already + sink.count(filter: f.name, since: 86_400, atMost: limit, now: now) >= limit { result.limited.append(f.name); continue }
+                        filters.append(f)
+                    }
+                    guard let primary = filters.first else { continue }
+                    if try sink.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
+                    let book = try item.prerendered.first(where: { $0.spec == primary.flipbook })?.flipbook.get() ?? render(alert, as: primary.flipbook)
+                    let previous = try alert.objectId.map { try sink.previousSubjects(object: $0, destination: destination) } ?? []
+                    let draft = SubjectContent.draft(alert: alert, flipbook: book,
+                                                     filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },
+                                                     previousAlertIDs: previous, lightCurve: lightCurve)
+                    let frames = switch primary.flipbook.kind {
+                    case .triplet: 3
+                    case .blink: blinkFrames
+                    case .composite: 1
+                    }
+                    made.append((FolderSink.NewSubject(draft, filters: filters.map(\.name), destination: destination,
+                                                       pattern: primary.destination.subjectSet, frameColumns: frames + (lightCurve ? 1 : 0)),
+                                 filters.map(\.name)))
+                }
+            } catch where Self.isAlertFault(error) {
+                results.append(.failure(error))
+                continue
             }
-            let columns = frames + (lightCurve ? 1 : 0)
-            if let set = try sink.add(draft, filters: filters.map(\.name), destination: destination,
-                                      pattern: primary.destination.subjectSet, frameColumns: columns, now: now) {
+            for (subject, filters) in made {
+                subjects.append(subject)
+                owners.append((n, filters))
+                for f in filters { sentBefore[f, default: 0] += 1 }
+            }
+            results.append(.success(result))
+        }
+
+        let sets = try sink.add(subjects, now: now)
+        var sent = [[String]](repeating: [], count: batch.count)
+        for (k, set) in sets.enumerated() {
+            let n = owners[k].alert
+            guard case .success(var result) = results[n] else { continue }
+            if let set {
                 result.sets.append(set)
-                sent += filters.map(\.name)
+                sent[n] += owners[k].filters
             } else {
                 result.repeats += 1
             }
+            results[n] = .success(result)
         }
-        let outcome: StateStore.Outcome = !sent.isEmpty || result.repeats > 0 ? .matched : (result.limited.isEmpty ? .filteredOut : .refused)
-        try state.record(alert, outcome: outcome, filters: sent.isEmpty ? result.limited : sent)
-        return result
+        var outcomes: [(alert: Alert, outcome: StateStore.Outcome, filters: [String])] = []
+        for (n, item) in batch.enumerated() {
+            guard case .success(let result) = results[n] else { continue }
+            let outcome: StateStore.Outcome = !sent[n].isEmpty || result.repeats > 0 ? .matched : (result.limited.isEmpty ? .filteredOut : .refused)
+            outcomes.append((item.alert, outcome, sent[n].isEmpty ? result.limited : sent[n]))
+        }
+        try state.record(outcomes)
+        return results
+    }
+
+    /// Whether an error is the alert's fault (its stamps cannot be drawn: dead-letter it and go on)
+    /// rather than the system's (stop).
+    package static func isAlertFault(_ error: any Error) -> Bool {
+        error is RenderError || error is FITSError || error is PNGError
     }
 
     /// A flipbook drawn ahead of `add`, or why it could not be.

@@ -127,6 +127,58 @@ import TestSupport
         #expect(try f.sink.count(filter: "variable", since: 3_600, now: now) == 0, "a whole name, not a prefix")
     }
 
+    /// Many subjects in one call (the pipeline's group commit): sets fill to their size and close as
+    /// they would one subject at a time, an alert twice in the batch is one subject, one left pending
+    /// by a crash is finished in its set, and the store is written in a few transactions, not per subject.
+    @Test func aBatchFillsSetsAsOneAtATimeWouldInAFewWrites() throws {
+        let f = try Fixture(maxSetSize: 10)
+        defer { f.remove() }
+        let destination = SubjectDestination(project: "43", workflow: "47")
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        func subject(_ id: Int, filter: String = "bright", columns: Int = 1) -> FolderSink.NewSubject {
+            .init(SubjectDraft(externalID: String(id), objectID: "o\(id)", frames: [(name: "\(id)_1.png", bytes: [0x89, 0x50])],
+                               metadata: [(key: "#alert_id", value: String(id))]),
+                  filters: [filter], destination: destination, pattern: "{filter}-{n}", frameColumns: columns)
+        }
+        // One left pending in bright-1 by a crash, before the batch.
+        #expect(try f.sink.add([subject(100)], now: t0) == ["bright-1"])
+        try f.state.database.execute("UPDATE sink_subjects SET pending = 1 WHERE external_id = '100'")
+        try f.state.database.execute("UPDATE sink_sets SET size = size - 1 WHERE name = 'bright-1'")
+
+        let changesBefore = try f.state.database.execute("SELECT total_changes()")[0][0].integer ?? 0
+        var batch = (1...24).map { subject($0) }
+        batch.insert(subject(7), at: 10)  // the same alert twice
+        batch.append(subject(100))
+        batch += [subject(200, filter: "faint"), subject(201, filter: "wide", columns: 2)]
+        let sets = try f.sink.add(batch, now: t0.addingTimeInterval(1))
+        #expect(sets.count == batch.count && sets[10] == nil, "the second 7 is a repeat")
+        #expect(sets[25] == "bright-1", "the crash's subject is finished where it was recorded")
+        #expect(Array(sets[0..<9]) == Array(repeating: "bright-1", count: 9), "bright-1 holds 100 and the first nine")
+        #expect(sets.compactMap { $0 }.filter { $0 == "bright-2" }.count == 10 && sets.compactMap { $0 }.filter { $0 == "bright-3" }.count == 5)
+        #expect(Array(sets.suffix(2)) == ["faint-1", "wide-1"])
+        let sizes = try f.state.database.execute("SELECT name, size, closed_at IS NOT NULL FROM sink_sets ORDER BY name")
+            .map { "\($0[0].text!)=\($0[1].integer!)\($0[2].integer! == 1 ? " closed" : "")" }
+        #expect(sizes == ["bright-1=10 closed", "bright-2=10 closed", "bright-3=5", "faint-1=1", "wide-1=1"])
+        for set in ["bright-1", "bright-2", "bright-3"] {
+            let rows = try Manifest.read(f.dir + "/sink/\(set)/manifest.csv").map(\.externalID)
+            #expect(rows.count == Set(rows).count && rows.count == (set == "bright-3" ? 5 : 10), "\(set): \(rows)")
+        }
+        // Pending rows in one transaction, confirmations in another: 28 subjects, 2 × 28 rows changed
+        // plus the sets' counts and the sets opened and closed, in a handful of commits.
+        let changed = (try f.state.database.execute("SELECT total_changes()")[0][0].integer ?? 0) - changesBefore
+        #expect(changed < 80, "\(changed) rows changed")
+
+        // A row torn by a crash (its subject never confirmed) is cut off before the next rows.
+        let path = f.dir + "/sink/bright-3/manifest.csv"
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("999,999_1.p".utf8))
+        try handle.close()
+        #expect(try f.sink.add([subject(25), subject(26)], now: t0.addingTimeInterval(2)) == ["bright-3", "bright-3"])
+        #expect(try Manifest.read(path).map(\.externalID).suffix(3) == ["24", "25", "26"])
+        #expect(try !String(contentsOfFile: path, encoding: .utf8).contains("999"))
+    }
+
     /// A crash between recording a subject and confirming it (kill -9): the alert, seen again, is
     /// finished in the set it was recorded in, its row written once; if that set closes first, the
     /// row leaves it and the alert goes to the next set. Every alert in exactly one manifest, once.

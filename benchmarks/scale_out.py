@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Scale-out: alerts/s of one `citsci run` pinned to one core against two instances, each pinned to
+its own core, in one consumer group on a 4-partition topic (Tansu), sharing one PostgreSQL state
+store (Debian's server, fsync on, as in production). The same preloaded load for both; the clock
+runs from the group join to the last alert recorded in the store. The broker and PostgreSQL are not
+pinned: on a 2-core machine they share the cores with the instances, more so with two.
+
+Usage: benchmarks/scale_out.py --citsci BIN --tansu BIN [--count N] [--profile light|lsstcam] [--json]
+"""
+import argparse, glob, json, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time, urllib.request
+
+import fastavro
+from confluent_kafka import Producer
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--citsci", required=True)
+ap.add_argument("--tansu", required=True)
+ap.add_argument("--count", type=int, default=6000)
+ap.add_argument("--profile", default="light", choices=["light", "lsstcam"])
+ap.add_argument("--base", type=int, default=500, help="distinct simulated alerts re-encoded with new ids")
+ap.add_argument("--json", action="store_true")
+args = ap.parse_args()
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+work = tempfile.mkdtemp(prefix="citsci-scale-")
+os.chmod(work, 0o755)
+procs = []
+as_root = os.geteuid() == 0
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def wait_port(port, proc, what):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{what} exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{what} did not start on {port}")
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read().decode()
+
+
+def metric(text, name):
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
+
+
+def as_server_user(cmd):
+    return ["runuser", "-u", "postgres", "--"] + cmd if as_root else cmd
+
+
+try:
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not versions:
+        sys.exit("benchmarks/scale_out.py: needs PostgreSQL (scripts/bootstrap installs it)")
+    pgbin = os.path.dirname(versions[-1])
+    os.makedirs(f"{work}/pg")
+    if as_root:
+        shutil.chown(f"{work}/pg", "postgres", "postgres")
+    subprocess.run(as_server_user([f"{pgbin}/initdb", "-D", f"{work}/pg/data", "-A", "trust", "-U", "citsci", "-E", "UTF8"]),
+                   check=True, stdout=subprocess.DEVNULL)
+    pgport = free_port()
+    pg = subprocess.Popen(as_server_user([f"{pgbin}/postgres", "-D", f"{work}/pg/data", "-p", str(pgport), "-k", f"{work}/pg",
+                                          "-h", "127.0.0.1"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(pg)
+    wait_port(pgport, pg, "postgres")
+    for _ in range(100):
+        if subprocess.run([f"{pgbin}/pg_isready", "-h", "127.0.0.1", "-p", str(pgport)], stdout=subprocess.DEVNULL).returncode == 0:
+            break
+        time.sleep(0.1)
+
+    def psql(db, sql):
+        return subprocess.run([f"{pgbin}/psql", "-h", "127.0.0.1", "-p", str(pgport), "-U", "citsci", "-d", db, "-tAc", sql],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    port = free_port()
+    tansu = subprocess.Popen([args.tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                              "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(tansu)
+    wait_port(port, tansu, "tansu")
+    subprocess.run([args.tansu, "topic", "create", "alerts", "--partitions", "4", "--broker", f"tcp://127.0.0.1:{port}"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+    # The load: simulated alerts re-encoded with new ids, Confluent-framed, preloaded.
+    subprocess.run([args.citsci, "simulate", "--out", f"{work}/base", "--count", str(args.base), "--seed", "7",
+                    "--profile", args.profile], check=True, stdout=subprocess.DEVNULL)
+    records, schema = [], None
+    for name in sorted(os.listdir(f"{work}/base")):
+        with open(f"{work}/base/{name}", "rb") as f:
+            reader = fastavro.reader(f)
+            schema = reader.writer_schema
+            records.extend(reader)
+    os.makedirs(f"{work}/schemas")
+    with open(f"{work}/schemas/1.avsc", "w") as f:
+        json.dump(schema, f)
+    parsed = fastavro.parse_schema(schema)
+    id_field = "diaSourceId" if "diaSourceId" in records[0] else "alertId"
+    producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
+    import io
+    for i in range(args.count):
+        r = dict(records[i % len(records)])
+        r[id_field] = 9_000_000_000_000 + i
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, r)
+        while True:
+            try:
+                producer.produce("alerts", b"\x00" + struct.pack(">I", 1) + buf.getvalue(), key=str(i).encode())
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    producer.flush()
+    del producer  # its threads would complain about the broker going away at the end
+
+    # Filters as a PI writes them: about half the stream matches, each match drawn as a triplet (the
+    # service's work, not the broker's).
+    os.makedirs(f"{work}/filters")
+    for k, (workflow, expression) in enumerate([("47", "snr > 5"), ("48", "magnitude < 21"), ("47", "band = 'g'")]):
+        with open(f"{work}/filters/f{k}.yaml", "w") as f:
+            f.write(f'name: f{k}\ndescription: scale-out filter {k}\nowner: bench@example.org\nexpression: {expression}\n'
+                    f'destination: {{project: "43", workflow: "{workflow}"}}\nflipbook: {{kind: triplet, size: 100}}\n')
+
+    def run(instances):
+        db = f"scale{instances}"
+        subprocess.run([f"{pgbin}/createdb", "-h", "127.0.0.1", "-p", str(pgport), "-U", "citsci", db], check=True)
+        url = f"postgresql://citsci@127.0.0.1:{pgport}/{db}"
+        services, metrics = [], []
+        for i in range(instances):
+            mport = free_port()
+            metrics.append(mport)
+            with open(f"{work}/citsci-{db}-{i}.yaml", "w") as f:
+                f.write(f"""source:
+  kafka: {{brokers: "127.0.0.1:{port}", topics: [alerts], group: {db}, from: earliest}}
+schemas: {{folder: {work}/schemas}}
+filters: {work}/filters
+state: {url}
+sink: {{folder: {work}/sink-{db}, max_set_size: 1000, light_curve: false}}
+dead_letters: {{folder: {work}/dead-{db}}}
+metrics: {{listen: "127.0.0.1:{mport}"}}
+log: {{level: warning}}
+""")
+            log = open(f"{work}/{db}-{i}.log", "w")
+            p = subprocess.Popen(["taskset", "-c", str(i), args.citsci, "run", "--config", f"{work}/citsci-{db}-{i}.yaml"],
+                                 stdout=log, stderr=log)
+            procs.append(p)
+            services.append(p)
+        for p, mport in zip(services, metrics):
+            wait_port(mport, p, "citsci run")
+        # Every instance in the group with its partitions (its lag on /metrics), then the clock.
+        deadline = time.time() + 120
+        while time.time() < deadline and not all("citsci_consumer_lag{" in get(f"http://127.0.0.1:{m}/metrics") for m in metrics):
+            time.sleep(0.2)
+        start = time.time()
+        recorded = 0
+        while time.time() < start + 900:
+            recorded = int(psql(db, "SELECT COUNT(*) FROM alerts"))
+            if recorded >= args.count:
+                break
+            time.sleep(0.5)
+        seconds = time.time() - start
+        shares = [metric(get(f"http://127.0.0.1:{m}/metrics"), "citsci_messages_total") for m in metrics]
+        subjects = int(psql(db, "SELECT COUNT(*) FROM sink_subjects WHERE pending = 0"))
+        cpu = []  # each instance's CPU time (user + system, all threads), from /proc
+        for p in services:
+            with open(f"/proc/{p.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu.append(round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") / seconds, 2))
+        for p in services:
+            p.send_signal(signal.SIGTERM)
+        for p in services:
+            p.wait(60)
+        if recorded < args.count:
+            sys.exit(f"{instances} instance(s) recorded {recorded} of {args.count} alerts in 900 s")
+        return {"alerts_per_s": round(args.count / seconds, 1), "seconds": round(seconds, 1), "subjects": subjects,
+                "messages_per_instance": [int(s) for s in shares], "cores_busy_per_instance": cpu}
+
+    one = run(1)
+    two = run(2)
+    out = {"alerts": args.count, "profile": args.profile, "one_instance": one, "two_instances": two,
+           "ratio": round(two["alerts_per_s"] / one["alerts_per_s"], 2)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+finally:
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    shutil.rmtree(work, ignore_errors=True)
