@@ -43,7 +43,7 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
-        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CGlibc", path: "Sources/CGlibc"),
         .systemLibrary(name: "CCodecs", path: "Sources/CCodecs", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev", "libsnappy-dev"])]),
 
@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Stamps", dependencies: ["Avro", "AlertModel", "CPNG"], swiftSettings: crossModule),
         .target(name: "Filters", dependencies: ["Basics", "Avro", "AlertModel", "Stamps", .product(name: "Yams", package: "Yams")], swiftSettings: crossModule),
         .target(name: "State", dependencies: ["Basics", "AlertModel", "CSQLite", "CPostgres"], swiftSettings: crossModule),
-        .target(name: "Subjects", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State"], swiftSettings: crossModule),
+        .target(name: "Subjects", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State", "CGlibc"], swiftSettings: crossModule),
         .target(name: "Zooniverse", dependencies: ["Basics", "State", "Subjects", "WebClient"], swiftSettings: crossModule),
         .target(name: "WebServer", dependencies: [
             "Basics", logging,
@@ -83,7 +83,7 @@ let package = Package(
         // The command line: argument parsing, each command a thin call into the modules.
         .executableTarget(name: "citsci", dependencies: [
             "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse",
-            "Classifications", "Service", "CMalloc", logging, metrics,
+            "Classifications", "Service", "CGlibc", logging, metrics,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -17,6 +17,8 @@ import urllib.request
 import fastavro
 from confluent_kafka import Producer
 
+from harness import free_port, get, metric, post, wait_port
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--citsci", required=True)
 ap.add_argument("--tansu", required=True)
@@ -35,37 +37,6 @@ args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 work = tempfile.mkdtemp(prefix="citsci-e2e-")
 procs = []
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def wait_port(port, proc, what):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{what} exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{what} did not start on {port}")
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.read()
-
-
-def post(url, doc):
-    req = urllib.request.Request(url, json.dumps(doc).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.read()
-
-
-def metric(text, name):
-    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
 
 
 def rss_kb(pid):

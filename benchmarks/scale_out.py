@@ -12,6 +12,13 @@ import argparse, glob, json, os, shutil, signal, socket, struct, subprocess, sys
 import fastavro
 from confluent_kafka import Producer
 
+from harness import free_port, get as get_bytes, metric, wait_port
+
+
+def get(url):
+    return get_bytes(url).decode()
+
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--citsci", required=True)
 ap.add_argument("--tansu", required=True)
@@ -25,31 +32,6 @@ work = tempfile.mkdtemp(prefix="citsci-scale-")
 os.chmod(work, 0o755)
 procs = []
 as_root = os.geteuid() == 0
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def wait_port(port, proc, what):
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{what} exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{what} did not start on {port}")
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.read().decode()
-
-
-def metric(text, name):
-    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
 
 
 def as_server_user(cmd):
@@ -70,7 +52,7 @@ try:
     pg = subprocess.Popen(as_server_user([f"{pgbin}/postgres", "-D", f"{work}/pg/data", "-p", str(pgport), "-k", f"{work}/pg",
                                           "-h", "127.0.0.1"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(pg)
-    wait_port(pgport, pg, "postgres")
+    wait_port(pgport, pg, "postgres", 60)
     for _ in range(100):
         if subprocess.run([f"{pgbin}/pg_isready", "-h", "127.0.0.1", "-p", str(pgport)], stdout=subprocess.DEVNULL).returncode == 0:
             break
@@ -153,7 +135,7 @@ log: {{level: warning}}
             procs.append(p)
             services.append(p)
         for p, mport in zip(services, metrics):
-            wait_port(mport, p, "citsci run")
+            wait_port(mport, p, "citsci run", 60)
         # Every instance in the group with its partitions (its lag on /metrics), then the clock.
         deadline = time.time() + 120
         while time.time() < deadline and not all("citsci_consumer_lag{" in get(f"http://127.0.0.1:{m}/metrics") for m in metrics):

@@ -184,13 +184,3 @@ package final class AlertIngest: Sendable {
         countsStore.withLock { $0.messages += 1; $0.alerts += alerts.count }
     }
 }
-
-/// One decoder per worker of `runStaged`'s first stage. A decoder caches compiled schemas and is not
-/// thread-safe; worker `i` alone uses decoder `i`, and a stage's workers finish before the next stage
-/// starts, so no decoder is ever used by two tasks at once.
-private final class DecoderPool: @unchecked Sendable {
-    private let decoders: [AlertDecoder]
-    init(_ decoders: [AlertDecoder]) { self.decoders = decoders }
-    var count: Int { decoders.count }
-    subscript(i: Int) -> AlertDecoder { decoders[i] }
-}

@@ -38,25 +38,29 @@ package final class AlertPipeline: Sendable {
         package var limited: [String] = []
     }
 
-    /// An alert with the work done that needs nothing but the alert: the filters it matched and the
-    /// flipbooks they ask for. Made in parallel, in any order; `handle` then takes alerts in order.
+    /// An alert with the work done that needs nothing but the alert: the filters it matched, the
+    /// flipbooks they ask for and its light curve. Made in parallel, in any order; `handle` then
+    /// takes alerts in order.
     package struct Prepared: Sendable {
         package let alert: Alert
         package let matches: [FilterFile]
         let flipbooks: [SubjectBatcher.Prerendered]
+        let lightCurve: [UInt8]??
 
         /// Whether any filter matched (else only its outcome is recorded: `recordUnmatched`).
         package var matched: Bool { !matches.isEmpty }
     }
 
-    /// The filters, and the flipbooks of the matches (pure work, safe to run on any number of tasks).
+    /// The filters, then the flipbooks and light curve of a match (pure work, safe to run on any
+    /// number of tasks).
     package func prepare(_ alert: Alert) -> Prepared {
         let clock = ContinuousClock()
         let t0 = clock.now
         let matches = filters.matches(alert)
         filterTime.recordNanoseconds(Self.nanoseconds(clock.now - t0))
-        let flipbooks = matches.isEmpty ? [] : batcher.prerender(alert, matches: matches)
-        return Prepared(alert: alert, matches: matches, flipbooks: flipbooks)
+        guard !matches.isEmpty else { return Prepared(alert: alert, matches: [], flipbooks: [], lightCurve: nil) }
+        return Prepared(alert: alert, matches: matches, flipbooks: batcher.prerender(alert, matches: matches),
+                        lightCurve: .some(batcher.lightCurve(of: alert)))
     }
 
     /// Filters the alert and makes its subjects; durable in the state store when it returns.
@@ -93,7 +97,8 @@ package final class AlertPipeline: Sendable {
         }
         let clock = ContinuousClock()
         let t1 = clock.now
-        let results = try batcher.add(batch.map { SubjectBatcher.Matched(alert: $0.alert, matches: $0.matches, prerendered: $0.flipbooks) },
+        let results = try batcher.add(batch.map { SubjectBatcher.Matched(alert: $0.alert, matches: $0.matches, prerendered: $0.flipbooks,
+                                                                          lightCurve: $0.lightCurve) },
                                       now: now)
         batchTime.recordNanoseconds(Self.nanoseconds(clock.now - t1))
         return zip(batch, results).map { prepared, result in

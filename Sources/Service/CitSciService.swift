@@ -68,7 +68,8 @@ package struct CitSciService: Sendable {
             ingestEnds = false
             sourceDescription = "kafka \(brokers) \(topics.joined(separator: ","))"
         case .folder(let folder):
-            ingest = FolderIngestService(folder: folder, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters, once: once, logger: logger)
+            ingest = FolderIngestService(folder: folder, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters, once: once,
+                                         workers: cfg.workers, logger: logger)
             ingestEnds = false
             sourceDescription = "folder \(folder)"
         case .simulate(let count, let seed):

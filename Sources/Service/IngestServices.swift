@@ -1,5 +1,6 @@
 import Basics
 import AlertModel
+import Avro
 import Kafka
 import Foundation
 import Logging
@@ -116,68 +117,148 @@ package struct KafkaIngestService: Service {
 /// Alerts from a folder of .avro files (the embedded default). New files are picked up every
 /// `pollInterval`; with `once`, one pass and it returns. Files seen again cost nothing: each alert's
 /// subjects are recorded once.
+///
+/// As on Kafka, the work runs in two stages: files are read, decoded, filtered and their matches'
+/// flipbooks drawn on `workers` tasks, a few files per worker at a time, while the files before
+/// them go through the ordered stage (the state store and the sink, group commit) on threads that
+/// may block.
 package struct FolderIngestService: Service {
     package let folder: String
     package let schemas: (any WriterSchemaSource)?
     package let pipeline: AlertPipeline
     package let deadLetters: any DeadLetterSink
     package let once: Bool
+    package let workers: Int
     package let pollInterval: Duration
     package let logger: Logger
 
     package init(folder: String, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline, deadLetters: any DeadLetterSink,
-                once: Bool, pollInterval: Duration = .seconds(5), logger: Logger) {
+                once: Bool, workers: Int = 1, pollInterval: Duration = .seconds(5), logger: Logger) {
         self.folder = folder
         self.schemas = schemas
         self.pipeline = pipeline
         self.deadLetters = deadLetters
         self.once = once
+        self.workers = max(1, workers)
         self.pollInterval = pollInterval
         self.logger = logger
     }
 
+    /// A file after the parallel stage.
+    struct FileWork: Sendable {
+        enum Content: Sendable {
+            case unreadable(String)
+            case undecodable(kind: String, reason: String)
+            case prepared([AlertPipeline.Prepared])
+        }
+        let path: String
+        let index: Int
+        let bytes: [UInt8]
+        let content: Content
+    }
+
     package func run() async throws {
-        let decoder = AlertDecoder(schemas: schemas)
+        let decoders = DecoderPool((0..<workers).map { _ in AlertDecoder(schemas: schemas) })
         var seen: [String: Date] = [:]
-        let files = Counter(label: "citsci_files_total")
-        let dead = Counter(label: "citsci_dead_letters_total")
         // Cancellation (another service failed) ends the loop as a graceful shutdown does: a sleep
         // that throws at once must not turn this into a spin.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var due: [(path: String, index: Int)] = []
             for (index, path) in Self.avroFiles(folder).enumerated() {
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
                 if let modified, seen[path] == modified { continue }
                 seen[path] = modified ?? Date()
-                files.increment()
-                let bytes: [UInt8]
-                do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-                    // A dangling link or a file without read permission: kept as a dead letter with the reason.
-                    dead.increment()
-                    let reason = "cannot read \(path): \(FolderError.reason(of: error))"
-                    logger.warning("\(reason)")
-                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: [], kind: "unreadable", reason: reason))
-                    continue
-                }
-                let alerts: [Alert]
-                do { alerts = try decoder.decode(bytes, source: path) } catch {
-                    dead.increment()
-                    logger.warning("cannot decode \(path): \(error)")
-                    try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: error.kind.rawValue, reason: error.description))
-                    continue
-                }
-                for alert in alerts {
-                    do { try pipeline.handle(alert) } catch where AlertPipeline.isAlertFault(error) {
-                        dead.increment()
-                        logger.warning("alert \(alert.alertId) in \(path): \(error)")
-                        try await deadLetters.store(DeadLetter(file: path, index: index, bytes: bytes, kind: "render",
-                                                               reason: "alert \(alert.alertId): \(error)"))
-                    }
-                }
+                due.append((path, index))
             }
+            try await process(due, decoders: decoders)
             if once { return }
             do { try await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) } } catch { return }
         }
+    }
+
+    /// The files in chunks of a few per worker: each chunk's parallel stage runs while the chunk
+    /// before it is in the ordered stage (two chunks in memory at most).
+    private func process(_ files: [(path: String, index: Int)], decoders: DecoderPool) async throws {
+        let chunkSize = workers * 4
+        var chunks = stride(from: 0, to: files.count, by: chunkSize).map { Array(files[$0..<min(files.count, $0 + chunkSize)]) }[...]
+        var next: Task<[FileWork], any Error>? = chunks.popFirst().map { chunk in Task { try await prepare(chunk, decoders: decoders) } }
+        defer { next?.cancel() }
+        while let current = next {
+            let work = try await withTaskCancellationHandler { try await current.value } onCancel: { current.cancel() }
+            next = chunks.popFirst().map { chunk in Task { try await prepare(chunk, decoders: decoders) } }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            try await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try await handle(work) }
+        }
+    }
+
+    /// Reads, decodes and prepares the files on up to `workers` tasks, each with its own decoder;
+    /// returns them in order.
+    private func prepare(_ files: [(path: String, index: Int)], decoders: DecoderPool) async throws -> [FileWork] {
+        let parts = min(decoders.count, files.count)
+        let size = (files.count + parts - 1) / parts
+        var out = [[FileWork]](repeating: [], count: parts)
+        try await withThrowingTaskGroup(of: (Int, [FileWork]).self) { group in
+            for p in 0..<parts {
+                let slice = files[(p * size)..<min(files.count, (p + 1) * size)]
+                group.addTask { [pipeline] in
+                    var done: [FileWork] = []
+                    for (path, index) in slice {
+                        try Task.checkCancellation()
+                        let bytes: [UInt8]
+                        do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                            done.append(FileWork(path: path, index: index, bytes: [], content: .unreadable(FolderError.reason(of: error))))
+                            continue
+                        }
+                        let alerts: [Alert]
+                        do throws(AlertDecodingError) { alerts = try decoders[p].decode(bytes, source: path) } catch {
+                            done.append(FileWork(path: path, index: index, bytes: bytes,
+                                                 content: .undecodable(kind: error.kind.rawValue, reason: error.description)))
+                            continue
+                        }
+                        done.append(FileWork(path: path, index: index, bytes: bytes, content: .prepared(alerts.map(pipeline.prepare))))
+                    }
+                    return (p, done)
+                }
+            }
+            for try await (p, part) in group { out[p] = part }
+        }
+        return out.flatMap { $0 }
+    }
+
+    /// The ordered stage of a chunk: dead letters for the files that could not be read or decoded,
+    /// then the alerts' subjects and outcomes, durable together (group commit).
+    private func handle(_ work: [FileWork]) async throws {
+        let files = Counter(label: "citsci_files_total")
+        let dead = Counter(label: "citsci_dead_letters_total")
+        files.increment(by: work.count)
+        var matched: [(prepared: AlertPipeline.Prepared, file: FileWork)] = []
+        var unmatched: [AlertPipeline.Prepared] = []
+        for file in work {
+            switch file.content {
+            case .unreadable(let why):
+                // A dangling link or a file without read permission: kept as a dead letter with the reason.
+                dead.increment()
+                let reason = "cannot read \(file.path): \(why)"
+                logger.warning("\(reason)")
+                try await deadLetters.store(DeadLetter(file: file.path, index: file.index, bytes: [], kind: "unreadable", reason: reason))
+            case .undecodable(let kind, let reason):
+                dead.increment()
+                logger.warning("cannot decode \(file.path): \(reason)")
+                try await deadLetters.store(DeadLetter(file: file.path, index: file.index, bytes: file.bytes, kind: kind, reason: reason))
+            case .prepared(let alerts):
+                for prepared in alerts {
+                    if prepared.matched { matched.append((prepared, file)) } else { unmatched.append(prepared) }
+                }
+            }
+        }
+        for (item, result) in zip(matched, try pipeline.handle(matched.map(\.prepared))) {
+            guard case .failure(let error) = result else { continue }
+            dead.increment()
+            logger.warning("alert \(item.prepared.alert.alertId) in \(item.file.path): \(error)")
+            try await deadLetters.store(DeadLetter(file: item.file.path, index: item.file.index, bytes: item.file.bytes, kind: "render",
+                                                   reason: "alert \(item.prepared.alert.alertId): \(error)"))
+        }
+        try pipeline.recordUnmatched(unmatched)
     }
 
     /// The .avro files under `folder`, sorted (or the file itself). A folder named `*.avro` is

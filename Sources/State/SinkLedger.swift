@@ -118,9 +118,9 @@ package struct SinkLedger: Sendable {
             [.text(";" + filter + ";"), .real(since.timeIntervalSince1970), .integer(Int64(atMost))])[0][0].integer ?? 0)
     }
 
-    /// Every subject the sink holds, confirmed or pending.
+    /// Every subject the sink holds (confirmed: its frames and row written; not those still pending).
     package func subjectCount() throws -> Int {
-        Int(try database.execute("SELECT COUNT(*) FROM sink_subjects")[0][0].integer ?? 0)
+        Int(try database.execute("SELECT COUNT(*) FROM sink_subjects WHERE pending = 0")[0][0].integer ?? 0)
     }
 
     /// The folder of the set `name` while it is open.

@@ -166,21 +166,21 @@ package final class FolderSink: Sendable {
         }
         try ledger.recordPending(pending, at: now)
 
-        // Frames, then each manifest's new rows in one write and one sync.
+        // Frames, synced together, then each manifest's new rows in one write and one sync.
         var rows: [String: (folder: String, lines: String)] = [:]
         var written: [String: Set<String>] = [:]  // a set's manifest ids, read once when finishing a crash's subjects
+        var frames = FrameFiles()
         for (i, set, unfinished) in placed {
             let draft = subjects[i].draft
             let folder = root + "/" + set.name
-            for frame in draft.frames {
-                try Data(frame.bytes).write(to: URL(fileURLWithPath: folder + "/" + frame.name), options: .atomic)
-            }
+            for frame in draft.frames { try frames.write(frame.bytes, to: folder + "/" + frame.name) }
             if unfinished {
                 if written[set.name] == nil { written[set.name] = Set(try Manifest.read(folder + "/" + Manifest.fileName).map(\.externalID)) }
                 if written[set.name]!.contains(draft.externalID) { continue }
             }
             rows[set.name, default: (folder, "")].lines += Manifest.line(draft.row, header: set.header)
         }
+        try frames.sync(folder: root)
         for (_, manifest) in rows.sorted(by: { $0.key < $1.key }) {
             try append(manifest.lines, to: manifest.folder + "/" + Manifest.fileName)
         }

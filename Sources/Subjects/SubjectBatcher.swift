@@ -39,17 +39,26 @@ package final class SubjectBatcher: Sendable {
         try add([Matched(alert: alert, matches: matches, prerendered: prerendered)], now: now)[0].get()
     }
 
-    /// An alert and the filters it matched, with the flipbooks drawn ahead.
+    /// An alert and the filters it matched, with the flipbooks drawn ahead and, when made ahead
+    /// too, its light curve's JSON (`.some(nil)`: nothing to plot; nil: not made yet).
     package struct Matched: Sendable {
         package let alert: Alert
         package let matches: [FilterFile]
         package let prerendered: [Prerendered]
+        package let lightCurve: [UInt8]??
 
-        package init(alert: Alert, matches: [FilterFile], prerendered: [Prerendered] = []) {
+        package init(alert: Alert, matches: [FilterFile], prerendered: [Prerendered] = [], lightCurve: [UInt8]?? = nil) {
             self.alert = alert
             self.matches = matches
             self.prerendered = prerendered
+            self.lightCurve = lightCurve
         }
+    }
+
+    /// The light curve a subject of the alert carries, if subjects carry one (reads the alert's
+    /// history: work on the alert alone, which pipelines do in parallel before the ordered step).
+    package func lightCurve(of alert: Alert) -> [UInt8]? {
+        lightCurve ? SubjectContent.lightCurve(alert) : nil
     }
 
     /// `add` for many alerts, in order, with their subjects and outcomes durable in a few synced
@@ -69,6 +78,7 @@ package final class SubjectBatcher: Sendable {
                 try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
             }
             var made: [(FolderSink.NewSubject, [String])] = []
+            var curve = item.lightCurve  // made once for all the alert's destinations
             do {
                 for (destination, group) in Self.byDestination(enabled).sorted(by: { $0.key.description < $1.key.description }) {
                     var filters: [FilterFile] = []
@@ -82,9 +92,10 @@ package final class SubjectBatcher: Sendable {
                     if try sink.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
                     let book = try item.prerendered.first(where: { $0.spec == primary.flipbook })?.flipbook.get() ?? render(alert, as: primary.flipbook)
                     let previous = try alert.objectId.map { try sink.previousSubjects(object: $0, destination: destination) } ?? []
+                    if curve == nil { curve = .some(lightCurve(of: alert)) }
                     let draft = SubjectContent.draft(alert: alert, flipbook: book,
                                                      filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },
-                                                     previousAlertIDs: previous, lightCurve: lightCurve)
+                                                     previousAlertIDs: previous, lightCurve: curve ?? nil)
                     let frames = switch primary.flipbook.kind {
                     case .triplet: 3
                     case .blink: blinkFrames

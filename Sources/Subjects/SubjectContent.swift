@@ -46,11 +46,13 @@ package enum SubjectContent {
     /// and the look-up behind it, grow with its whole history.
     package static let maxPreviousIDs = 20
 
+    /// The subject of an alert; `lightCurve` is its light curve's JSON (`lightCurve(_:)`), when
+    /// subjects carry one and the alert has a point to plot.
     package static func draft(alert: Alert, flipbook: Flipbook, filters: [FilterStamp], previousAlertIDs: [String],
-                             lightCurve: Bool) -> SubjectDraft {
+                             lightCurve: [UInt8]?) -> SubjectDraft {
         let id = String(alert.alertId)
         var frames = flipbook.frames.enumerated().map { i, f in (name: "\(id)_\(i + 1).png", bytes: f.png) }
-        if lightCurve, let json = self.lightCurve(alert) { frames.append((name: "\(id)_lightcurve.json", bytes: json)) }
+        if let lightCurve { frames.append((name: "\(id)_lightcurve.json", bytes: lightCurve)) }
         func f(_ x: Double?, _ digits: Int) -> String? { x.flatMap { $0.isFinite ? String(format: "%.\(digits)f", $0) : nil } }
         var meta: [(String, String?)] = [
             ("survey", alert.survey == .rubin ? "Rubin/LSST" : "ZTF"),

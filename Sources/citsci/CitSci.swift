@@ -1,7 +1,7 @@
 import Basics
 import Service
 import ArgumentParser
-import CMalloc
+import CGlibc
 import Foundation
 
 @main

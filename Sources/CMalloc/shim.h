@@ -1,2 +1,0 @@
-// glibc's allocator settings (mallopt), for the executable's start-up: see CitSci.main.
-#include <malloc.h>
