@@ -104,7 +104,7 @@ struct PostgresDatabaseTests {
         let url = try server.newDatabase()
         let a = try StateStore(path: url), b = try StateStore(path: url)
         let alerts = try (0..<3).map { try AlertSimulator(seed: 11).alert($0) }
-        for other in [b, a] {
+        for (other, name) in [(b, "another instance"), (a, "the same instance")] {
             let committed = DispatchSemaphore(value: 0)
             let opened = DispatchSemaphore(value: 0)
             let waited = Mutex(false)
@@ -121,14 +121,13 @@ struct PostgresDatabaseTests {
                 opened.signal()
             }
             opened.wait()
-            let other = other === a ? "the same instance" : "another instance"
-            try other == "the same instance" ? a.record(alerts[1], outcome: .matched) : b.record(alerts[0], outcome: .filteredOut)
+            try other.record(other === a ? alerts[1] : alerts[0], outcome: .matched)
             _ = try b.database.transaction { tx in try tx.execute("SELECT COUNT(*) FROM alerts") }
             committed.signal()
             opened.wait()
-            #expect(waited.withLock { $0 }, "\(other) committed while the first transaction was open")
+            #expect(waited.withLock { $0 }, "\(name) committed while the first transaction was open")
         }
-        #expect(try (a.database as! PostgresDatabase).openConnections == 2, "one per stage at once, kept for reuse")
+        #expect((a.database as! PostgresDatabase).openConnections == 2, "one per stage at once, kept for reuse")
     }
 
     /// Two instances reading a value and writing it back changed, at once: one is run again, and
