@@ -1,6 +1,6 @@
 """What the end-to-end benchmarks share: free loopback ports, waiting for a process to listen,
-HTTP GET/POST, and a counter summed from Prometheus text."""
-import json, socket, sys, time, urllib.request
+HTTP GET/POST, a counter summed from Prometheus text, a Tansu broker, simulated alerts."""
+import json, os, socket, subprocess, sys, time, urllib.request
 
 
 def free_port():
@@ -32,3 +32,34 @@ def post(url, doc):
 
 def metric(text, name):
     return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
+
+
+def start_tansu(tansu, procs, topic="alerts", partitions=4):
+    """A Tansu broker on a free loopback port with `topic` created; returns its port."""
+    port = free_port()
+    broker = subprocess.Popen([tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                               "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(broker)
+    wait_port(port, broker, "tansu")
+    subprocess.run([tansu, "topic", "create", topic, "--partitions", str(partitions), "--broker", f"tcp://127.0.0.1:{port}"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return port
+
+
+def simulated_records(citsci, work, count, profile):
+    """`count` alerts from `citsci simulate` read back with fastavro, their writer schema written to
+    `work`/schemas/1.avsc (schema id 1 of the Confluent framing); returns (records, parsed schema)."""
+    import fastavro
+    subprocess.run([citsci, "simulate", "--out", f"{work}/base", "--count", str(count), "--seed", "7", "--profile", profile],
+                   check=True, stdout=subprocess.DEVNULL)
+    records, schema = [], None
+    for name in sorted(os.listdir(f"{work}/base")):
+        with open(f"{work}/base/{name}", "rb") as f:
+            reader = fastavro.reader(f)
+            schema = reader.writer_schema
+            records.extend(reader)
+    os.makedirs(f"{work}/schemas")
+    with open(f"{work}/schemas/1.avsc", "w") as f:
+        json.dump(schema, f)
+    return records, fastavro.parse_schema(schema)

@@ -17,7 +17,7 @@ import urllib.request
 import fastavro
 from confluent_kafka import Producer
 
-from harness import free_port, get, metric, post, wait_port
+from harness import free_port, get, metric, post, simulated_records, start_tansu, wait_port
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--citsci", required=True)
@@ -58,32 +58,14 @@ def stop():
 
 try:
     # Broker, fake Zooniverse, and the alerts to send.
-    port = free_port()
-    tansu = subprocess.Popen([args.tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-                              "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(tansu)
-    wait_port(port, tansu, "tansu")
-    subprocess.run([args.tansu, "topic", "create", "alerts", "--partitions", "4", "--broker", f"tcp://127.0.0.1:{port}"],
-                   check=True, stdout=subprocess.DEVNULL)
+    port = start_tansu(args.tansu, procs)
     # The account's subject limit raised past the run (a new Zooniverse account has 10,000; the
     # service holds the rest with the reason, which is not what this measures).
     fake = subprocess.Popen([sys.executable, os.path.join(root, "Tests/Fixtures/fake_panoptes.py"), "--subject-limit", "10000000"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     procs.append(fake)
     panoptes = f"http://127.0.0.1:{int(fake.stdout.readline())}"
-    subprocess.run([args.citsci, "simulate", "--out", f"{work}/base", "--count", str(args.base), "--seed", "7",
-                    "--profile", args.profile], check=True, stdout=subprocess.DEVNULL)
-    records, schema = [], None
-    for name in sorted(os.listdir(f"{work}/base")):
-        with open(f"{work}/base/{name}", "rb") as f:
-            reader = fastavro.reader(f)
-            schema = reader.writer_schema
-            records.extend(reader)
-    os.makedirs(f"{work}/schemas")
-    with open(f"{work}/schemas/1.avsc", "w") as f:
-        json.dump(schema, f)
-    parsed = fastavro.parse_schema(schema)
+    records, parsed = simulated_records(args.citsci, work, args.base, args.profile)
 
     filters = args.filters
     if not filters:

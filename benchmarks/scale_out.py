@@ -7,12 +7,12 @@ pinned: on a 2-core machine they share the cores with the instances, more so wit
 
 Usage: benchmarks/scale_out.py --citsci BIN --tansu BIN [--count N] [--profile light|lsstcam] [--json]
 """
-import argparse, glob, json, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time, urllib.request
+import argparse, glob, io, json, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time, urllib.request
 
 import fastavro
 from confluent_kafka import Producer
 
-from harness import free_port, get as get_bytes, metric, wait_port
+from harness import free_port, get as get_bytes, metric, simulated_records, start_tansu, wait_port
 
 
 def get(url):
@@ -62,31 +62,12 @@ try:
         return subprocess.run([f"{pgbin}/psql", "-h", "127.0.0.1", "-p", str(pgport), "-U", "citsci", "-d", db, "-tAc", sql],
                               check=True, capture_output=True, text=True).stdout.strip()
 
-    port = free_port()
-    tansu = subprocess.Popen([args.tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-                              "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(tansu)
-    wait_port(port, tansu, "tansu")
-    subprocess.run([args.tansu, "topic", "create", "alerts", "--partitions", "4", "--broker", f"tcp://127.0.0.1:{port}"],
-                   check=True, stdout=subprocess.DEVNULL)
+    port = start_tansu(args.tansu, procs)
 
     # The load: simulated alerts re-encoded with new ids, Confluent-framed, preloaded.
-    subprocess.run([args.citsci, "simulate", "--out", f"{work}/base", "--count", str(args.base), "--seed", "7",
-                    "--profile", args.profile], check=True, stdout=subprocess.DEVNULL)
-    records, schema = [], None
-    for name in sorted(os.listdir(f"{work}/base")):
-        with open(f"{work}/base/{name}", "rb") as f:
-            reader = fastavro.reader(f)
-            schema = reader.writer_schema
-            records.extend(reader)
-    os.makedirs(f"{work}/schemas")
-    with open(f"{work}/schemas/1.avsc", "w") as f:
-        json.dump(schema, f)
-    parsed = fastavro.parse_schema(schema)
+    records, parsed = simulated_records(args.citsci, work, args.base, args.profile)
     id_field = "diaSourceId" if "diaSourceId" in records[0] else "alertId"
     producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
-    import io
     for i in range(args.count):
         r = dict(records[i % len(records)])
         r[id_field] = 9_000_000_000_000 + i
