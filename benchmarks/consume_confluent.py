@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """The Python baseline for `citsci bench consume`: confluent-kafka consuming the topic from the
-beginning and fastavro decoding each message (a container file, as ZTF sends them) to dicts. The
-clock runs from the first message to the last. Same consumer settings as citsci's benchmark.
+beginning and fastavro decoding each message (a container file, as ZTF sends them) to dicts. Every
+partition is assigned, no group joined (as kcat -C and `citsci bench consume` read). The clock runs
+from the first message to the last; benchmarks/kafka.sh also times the whole process.
 
 Usage: python3 benchmarks/consume_confluent.py --brokers HOST:PORT --topic T --count N [--json]
 """
 import argparse, io, json, time, uuid
 import fastavro
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--brokers", required=True)
@@ -18,7 +19,8 @@ args = ap.parse_args()
 c = Consumer({"bootstrap.servers": args.brokers, "group.id": f"py-bench-{uuid.uuid4()}", "auto.offset.reset": "earliest",
               "enable.auto.commit": False, "session.timeout.ms": 3000, "heartbeat.interval.ms": 500,
               "max.poll.interval.ms": 10000})
-c.subscribe([args.topic])
+partitions = c.list_topics(args.topic, timeout=10).topics[args.topic].partitions
+c.assign([TopicPartition(args.topic, p, OFFSET_BEGINNING) for p in partitions])
 n = nbytes = alerts = 0
 first = None
 while n < args.count:

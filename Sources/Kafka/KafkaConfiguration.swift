@@ -42,6 +42,10 @@ package struct KafkaConsumerConfiguration: Sendable {
     package var properties: [String: String]
     /// How often done offsets are committed while consuming (and always on revoke and close).
     package var commitInterval: Duration
+    /// Reads every partition of `topics` (names, not patterns) itself instead of joining the group:
+    /// no wait for a rebalance (1.5-24 s on Tansu), nothing shared with other members. For benchmarks
+    /// and one-off reads; a service in a group leaves it false.
+    package var readsAllPartitions = false
 
     package init(brokers: String, groupID: String, topics: [String], start: StartPosition = .committed,
                 properties: [String: String] = [:], commitInterval: Duration = .milliseconds(500)) {

@@ -48,17 +48,64 @@ package final class KafkaConsumer: @unchecked Sendable {
         self.handle = handle
         self.core = core
         rd_kafka_poll_set_consumer(handle)
+        if configuration.readsAllPartitions {
+            do throws(KafkaError) {
+                let list = try Self.allPartitions(handle, configuration.topics)
+                defer { rd_kafka_topic_partition_list_destroy(list) }
+                core.rebalance(handle, RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, list)
+            } catch {
+                destroyUnopened()
+                throw error
+            }
+            return
+        }
         let topics = rd_kafka_topic_partition_list_new(Int32(configuration.topics.count))
         defer { rd_kafka_topic_partition_list_destroy(topics) }
         for t in configuration.topics { rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA) }
         let err = rd_kafka_subscribe(handle, topics)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            rd_kafka_destroy(handle)
+            destroyUnopened()
             throw KafkaError(err, "subscribe to \(configuration.topics.joined(separator: ","))")
         }
     }
 
     deinit { close() }
+
+    /// Frees the handle of a consumer whose init fails after creating it (the deinit still runs then,
+    /// and must not free it twice: that deadlocks in librdkafka).
+    private func destroyUnopened() {
+        pollLock.withLock { closed in
+            rd_kafka_destroy(handle)
+            closed = true
+        }
+    }
+
+    /// Every partition of `topics`, from the brokers' metadata.
+    private static func allPartitions(_ handle: OpaquePointer, _ topics: [String]) throws(KafkaError)
+        -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
+        for name in topics {
+            let topic = rd_kafka_topic_new(handle, name, nil)
+            defer { rd_kafka_topic_destroy(topic) }
+            var metadata: UnsafePointer<rd_kafka_metadata>? = nil
+            let err = rd_kafka_metadata(handle, 0, topic, &metadata, 10_000)
+            defer { if let metadata { rd_kafka_metadata_destroy(metadata) } }
+            var failure = err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(err, "metadata of topic \(name)")
+            if failure == nil, let m = metadata?.pointee, m.topic_cnt == 1 {
+                let t = m.topics[0]
+                if t.err != RD_KAFKA_RESP_ERR_NO_ERROR { failure = KafkaError(t.err, "metadata of topic \(name)") }
+                for i in 0..<Int(t.partition_cnt) { rd_kafka_topic_partition_list_add(list, name, t.partitions[i].id) }
+            } else if failure == nil {
+                failure = KafkaError(code: -1, reason: "metadata of topic \(name): the brokers do not know it")
+            }
+            if let failure {
+                rd_kafka_topic_partition_list_destroy(list)
+                throw failure
+            }
+        }
+        return list
+    }
 
     /// A group's committed offsets (the next offset it will read) for the given partitions, asked of
     /// the broker without joining the group (no rebalance for its members); partitions with nothing

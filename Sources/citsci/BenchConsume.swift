@@ -6,7 +6,7 @@ import Foundation
 struct BenchConsume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
-        abstract: "Consume + decode throughput from a Kafka topic (the clock runs from the first message to the last).")
+        abstract: "Consume + decode throughput from a Kafka topic, every partition read from the beginning without joining a group (as kcat -C does).")
 
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var schemaOptions: SchemaOptions
@@ -26,9 +26,11 @@ struct BenchConsume: AsyncParsableCommand {
     func run() async throws {
         var properties = KafkaConsumerConfiguration.fastRebalance
         properties.merge(try kafka.parsedProperties()) { _, new in new }
-        let consumer = try KafkaConsumer(KafkaConsumerConfiguration(
+        var configuration = KafkaConsumerConfiguration(
             brokers: kafka.brokers, groupID: "citsci-bench-\(UUID().uuidString)", topics: [topic], start: .earliest,
-            properties: properties))
+            properties: properties)
+        configuration.readsAllPartitions = true
+        let consumer = try KafkaConsumer(configuration)
         defer { consumer.close() }
         let decoder = AlertDecoder(schemas: try schemaOptions.source())
         let clock = ContinuousClock()

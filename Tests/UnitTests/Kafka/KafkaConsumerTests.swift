@@ -38,6 +38,24 @@ import TestSupport
         #expect(consumer.inFlight == 0)
     }
 
+    @Test func aConsumerThatReadsAllPartitionsJoinsNoGroup() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("t", partitions: 3)
+        try await produce(cluster, topic: "t", count: 30)
+        var configuration = KafkaConsumerConfiguration(brokers: cluster.bootstrap, groupID: "nobody", topics: ["t"], start: .earliest)
+        configuration.readsAllPartitions = true
+        let consumer = try KafkaConsumer(configuration)
+        defer { consumer.close() }
+        // Assigned at once, before any poll: no group join to wait for.
+        #expect(consumer.assignment == Set((0..<3).map { OffsetTracker.Partition(topic: "t", partition: $0) }))
+        let messages = try await collect(consumer, count: 30)
+        #expect(Set(messages.map(\.value)) == Set((0..<30).map { Array("m\($0)".utf8) }))
+
+        var unknown = configuration
+        unknown.topics = ["no-such-topic"]
+        #expect(throws: KafkaError.self) { try KafkaConsumer(unknown) }
+    }
+
     @Test func aRestartResumesAfterTheLastDoneMessage() async throws {
         let cluster = try KafkaMockCluster()
         try cluster.createTopic("t", partitions: 2)
