@@ -73,9 +73,12 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: crossModule),
         .target(name: "Classifications", dependencies: ["Basics", "Avro", "Schemas", "Kafka", "State", "Zooniverse", "WebServer"], swiftSettings: crossModule),
+        // The web page for PIs and operators: server-rendered pages over the state, the filters and the window.
+        .target(name: "WebPages", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State", "WebServer"],
+                swiftSettings: crossModule),
         .target(name: "Service", dependencies: [
             "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebClient",
-            "WebServer", "Classifications", logging, metrics,
+            "WebServer", "WebPages", "Classifications", logging, metrics,
             .product(name: "Yams", package: "Yams"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -91,8 +94,8 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service"], path: "Tests/TestSupport"),
         // Unit tests: no network, no broker, no server, no subprocess, no sleeps (`swift test --filter Unit`).
-        .testTarget(name: "UnitTests", dependencies: ["Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        .testTarget(name: "UnitTests", dependencies: ["Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "WebPages", "Classifications", "Service", "TestSupport"]),
         // Integration tests: Tansu, PostgreSQL, the fake Panoptes, HTTP servers, the citsci binary, the soak.
-        .testTarget(name: "IntegrationTests", dependencies: ["citsci", "Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "Classifications", "Service", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["citsci", "Basics", "Avro", "WebClient", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "WebPages", "Classifications", "Service", "TestSupport"]),
     ]
 )

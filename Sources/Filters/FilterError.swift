@@ -36,7 +36,7 @@ package struct FilterError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 
     /// Places the error in `text` (the expression), whose lines start at `line`:`column` of `file`.
-    func placed(in text: String, file: String?, line: Int = 1, column: Int = 1) -> FilterError {
+    package func placed(in text: String, file: String?, line: Int = 1, column: Int = 1) -> FilterError {
         var e = self
         let bytes = Array(text.utf8)
         let upTo = bytes.prefix(min(offset, bytes.count))

@@ -13,6 +13,8 @@ package final class AlertPipeline: Sendable {
     package let filters: FilterSet
     package let batcher: SubjectBatcher
     package let sink: FolderSink
+    /// Where the ordered stage hands its alerts for the window of recent alerts (none: not kept).
+    package let recent: RecentAlertsRecorder?
 
     let alerts = Counter(label: "citsci_alerts_total")
     let matched = Counter(label: "citsci_alerts_matched_total")
@@ -23,10 +25,11 @@ package final class AlertPipeline: Sendable {
     let filterTime = Timer(label: "citsci_stage_seconds", dimensions: [("stage", "filter")])
     let batchTime = Timer(label: "citsci_stage_seconds", dimensions: [("stage", "render_and_batch")])
 
-    package init(filters: FilterSet, batcher: SubjectBatcher) {
+    package init(filters: FilterSet, batcher: SubjectBatcher, recent: RecentAlertsRecorder? = nil) {
         self.filters = filters
         self.batcher = batcher
         self.sink = batcher.sink
+        self.recent = recent
     }
 
     package struct Outcome: Sendable, Equatable {
@@ -112,6 +115,45 @@ package final class AlertPipeline: Sendable {
                 return error
             }
         }
+    }
+
+    /// An alert of the ordered stage with where it came from: its message or file (`origin`, for a
+    /// dead letter), the bytes it arrived in and its place among their alerts.
+    package struct Arrival<Origin: Sendable>: Sendable {
+        package let prepared: Prepared
+        package let origin: Origin
+        package let packet: [UInt8]
+        package let index: Int
+        /// `topic[partition]@offset` or a file path.
+        package let source: String
+
+        package init(prepared: Prepared, origin: Origin, packet: [UInt8], index: Int, source: String) {
+            self.prepared = prepared
+            self.origin = origin
+            self.packet = packet
+            self.index = index
+            self.source = source
+        }
+    }
+
+    /// The ordered stage for a batch, whatever its source: the matched alerts' subjects (an alert
+    /// whose stamps are bad goes to `deadLetter` with its error), then the outcomes of the alerts
+    /// that matched nothing, durable together; then the batch is offered to the window of recent
+    /// alerts.
+    package func handleInOrder<Origin: Sendable>(_ batch: [Arrival<Origin>],
+                                                 deadLetter: (Arrival<Origin>, any Error) async throws -> Void) async throws {
+        let matched = batch.filter(\.prepared.matched)
+        for (item, result) in zip(matched, try handle(matched.map(\.prepared))) {
+            if case .failure(let error) = result { try await deadLetter(item, error) }
+        }
+        try recordUnmatched(batch.filter { !$0.prepared.matched }.map(\.prepared))
+        guard let recent else { return }
+        let now = Date().timeIntervalSince1970
+        recent.offer(batch.map { a in
+            let alert = a.prepared.alert
+            return RecentAlerts.Entry(survey: alert.survey.rawValue, alertID: alert.alertId, objectID: alert.objectId, receivedAt: now,
+                                      source: a.source, packet: a.packet, index: a.index)
+        })
     }
 
     static func nanoseconds(_ d: Duration) -> Int64 {

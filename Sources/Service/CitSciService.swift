@@ -8,6 +8,7 @@ import ServiceLifecycle
 import State
 import UnixSignals
 import Subjects
+import WebPages
 import WebServer
 import Zooniverse
 
@@ -18,6 +19,10 @@ package struct CitSciService: Sendable {
     package let configuration: RunConfiguration
     package let state: StateStore
     package let pipeline: AlertPipeline
+    /// Keeps the window of recent alerts (the filter playground's), unless the configuration says 0.
+    package let recent: RecentAlertsRecorder?
+    /// Writer schemas of Rubin packets (registry or folder), for the pages that decode the window.
+    package let schemas: (any WriterSchemaSource)?
     package let ingest: any RunnableOnce
     /// The source ends by itself (the simulator): the service then keeps running its other stages.
     package let ingestEnds: Bool
@@ -44,8 +49,10 @@ package struct CitSciService: Sendable {
         guard !filters.filters.isEmpty else { throw StartupError("no usable filter in \(cfg.filters)") }
         let sink = try FolderSink(root: cfg.sink.folder, state: state,
                                   options: .init(maxSetSize: cfg.sink.maxSetSize, maxSetAge: cfg.sink.maxSetAgeHours * 3600))
-        pipeline = AlertPipeline(filters: filters, batcher: SubjectBatcher(sink: sink, state: state, lightCurve: cfg.sink.lightCurve))
-        let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map(Environment.schemaRegistry)
+        recent = cfg.recentAlerts > 0 ? RecentAlertsRecorder(state: state, keep: cfg.recentAlerts, logger: logger) : nil
+        pipeline = AlertPipeline(filters: filters, batcher: SubjectBatcher(sink: sink, state: state, lightCurve: cfg.sink.lightCurve),
+                                 recent: recent)
+        schemas = try cfg.schemaRegistry.map(Environment.schemaRegistry)
             ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
         let kafkaSecrets = Environment.kafkaSecrets
         switch (cfg.deadLetterTopic, cfg.source) {
@@ -114,7 +121,18 @@ package struct CitSciService: Sendable {
 
     /// One pass (`run --once`): the alerts there are, one push, one pull.
     package func runOnce() async throws {
-        try await ingest.run()
+        if let recent {
+            async let window: Void = recent.run()
+            do { try await ingest.run() } catch {
+                recent.finish()
+                try? await window
+                throw error
+            }
+            recent.finish()
+            try await window
+        } else {
+            try await ingest.run()
+        }
         if let push { await push.round() }
         if let classifications { await classifications.round() }
     }
@@ -136,11 +154,16 @@ package struct CitSciService: Sendable {
                 }
             }, successTerminationBehavior: .ignore),
         ] + extra
+        if let recent { services.append(.init(service: recent, successTerminationBehavior: .ignore)) }
         if let push { services.append(.init(service: push)) }
         if let classifications { services.append(.init(service: classifications)) }
         if let address = configuration.metricsAddress, let metrics {
             let endpoint = HTTPEndpoint(host: address.host, port: address.port, insecure: configuration.metricsInsecure)
-            services.append(.init(service: MetricsService(endpoint: endpoint, access: MetricsService.access(), logger: logger, render: metrics)))
+            let site = Site(filters: pipeline.filters, state: state, schemas: schemas, metrics: metrics,
+                            deadLetterFolder: configuration.deadLetterTopic == nil ? configuration.deadLetterFolder ?? "dead-letters" : nil,
+                            token: Site.token(), playgroundAlerts: max(configuration.recentAlerts, 1))
+            services.append(.init(service: MetricsService(endpoint: endpoint, access: MetricsService.access(), logger: logger, render: metrics,
+                                                          site: site)))
         }
         return services
     }

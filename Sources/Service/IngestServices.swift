@@ -89,19 +89,17 @@ package struct KafkaIngestService: Service {
                             lastActivity.touch()
                             messages.increment(by: staged.count)
                             // Group commit: the batch's subjects and outcomes durable in a few synced writes.
-                            var unmatched: [AlertPipeline.Prepared] = []
-                            var matched: [(prepared: AlertPipeline.Prepared, message: KafkaMessage)] = []
-                            for s in staged {
-                                for prepared in s.items {
-                                    if prepared.matched { matched.append((prepared, s.message)) } else { unmatched.append(prepared) }
+                            let arrivals = staged.flatMap { s in
+                                s.items.enumerated().map { i, prepared in
+                                    AlertPipeline.Arrival(prepared: prepared, origin: s.message, packet: s.message.value, index: i,
+                                                          source: s.message.position)
                                 }
                             }
-                            for (item, result) in zip(matched, try pipeline.handle(matched.map(\.prepared))) {
-                                guard case .failure(let error) = result else { continue }
+                            try await pipeline.handleInOrder(arrivals) { item, error in
                                 dead.increment()
-                                try await deadLetters.store(DeadLetter(message: item.message, kind: "render", reason: "alert \(item.prepared.alert.alertId): \(error)"))
+                                try await deadLetters.store(DeadLetter(message: item.origin, kind: "render",
+                                                                       reason: "alert \(item.prepared.alert.alertId): \(error)"))
                             }
-                            try pipeline.recordUnmatched(unmatched)
                         }
                     }
                     try await group.next()
@@ -231,8 +229,7 @@ package struct FolderIngestService: Service {
         let files = Counter(label: "citsci_files_total")
         let dead = Counter(label: "citsci_dead_letters_total")
         files.increment(by: work.count)
-        var matched: [(prepared: AlertPipeline.Prepared, file: FileWork)] = []
-        var unmatched: [AlertPipeline.Prepared] = []
+        var arrivals: [AlertPipeline.Arrival<FileWork>] = []
         for file in work {
             switch file.content {
             case .unreadable(let why):
@@ -246,19 +243,17 @@ package struct FolderIngestService: Service {
                 logger.warning("cannot decode \(file.path): \(reason)")
                 try await deadLetters.store(DeadLetter(file: file.path, index: file.index, bytes: file.bytes, kind: kind, reason: reason))
             case .prepared(let alerts):
-                for prepared in alerts {
-                    if prepared.matched { matched.append((prepared, file)) } else { unmatched.append(prepared) }
+                for (i, prepared) in alerts.enumerated() {
+                    arrivals.append(.init(prepared: prepared, origin: file, packet: file.bytes, index: i, source: file.path))
                 }
             }
         }
-        for (item, result) in zip(matched, try pipeline.handle(matched.map(\.prepared))) {
-            guard case .failure(let error) = result else { continue }
+        try await pipeline.handleInOrder(arrivals) { item, error in
             dead.increment()
-            logger.warning("alert \(item.prepared.alert.alertId) in \(item.file.path): \(error)")
-            try await deadLetters.store(DeadLetter(file: item.file.path, index: item.file.index, bytes: item.file.bytes, kind: "render",
+            logger.warning("alert \(item.prepared.alert.alertId) in \(item.origin.path): \(error)")
+            try await deadLetters.store(DeadLetter(file: item.origin.path, index: item.origin.index, bytes: item.origin.bytes, kind: "render",
                                                    reason: "alert \(item.prepared.alert.alertId): \(error)"))
         }
-        try pipeline.recordUnmatched(unmatched)
     }
 
     /// The .avro files under `folder`, sorted (or the file itself). A folder named `*.avro` is

@@ -21,8 +21,9 @@ import Yams
 ///                       publish: {brokers: "host:9092", topic: zooniverse-results, schema_id: 1,
 ///                                 schema_registry: URL, lasair_topic: NAME, debounce_seconds: 300}}
 ///     metrics: {listen: "127.0.0.1:9464"}
-///     pipeline: {workers: 2, batch: 256}   # decode/filter/render tasks (default: the cores);
+///     pipeline: {workers: 2, batch: 256,   # decode/filter/render tasks (default: the cores);
 ///                                           # alerts per durable write (group commit)
+///                recent_alerts: 10000}      # the window the filter playground runs over (0: none)
 ///     log: {format: text, level: info}
 package struct RunConfiguration: Sendable, Equatable {
     package enum Source: Sendable, Equatable {
@@ -82,6 +83,9 @@ package struct RunConfiguration: Sendable, Equatable {
     /// that matched nothing, the most of a stream): an alert consumed waits at most for the batch
     /// before its own to be durable and its offset committable. 1: one write per message.
     package var batch = 256
+    /// Alerts kept, whole, in the state store's window of recent alerts (the filter playground's
+    /// examples on the web page); 0 keeps none.
+    package var recentAlerts = 10_000
     package var schemaRegistry: String?
     package var schemaFolder: String?
     package var filters = "filters"
@@ -295,9 +299,10 @@ package struct RunConfiguration: Sendable, Equatable {
                 if let l = c.metricsListen, Self.hostPort(l) == nil { throw fail(m["listen"], "metrics.listen must be host:port, e.g. 127.0.0.1:9464") }
             }
             if let n = top["pipeline"] {
-                let m = try mapping(n, "pipeline", keys: ["workers", "batch"])
+                let m = try mapping(n, "pipeline", keys: ["workers", "batch", "recent_alerts"])
                 c.workers = try int(m, "workers", 1...256) ?? c.workers
                 c.batch = try int(m, "batch", 1...10_000) ?? c.batch
+                c.recentAlerts = try int(m, "recent_alerts", 0...1_000_000) ?? c.recentAlerts
             }
             if let n = top["log"] {
                 let m = try mapping(n, "log", keys: ["format", "level"])

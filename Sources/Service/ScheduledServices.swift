@@ -1,6 +1,7 @@
 import Basics
 import Subjects
 import Zooniverse
+import WebPages
 import WebServer
 import Classifications
 import Foundation
@@ -143,14 +144,17 @@ package struct MetricsService: Service {
     package let render: @Sendable () -> String
     package let healthy: @Sendable () -> Bool
     package let logger: Logger
+    /// The web pages, served beside `/metrics` (none: only `/metrics` and `/healthz`).
+    package let site: Site?
 
     package init(endpoint: HTTPEndpoint, access: HTTPAccess, logger: Logger, render: @escaping @Sendable () -> String,
-                healthy: @escaping @Sendable () -> Bool = { true }) {
+                healthy: @escaping @Sendable () -> Bool = { true }, site: Site? = nil) {
         self.endpoint = endpoint
         self.access = access
         self.render = render
         self.healthy = healthy
         self.logger = logger
+        self.site = site
     }
 
     /// The access the environment sets: a bearer token from CITSCI_METRICS_TOKEN, or none.
@@ -162,12 +166,15 @@ package struct MetricsService: Service {
     }
 
     package func run() async throws {
-        let (render, healthy, logger, endpoint) = (self.render, self.healthy, self.logger, self.endpoint)
+        let (render, healthy, logger, endpoint, site) = (self.render, self.healthy, self.logger, self.endpoint, self.site)
         var bounded = endpoint
-        bounded.limits.maxBodyBytes = 0  // nothing here takes a body
+        bounded.limits.maxBodyBytes = site == nil ? 0 : 64 * 1024  // a filter's expression is the only body taken
         let server = HTTPServer(endpoint: bounded, access: access, logger: logger, onRunning: { port in
-            logger.info("metrics on http://\(HTTPEndpoint(host: endpoint.host, port: port))/metrics")
+            let address = HTTPEndpoint(host: endpoint.host, port: port)
+            let pages = site == nil ? "" : ", the web page on http://\(address)/"
+            logger.info("metrics on http://\(address)/metrics\(pages)")
         }) { request in
+            if let site, let answer = await site.respond(request) { return answer }
             switch (request.method, request.path) {
             case ("GET", "/metrics"), ("HEAD", "/metrics"):
                 return .init(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(render().utf8))
@@ -176,7 +183,7 @@ package struct MetricsService: Service {
             case (_, "/metrics"), (_, "/healthz"):
                 return .json(405, ["error": "GET only"])
             default:
-                return .json(404, ["error": "GET /metrics or /healthz"])
+                return .json(404, ["error": site == nil ? "GET /metrics or /healthz" : "GET /, /metrics or /healthz"])
             }
         }
         try await server.run()

@@ -183,6 +183,20 @@ package final class StateStore: Sendable {
         """
         ALTER TABLE zooniverse_sets ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
         """,
+        // 10: the window of recent alerts, whole packets, for the filter playground (`RecentAlerts`).
+        """
+        CREATE TABLE recent_alerts (
+            survey TEXT NOT NULL,
+            alert_id INTEGER NOT NULL,
+            object_id TEXT,
+            received_at REAL NOT NULL,
+            source TEXT NOT NULL,
+            packet BLOB NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (survey, alert_id)
+        );
+        CREATE INDEX recent_alerts_age ON recent_alerts (received_at);
+        """,
     ]
 
     package enum Outcome: String, Sendable {

@@ -294,7 +294,7 @@ package struct HTTPAccess: Sendable {
 
     /// Compares without stopping at the first difference, so the answer's timing says nothing of
     /// how much of a guess was right.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    package static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         var diff = UInt8(truncatingIfNeeded: x.count ^ y.count)
         for i in 0..<max(x.count, y.count) {

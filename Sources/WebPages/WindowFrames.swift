@@ -1,0 +1,43 @@
+import AlertModel
+import Basics
+import Foundation
+import Stamps
+import State
+import WebServer
+
+/// The frames of an alert of the window (`/window/<survey>/<id>/<n>.png`): its triplet, drawn as a
+/// volunteer would see it, from the packet kept in the state store.
+struct WindowFrames {
+    let site: Site
+    static let settings: RenderSettings = {
+        var s = RenderSettings()
+        s.size = 150
+        return s
+    }()
+
+    func frame(survey: String, alertID: String, file: String) async -> HTTPServer.Response {
+        guard let id = Int64(alertID), file.hasSuffix(".png"), let n = Int(file.dropLast(4)), (0..<3).contains(n) else {
+            return .text(404, "no such frame: frames are /window/<survey>/<alert id>/0.png, 1.png or 2.png\n")
+        }
+        let recent = site.state.recent
+        let entry: RecentAlerts.Entry?
+        do {
+            entry = try await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try recent.entry(survey: survey, alertID: id) }
+        } catch {
+            return .text(500, "cannot read the window of recent alerts: \(error)\n")
+        }
+        guard let entry else { return .text(404, "alert \(id) of \(survey) is not in the window of recent alerts (any more)\n") }
+        let alerts: [Alert]
+        do { alerts = try AlertDecoder(schemas: site.schemas).decode(entry.packet, source: entry.source) } catch {
+            return .text(422, "alert \(id) does not decode: \(error)\n")
+        }
+        guard entry.index < alerts.count else { return .text(422, "alert \(id): its packet holds \(alerts.count) alerts\n") }
+        do {
+            let flipbook = try FlipbookRenderer(settings: Self.settings).triplet(alerts[entry.index])
+            guard n < flipbook.frames.count else { return .text(404, "alert \(id) has \(flipbook.frames.count) frames\n") }
+            return .init(status: 200, headers: [("Content-Type", "image/png"), ("Cache-Control", "max-age=3600")], body: flipbook.frames[n].png)
+        } catch {
+            return .text(422, "alert \(id): its stamps cannot be drawn: \(error)\n")
+        }
+    }
+}
