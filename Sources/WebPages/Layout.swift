@@ -15,6 +15,7 @@ struct Layout {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
+            <link rel="icon" href="data:,">
             <title>\(title) · citsci</title>
             <style>\(HTML(raw: Self.style))</style>
             </head><body data-prefix="\(prefix)">
