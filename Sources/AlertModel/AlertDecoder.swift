@@ -98,6 +98,18 @@ package final class AlertDecoder {
         return out
     }
 
+    /// The message narrowed to its alert at `index`: a container of several records becomes a
+    /// container of that one record (the same schema, null codec); a message holding one alert is
+    /// returned as it is. For keeping one alert of an archive file without the whole file.
+    package func alone(_ message: [UInt8], index: Int, source: String? = nil) throws(AlertDecodingError) -> [UInt8] {
+        let records = try rawRecords(message, source: source)
+        guard records.count > 1 else { return message }
+        guard records.indices.contains(index), let json = records[index].writerJSON else {
+            throw AlertDecodingError(.truncated, "no record \(index) in a message of \(records.count)", offset: 0, source: source)
+        }
+        return ContainerFile.write(schemaJSON: json, records: [records[index].bytes])
+    }
+
     /// Calls `body` with each record of the message as an alert (and its bytes when `keepBytes`).
     /// `storage` holds `bytes`: alerts keep it (not a copy) for the parts they read later.
     private func forEachRecord(_ bytes: UnsafeRawBufferPointer, storage: [UInt8], source: String?, keepBytes: Bool,

@@ -49,7 +49,7 @@ package struct CitSciService: Sendable {
         guard !filters.filters.isEmpty else { throw StartupError("no usable filter in \(cfg.filters)") }
         let sink = try FolderSink(root: cfg.sink.folder, state: state,
                                   options: .init(maxSetSize: cfg.sink.maxSetSize, maxSetAge: cfg.sink.maxSetAgeHours * 3600))
-        recent = cfg.recentAlerts > 0 ? RecentAlertsRecorder(state: state, keep: cfg.recentAlerts, logger: logger) : nil
+        recent = cfg.recentAlerts > 0 ? RecentAlertsRecorder(state: state, keep: cfg.recentAlerts, perSecond: cfg.recentAlertsPerSecond, logger: logger) : nil
         pipeline = AlertPipeline(filters: filters, batcher: SubjectBatcher(sink: sink, state: state, lightCurve: cfg.sink.lightCurve),
                                  recent: recent)
         schemas = try cfg.schemaRegistry.map(Environment.schemaRegistry)

@@ -23,7 +23,8 @@ import Yams
 ///     metrics: {listen: "127.0.0.1:9464"}
 ///     pipeline: {workers: 2, batch: 256,   # decode/filter/render tasks (default: the cores);
 ///                                           # alerts per durable write (group commit)
-///                recent_alerts: 10000}      # the window the filter playground runs over (0: none)
+///                recent_alerts: 10000,      # the window the filter playground runs over (0: none),
+///                recent_alerts_per_second: 50}  # a sample of at most this many alerts a second
 ///     log: {format: text, level: info}
 package struct RunConfiguration: Sendable, Equatable {
     package enum Source: Sendable, Equatable {
@@ -86,6 +87,8 @@ package struct RunConfiguration: Sendable, Equatable {
     /// Alerts kept, whole, in the state store's window of recent alerts (the filter playground's
     /// examples on the web page); 0 keeps none.
     package var recentAlerts = 10_000
+    /// At most this many alerts a second go into the window (a sample spread over each batch).
+    package var recentAlertsPerSecond = 50
     package var schemaRegistry: String?
     package var schemaFolder: String?
     package var filters = "filters"
@@ -299,10 +302,11 @@ package struct RunConfiguration: Sendable, Equatable {
                 if let l = c.metricsListen, Self.hostPort(l) == nil { throw fail(m["listen"], "metrics.listen must be host:port, e.g. 127.0.0.1:9464") }
             }
             if let n = top["pipeline"] {
-                let m = try mapping(n, "pipeline", keys: ["workers", "batch", "recent_alerts"])
+                let m = try mapping(n, "pipeline", keys: ["workers", "batch", "recent_alerts", "recent_alerts_per_second"])
                 c.workers = try int(m, "workers", 1...256) ?? c.workers
                 c.batch = try int(m, "batch", 1...10_000) ?? c.batch
                 c.recentAlerts = try int(m, "recent_alerts", 0...1_000_000) ?? c.recentAlerts
+                c.recentAlertsPerSecond = try int(m, "recent_alerts_per_second", 1...100_000) ?? c.recentAlertsPerSecond
             }
             if let n = top["log"] {
                 let m = try mapping(n, "log", keys: ["format", "level"])

@@ -45,6 +45,25 @@ import TestSupport
         #expect(Set(ztf.map(\.alertId)).count == 11)
     }
 
+    /// One alert of an archive file kept alone (the window of recent alerts): a container of that
+    /// record only, decoding equal to it, every alert at its own index; a one-alert message unchanged.
+    @Test func anAlertOfAFileAloneDecodesEqual() throws {
+        let decoder = AlertDecoder()
+        let file = try Paths.bytes("fink-client-datatest/lsst_part-2-918301.avro")
+        let all = try decoder.decode(file)
+        for (i, alert) in all.enumerated() {
+            let alone = try decoder.alone(file, index: i)
+            #expect(alone.count < file.count / 3)
+            let back = try decoder.decode(alone)
+            #expect(back.count == 1)
+            #expect(back.first?.alertId == alert.alertId && back.first?.history.count == alert.history.count
+                    && back.first?.cutouts.science?.data == alert.cutouts.science?.data)
+        }
+        #expect(throws: AlertDecodingError.self) { try decoder.alone(file, index: 7) }
+        let one = try Paths.bytes(Paths.avroFiles("ztf-alerts")[0])
+        #expect(try decoder.alone(one, index: 0) == one)
+    }
+
     /// An alert's scalars are read when it is decoded; its history, forced photometry and the record's
     /// arrays when first asked for, from the message's bytes, and then they equal a whole decode.
     @Test func theArraysAreReadWhenFirstAskedFor() throws {

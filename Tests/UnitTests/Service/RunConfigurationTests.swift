@@ -61,10 +61,12 @@ import Yams
     }
 
     @Test func thePipelinesWorkersAndBatchAreRead() throws {
-        let c = try RunConfiguration.parse("pipeline: {workers: 3, batch: 64}\n", path: "c.yaml")
-        #expect(c.workers == 3 && c.batch == 64)
+        let c = try RunConfiguration.parse("pipeline: {workers: 3, batch: 64, recent_alerts: 500, recent_alerts_per_second: 7}\n", path: "c.yaml")
+        #expect(c.workers == 3 && c.batch == 64 && c.recentAlerts == 500 && c.recentAlertsPerSecond == 7)
         let d = try RunConfiguration.parse("", path: "c.yaml")
         #expect(d.workers == ProcessInfo.processInfo.activeProcessorCount && d.batch == 256, "the defaults: every core, 256 a write")
+        #expect(d.recentAlerts == 10_000 && d.recentAlertsPerSecond == 50)
+        #expect(throws: RunConfiguration.Error.self) { try RunConfiguration.parse("pipeline: {recent_alerts_per_second: 0}\n", path: "c.yaml") }
         do {
             _ = try RunConfiguration.parse("pipeline: {workers: 0, bacth: 2}\n", path: "c.yaml")
             Issue.record("accepted")
