@@ -74,7 +74,7 @@ let package = Package(
         ], swiftSettings: crossModule),
         .target(name: "Classifications", dependencies: ["Basics", "Avro", "Schemas", "Kafka", "State", "Zooniverse", "WebServer"], swiftSettings: crossModule),
         // The web page for PIs and operators: server-rendered pages over the state, the filters and the window.
-        .target(name: "WebPages", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State", "WebServer"],
+        .target(name: "WebPages", dependencies: ["Basics", "AlertModel", "Stamps", "Filters", "State", "Subjects", "Classifications", "WebServer"],
                 swiftSettings: crossModule),
         .target(name: "Service", dependencies: [
             "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebClient",
@@ -85,7 +85,7 @@ let package = Package(
         ], swiftSettings: crossModule),
         // The command line: argument parsing, each command a thin call into the modules.
         .executableTarget(name: "citsci", dependencies: [
-            "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse",
+            "Basics", "Avro", "AlertModel", "Kafka", "Stamps", "Filters", "State", "Subjects", "Zooniverse", "WebServer", "WebPages",
             "Classifications", "Service", "CGlibc", logging, metrics,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

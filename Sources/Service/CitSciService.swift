@@ -96,8 +96,7 @@ package struct CitSciService: Sendable {
             options.approved = z.approved
             push = PushService(push: ZooniversePush(client: client, state: state, options: options), sink: sink,
                                interval: .seconds(z.pushEveryMinutes * 60), clock: clock, logger: logger)
-            let rule = RetirementRule(classifications: cfg.classifications.retireAfter, agreement: cfg.classifications.agreement,
-                                      minimum: cfg.classifications.minimum)
+            let rule = cfg.retirementRule
             var publisher: ResultPublisher? = nil
             if let p = cfg.classifications.publish {
                 let producer = try KafkaProducer(KafkaProducerConfiguration(brokers: p.brokers, properties: p.properties.merging(kafkaSecrets) { $1 }))
@@ -159,9 +158,7 @@ package struct CitSciService: Sendable {
         if let classifications { services.append(.init(service: classifications)) }
         if let address = configuration.metricsAddress, let metrics {
             let endpoint = HTTPEndpoint(host: address.host, port: address.port, insecure: configuration.metricsInsecure)
-            let site = Site(filters: pipeline.filters, state: state, schemas: schemas, metrics: metrics,
-                            deadLetterFolder: configuration.deadLetterTopic == nil ? configuration.deadLetterFolder ?? "dead-letters" : nil,
-                            token: Site.token(), playgroundAlerts: max(configuration.recentAlerts, 1))
+            let site = Site(configuration, filters: pipeline.filters, state: state, schemas: schemas, metrics: metrics, consuming: true)
             services.append(.init(service: MetricsService(endpoint: endpoint, access: MetricsService.access(), logger: logger, render: metrics,
                                                           site: site)))
         }
@@ -190,6 +187,25 @@ package struct CitSciService: Sendable {
             lines.append("  filter \(f.name): \(c.matches) of \(c.evaluations) alerts matched")
         }
         return lines
+    }
+}
+
+extension Site {
+    /// The pages over a configuration's state store, sink, filters and dead letters.
+    package init(_ cfg: RunConfiguration, filters: FilterSet, state: StateStore, schemas: (any WriterSchemaSource)?,
+                 metrics: @escaping @Sendable () -> String, consuming: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.init(filters: filters, state: state, schemas: schemas, metrics: metrics,
+                  deadLetterFolder: cfg.deadLetterTopic == nil ? cfg.deadLetterFolder ?? "dead-letters" : nil,
+                  token: Site.token(environment: environment), playgroundAlerts: max(cfg.recentAlerts, 1),
+                  zooniverse: ZooniverseLinks(project: cfg.zooniverse?.project, endpoint: cfg.zooniverse?.endpoint ?? "https://www.zooniverse.org"),
+                  retirement: cfg.retirementRule, consuming: consuming)
+    }
+}
+
+extension RunConfiguration {
+    /// When a subject has had enough classifications.
+    package var retirementRule: RetirementRule {
+        RetirementRule(classifications: classifications.retireAfter, agreement: classifications.agreement, minimum: classifications.minimum)
     }
 }
 

@@ -46,6 +46,7 @@ package struct PushService: Service {
         let held = Gauge(label: "citsci_subjects_held")
         let failures = Counter(label: "citsci_push_failures_total")
         let retries = Gauge(label: "citsci_zooniverse_retries")
+        defer { Gauge(label: "citsci_last_push_timestamp_seconds").record(Date().timeIntervalSince1970) }
         do {
             let report = try await offload { [push, sink] () throws -> ZooniversePush.Report? in
                 try push.state.exclusively("zooniverse-push:" + push.options.project, wait: false) {
@@ -58,11 +59,15 @@ package struct PushService: Service {
                 pushed.increment(by: report.pushed)
                 held.record(report.held.values.reduce(0, +))
                 retries.record(report.retries)
+                Gauge(label: "citsci_last_push_success").record(report.failed.isEmpty ? 1 : 0)
                 if report.pushed > 0 || !report.failed.isEmpty || !report.held.isEmpty {
                     logger.info("pushed to Zooniverse", metadata: ["report": "\(report)"])
                 }
+            } else {
+                Gauge(label: "citsci_last_push_success").record(1)
             }
         } catch {
+            Gauge(label: "citsci_last_push_success").record(0)
             failures.increment()
             logger.error("push failed (tried again in \(interval)): \(error)")
         }
@@ -101,8 +106,10 @@ package struct ClassificationService: Service {
         let pulled = Counter(label: "citsci_classifications_pulled_total")
         let published = Counter(label: "citsci_results_published_total")
         let failures = Counter(label: "citsci_classification_failures_total")
+        let success = Gauge(label: "citsci_last_pull_success")
+        defer { Gauge(label: "citsci_last_pull_timestamp_seconds").record(Date().timeIntervalSince1970) }
         do {
-            return try await pull.state.ifAlone("classifications") { [pull, rule, publisher, logger] () async throws -> ResultPublisher.Report? in
+            let outcome = try await pull.state.ifAlone("classifications") { [pull, rule, publisher, logger] () async throws -> ResultPublisher.Report? in
                 // Only the subjects with new classifications are worked out again (each from all of
                 // its own): a round's cost follows what changed, not the project's history.
                 let (report, results) = try await offload {
@@ -127,7 +134,10 @@ package struct ClassificationService: Service {
                 if report.new > 0 { logger.info("classifications pulled", metadata: ["report": "\(report)"]) }
                 return publishing
             } ?? nil
+            success.record(1)
+            return outcome
         } catch {
+            success.record(0)
             failures.increment()
             logger.error("classification round failed (tried again in \(interval)): \(error)")
             return nil

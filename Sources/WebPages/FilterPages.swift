@@ -54,7 +54,7 @@ struct FilterPages {
             <h2>Save as a filter file</h2>
             \(saving)
             <form class="save" id="save">
-            <label>name<input type="text" name="name" value="\(existing?.name ?? "")" pattern="[A-Za-z0-9][A-Za-z0-9_-]{0,63}" required></label>
+            <label>name<input type="text" name="name" value="\(existing?.name ?? "")" pattern="[A-Za-z0-9][A-Za-z0-9_\\-]{0,63}" required></label>
             <label>description<input type="text" name="description" value="\(existing?.description ?? "")"></label>
             <label>owner<input type="text" name="owner" value="\(existing?.owner ?? "")"></label>
             <label>Zooniverse project<input type="text" name="project" value="\(existing?.destination.project ?? "")"></label>

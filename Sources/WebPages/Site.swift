@@ -1,5 +1,6 @@
 import AlertModel
 import Basics
+import Classifications
 import Filters
 import Foundation
 import State
@@ -20,9 +21,19 @@ package struct Site: Sendable {
     package let token: String?
     /// Alerts the playground runs a rule over, newest first.
     package let playgroundAlerts: Int
+    /// Where sets and subjects are seen on Zooniverse.
+    package let zooniverse: ZooniverseLinks
+    /// When the results page calls a subject retired (the service's rule).
+    package let retirement: RetirementRule
+    /// Whether a pipeline runs beside the pages (`citsci run`), or they only look (`citsci serve`).
+    package let consuming: Bool
 
     package init(filters: FilterSet, state: StateStore, schemas: (any WriterSchemaSource)?, metrics: @escaping @Sendable () -> String,
-                 deadLetterFolder: String?, token: String?, playgroundAlerts: Int = 10_000) {
+                 deadLetterFolder: String?, token: String?, playgroundAlerts: Int = 10_000,
+                 zooniverse: ZooniverseLinks = ZooniverseLinks(project: nil), retirement: RetirementRule = RetirementRule(), consuming: Bool = true) {
+        self.consuming = consuming
+        self.zooniverse = zooniverse
+        self.retirement = retirement
         self.filters = filters
         self.state = state
         self.schemas = schemas
@@ -42,7 +53,7 @@ package struct Site: Sendable {
         let layout = Layout(prefix: Self.prefix(request.headers["x-forwarded-prefix"]))
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (request.method, parts.first ?? "") {
-        case ("GET", "") where parts.isEmpty: return page(StreamPage(site: self, layout: layout).render())
+        case ("GET", "") where parts.isEmpty: return page(await StreamPage(site: self, layout: layout).render())
         case ("GET", "api") where parts == ["api", "stream"]: return .json(200, StreamPage.snapshot(metrics()))
         case ("GET", "filters") where parts.count == 1: return page(FilterPages(site: self, layout: layout).list())
         case ("GET", "playground") where parts.count == 1: return page(FilterPages(site: self, layout: layout).playground(name: request.query["filter"]))
@@ -55,6 +66,11 @@ package struct Site: Sendable {
             return FilterPages(site: self, layout: layout).save(request)
         case ("GET", "window") where parts.count == 4:
             return await WindowFrames(site: self).frame(survey: parts[1], alertID: parts[2], file: parts[3])
+        case ("GET", "subjects") where parts.count == 1: return page(await SubjectPages(site: self, layout: layout).list(page: Self.page(request)))
+        case ("GET", "subjects") where parts.count == 2:
+            return await SubjectPages(site: self, layout: layout).set(parts[1], page: Self.page(request)) ?? notFound(layout)
+        case ("GET", "sink") where parts.count == 3: return await SubjectPages(site: self, layout: layout).file(set: parts[1], parts[2])
+        case ("GET", "results") where parts.count == 1: return page(await ResultPages(site: self, layout: layout).list(page: Self.page(request)))
         case ("GET", "dead-letters") where parts.count == 1: return page(DeadLetterPages(site: self, layout: layout).list())
         case ("GET", "dead-letters") where parts.count == 2: return DeadLetterPages(site: self, layout: layout).download(parts[1])
         default:
@@ -67,7 +83,16 @@ package struct Site: Sendable {
         }
     }
 
-    static let sections: Set<String> = ["api", "filters", "playground", "window", "dead-letters"]
+    static let sections: Set<String> = ["api", "filters", "playground", "window", "subjects", "sink", "results", "dead-letters"]
+
+    func notFound(_ layout: Layout) -> HTTPServer.Response {
+        page(layout.page("Not found", current: "", "<p>No page at this address.</p>"), status: 404)
+    }
+
+    /// The `page` query value: a page number from 0, anything else the first page.
+    static func page(_ request: HTTPServer.Request) -> Int {
+        request.query["page"].flatMap { Int($0) }.map { min(max($0, 0), 100_000) } ?? 0
+    }
 
     func page(_ html: HTML, status: Int = 200) -> HTTPServer.Response {
         HTTPServer.Response(status: status, headers: Self.pageHeaders, body: Array(html.raw.utf8))

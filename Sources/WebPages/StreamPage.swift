@@ -29,12 +29,29 @@ struct StreamPage {
         var queues: [String: JSONValue] = [:]
         for s in samples where s.name == "citsci_queue_depth" { queues[s.labels["stage"] ?? ""] = .number(s.value) }
         let paused = samples.first { $0.name == "citsci_consumer_paused" }?.value ?? 0
+        func last(_ what: String) -> JSONValue {
+            guard let at = samples.first(where: { $0.name == "citsci_last_\(what)_timestamp_seconds" })?.value, at > 0 else { return .null }
+            return ["at": .number(at), "ok": .bool((samples.first { $0.name == "citsci_last_\(what)_success" }?.value ?? 0) > 0)]
+        }
         return ["time": .number(Date().timeIntervalSince1970), "totals": .object(totals), "lag": .array(lag),
-                "queues": .object(queues), "paused": .bool(paused > 0)]
+                "queues": .object(queues), "paused": .bool(paused > 0), "push": last("push"), "pull": last("pull")]
     }
 
-    func render() -> HTML {
+    func render() async -> HTML {
         let snap = Self.snapshot(site.metrics())
+        let state = site.state
+        let held = (try? await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try state.zooniverse.heldByProject() }) ?? [:]
+        let heldRows: [HTML] = held.sorted { $0.key < $1.key }.flatMap { project, reasons in
+            reasons.sorted { $0.value > $1.value }.map { "<tr><td>\(project)</td><td>\($0.key)</td><td class=\"n\">\(HTML.number(Double($0.value)))</td></tr>" as HTML }
+        }
+        func last(_ what: String, _ label: String) -> HTML {
+            let s = snap[what]
+            guard let at = s?["at"]?.number else {
+                return "<p id=\"\(what)\">\(label): \(site.consuming ? "not yet in this run" : "not known (this server only looks: citsci serve)")</p>"
+            }
+            let ok = s?["ok"] == .bool(true)
+            return "<p id=\"\(what)\">\(label): <span class=\"\(ok ? "ok" : "bad")\">\(ok ? "ok" : "failed (see the log)")</span> at \(DeadLetterPages.date(Date(timeIntervalSince1970: at)))</p>"
+        }
         let tiles: [HTML] = Self.tiles.map { name, label in
             let v = snap["totals"]?[name]?.number ?? 0
             return "<div class=\"tile\"><b data-metric=\"\(name)\">\(HTML.number(v))</b>\(label)<br><small data-rate=\"\(name)\"></small></div>"
@@ -46,7 +63,7 @@ struct StreamPage {
             "<tr><td>\(stage)</td><td class=\"n\">\(HTML.number(depth.number ?? 0))</td></tr>"
         }
         let body: HTML = """
-            <p>Rates are per second over the last two seconds; the page updates itself.</p>
+            <p>\(site.consuming ? "Rates are per second over the last two seconds; the page updates itself." : "This server only looks at the state store and sink (citsci serve): nothing is consumed, so the figures below stay at zero.")</p>
             <div class="tiles">\(tiles)</div>
             <h2>Consumer lag</h2>
             <table id="lag"><thead><tr><th>topic</th><th class="n">partition</th><th class="n">messages behind</th></tr></thead>
@@ -54,6 +71,10 @@ struct StreamPage {
             <h2>Queues</h2>
             <table id="queues"><thead><tr><th>stage</th><th class="n">depth</th></tr></thead>
             <tbody>\(queues.isEmpty ? ["<tr><td colspan=\"2\">none</td></tr>"] : queues)</tbody></table>
+            <h2>Zooniverse</h2>
+            \(last("push", "Last push")) \(last("pull", "Last pull of classifications"))
+            <table id="held"><thead><tr><th>project</th><th>held by the data-rights gate because</th><th class="n">subjects</th></tr></thead>
+            <tbody>\(heldRows.isEmpty ? ["<tr><td colspan=\"3\">none held</td></tr>"] : heldRows)</tbody></table>
             """
         return layout.page("Stream", current: "/", body, script: HTML(raw: "<script>\(Self.script)</script>"))
     }
@@ -75,6 +96,14 @@ struct StreamPage {
               if (s.lag.length) { lag.replaceChildren.apply(lag, s.lag.map(function(l){ return row([l.topic, l.partition, fmt(l.lag)]); })); }
               var q = document.querySelector('#queues tbody'), names = Object.keys(s.queues).sort();
               if (names.length) { q.replaceChildren.apply(q, names.map(function(n){ return row([n, fmt(s.queues[n])]); })); }
+              ['push', 'pull'].forEach(function(w){
+                var el = document.getElementById(w), v = s[w];
+                if (!el || !v) return;
+                var label = w === 'push' ? 'Last push' : 'Last pull of classifications';
+                var span = document.createElement('span'); span.className = v.ok ? 'ok' : 'bad'; span.textContent = v.ok ? 'ok' : 'failed (see the log)';
+                el.replaceChildren(document.createTextNode(label + ': '), span,
+                  document.createTextNode(' at ' + new Date(v.at * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'));
+              });
               last = s;
             }).catch(function(){});
           }

@@ -9,7 +9,7 @@ struct CitSci: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "citsci",
         abstract: "Astronomical alert streams to Zooniverse volunteers, and their verdicts back.",
-        subcommands: [Inspect.self, FilterCommand.self, Run.self, ConfigCommand.self, Render.self, Simulate.self, Batch.self, Push.self, ZooniverseCommand.self, ClassificationsCommand.self, Aggregate.self, Publish.self, CaesarCommand.self, Consume.self, Replay.self, Version.self, Bench.self]
+        subcommands: [Inspect.self, FilterCommand.self, Run.self, Serve.self, ConfigCommand.self, Render.self, Simulate.self, Batch.self, Push.self, ZooniverseCommand.self, ClassificationsCommand.self, Aggregate.self, Publish.self, CaesarCommand.self, Consume.self, Replay.self, Version.self, Bench.self]
     )
 
     /// ArgumentParser's own main, but every error message passes through the redaction step first:
