@@ -64,7 +64,7 @@ package enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     package static func decode(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        try JSONParser.parse(bytes)
     }
 }
 

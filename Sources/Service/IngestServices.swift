@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import State
 import Synchronization
 
 /// Alerts from Kafka through the pipeline. Offsets are committed only for messages whose effects are
@@ -285,8 +286,16 @@ package struct SimulatedIngestService: Service {
     }
 
     package func run() async throws {
+        let decoder = AlertDecoder()
         for i in 0..<count where !Task.isShuttingDownGracefully {
-            try pipeline.handle(try simulator.alert(i))
+            let packet = try simulator.packet(i), source = "simulated alert \(i)"
+            guard let alert = try decoder.decode(packet, source: source).first else {
+                throw AlertDecodingError(.dataDoesNotMatchSchema, "\(source) decoded to nothing", offset: 0)
+            }
+            try pipeline.handle(alert)
+            // The playground's window gets simulated alerts too, so the embedded default shows it working.
+            pipeline.recent?.offer([RecentAlerts.Entry(survey: alert.survey.rawValue, alertID: alert.alertId, objectID: alert.objectId,
+                                                       receivedAt: Date().timeIntervalSince1970, source: source, packet: packet, index: 0)])
             if i % 100 == 99 { await Task.yield() }
         }
         logger.info("simulated \(count) alerts")

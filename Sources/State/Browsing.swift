@@ -89,26 +89,39 @@ extension ZooniverseLedger {
         return out
     }
 
-    /// The subject Zooniverse knows by `zooniverseID`, as citsci pushed it.
-    package func subject(zooniverseID: String) throws -> Subject? {
+    /// The subject Zooniverse knows by `zooniverseID`, as citsci pushed it, and its project.
+    package func subject(zooniverseID: String) throws -> (project: String, subject: Subject)? {
         guard let r = try database.execute("SELECT project, workflow, external_id FROM subjects WHERE zooniverse_id = ? LIMIT 1",
                                            [.text(zooniverseID)]).first else { return nil }
-        return try subject(project: r.text(0, "subjects.project"), workflow: r.text(1, "subjects.workflow"), externalID: r.text(2, "subjects.external_id"))
+        let project = try r.text(0, "subjects.project")
+        return (project, try subject(project: project, workflow: r.text(1, "subjects.workflow"), externalID: r.text(2, "subjects.external_id")))
     }
 }
 
 extension StateStore {
-    /// The subjects classified last, newest classification first: a page of the results.
+    /// The subjects classified last, newest classification first: a page of the results. Walks the
+    /// classifications from the newest (by their index) until the page is full, so the first pages
+    /// cost the same whatever the store holds.
     package func lastClassifiedSubjects(limit: Int, offset: Int = 0) throws -> [SubjectKey] {
-        try database.execute("""
-            SELECT workflow, subject, MAX(classification_id) AS last FROM classification_subjects
-            GROUP BY workflow, subject ORDER BY last DESC LIMIT ? OFFSET ?
-            """, [.integer(Int64(limit)), .integer(Int64(offset))])
-            .map { SubjectKey(workflowID: $0[0].text ?? "", subjectID: $0[1].text ?? "") }
-    }
-
-    /// How many subjects have classifications.
-    package func classifiedSubjectCount() throws -> Int {
-        Int(try database.execute("SELECT COUNT(*) FROM (SELECT DISTINCT workflow, subject FROM classification_subjects)").first?.first?.integer ?? 0)
+        let want = offset + limit, batch = max(256, want * 4)
+        var seen = Set<SubjectKey>(), out: [SubjectKey] = []
+        var before = Int64.max
+        while out.count < want {
+            var rows = try database.execute("""
+                SELECT workflow, subject, classification_id FROM classification_subjects
+                WHERE classification_id < ? ORDER BY classification_id DESC LIMIT ?
+                """, [.integer(before), .integer(Int64(batch))])
+            guard let last = rows.last?[2].integer else { break }
+            let full = rows.count == batch
+            // A full batch may end inside one classification's subjects: those come with the next.
+            if full, rows.first?[2].integer != last { rows.removeAll { $0[2].integer == last } }
+            for r in rows {
+                let key = SubjectKey(workflowID: r[0].text ?? "", subjectID: r[1].text ?? "")
+                if seen.insert(key).inserted { out.append(key) }
+            }
+            before = rows.last?[2].integer ?? last
+            if !full { break }
+        }
+        return Array(out.dropFirst(offset).prefix(limit))
     }
 }

@@ -50,14 +50,39 @@ package struct RecentAlerts: Sendable {
         }
     }
 
-    /// The newest `limit` alerts after the newest `offset`, newest first (a page of the window:
-    /// its packets are too big to read all at once).
+    /// Where a page of the window ended: the next page starts after it.
+    package struct Position: Sendable, Equatable {
+        let receivedAt: Double
+        let survey: String
+        let alertID: Int64
+    }
+
+    /// The newest `limit` alerts older than `after` (from the newest when nil), newest first, and
+    /// where the page ended: a page of the window, read by its index (its packets are too big to
+    /// read all at once, or to sort).
+    package func latest(_ limit: Int, after: Position?) throws -> (entries: [Entry], end: Position?) {
+        let rows = if let after {
+            try database.execute("""
+                SELECT \(Self.columns) FROM recent_alerts WHERE (received_at, survey, alert_id) < (?, ?, ?)
+                ORDER BY received_at DESC, survey DESC, alert_id DESC LIMIT ?
+                """, [.real(after.receivedAt), .text(after.survey), .integer(after.alertID), .integer(Int64(limit))])
+        } else {
+            try database.execute("""
+                SELECT \(Self.columns) FROM recent_alerts ORDER BY received_at DESC, survey DESC, alert_id DESC LIMIT ?
+                """, [.integer(Int64(limit))])
+        }
+        let entries = rows.map(Self.entry)
+        return (entries, entries.last.map { Position(receivedAt: $0.receivedAt, survey: $0.survey, alertID: $0.alertID) })
+    }
+
+    /// The newest `limit` alerts after the newest `offset`, newest first.
     package func latest(_ limit: Int, offset: Int = 0) throws -> [Entry] {
         try database.execute("""
-            SELECT survey, alert_id, object_id, received_at, source, packet, position FROM recent_alerts
-            ORDER BY received_at DESC, alert_id DESC LIMIT ? OFFSET ?
+            SELECT \(Self.columns) FROM recent_alerts ORDER BY received_at DESC, survey DESC, alert_id DESC LIMIT ? OFFSET ?
             """, [.integer(Int64(limit)), .integer(Int64(offset))]).map(Self.entry)
     }
+
+    static let columns = "survey, alert_id, object_id, received_at, source, packet, position"
 
     /// One alert of the window.
     package func entry(survey: String, alertID: Int64) throws -> Entry? {

@@ -41,13 +41,18 @@ struct PlaygroundRun {
         let decoders = DecoderPool((0..<workers).map { _ in AlertDecoder(schemas: site.schemas) })
         let (rule, recent, total) = (self.rule, site.state.recent, site.playgroundAlerts)
         var result = Result(clausePasses: Array(repeating: 0, count: rule.clauses.count))
-        var offset = 0
-        while offset < total {
-            let entries = try await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) {
-                try recent.latest(min(Self.pageSize, total - offset), offset: offset)
-            }
-            guard !entries.isEmpty else { break }
-            offset += entries.count
+        // The next page is read while this one is evaluated (reading and decoding take turns otherwise).
+        func page(after: RecentAlerts.Position?, limit: Int) async throws -> (entries: [RecentAlerts.Entry], end: RecentAlerts.Position?) {
+            guard limit > 0 else { return ([], nil) }
+            return try await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try recent.latest(limit, after: after) }
+        }
+        var read = 0
+        var current = try await page(after: nil, limit: min(Self.pageSize, total))
+        while !current.entries.isEmpty {
+            let entries = current.entries
+            read += entries.count
+            let (end, limit) = (current.end, min(Self.pageSize, total - read))
+            async let next = page(after: end, limit: limit)
             let size = (entries.count + workers - 1) / workers
             let parts = await withTaskGroup(of: (Int, Result).self) { group in
                 for w in 0..<workers where w * size < entries.count {
@@ -59,6 +64,7 @@ struct PlaygroundRun {
                 return parts.compactMap { $0 }
             }
             for part in parts { result.add(part) }  // in window order: the newest matches first
+            current = try await next
         }
         return result
     }

@@ -20,21 +20,23 @@ struct ResultPages {
     func list(page: Int) async -> HTML {
         let (state, rule) = (site.state, site.retirement)
         let read = await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) {
-            Result { () throws -> (Int, [Row]) in
-                let keys = try state.lastClassifiedSubjects(limit: Self.perPage, offset: page * Self.perPage)
+            Result { () throws -> (Bool, [Row]) in
+                var keys = try state.lastClassifiedSubjects(limit: Self.perPage + 1, offset: page * Self.perPage)
+                let more = keys.count > Self.perPage
+                keys = Array(keys.prefix(Self.perPage))
                 var aggregator = Aggregator(rule: rule)
                 for c in try state.classifications(of: keys) { aggregator.add(c) }
                 let rows = try keys.compactMap { key -> Row? in
                     guard let result = aggregator.result(key) else { return nil }
-                    let pushed = try state.pushedSubject(zooniverseID: key.subjectID)
-                    return Row(result: result, subject: try state.zooniverse.subject(zooniverseID: key.subjectID), project: pushed?.project)
+                    let pushed = try state.zooniverse.subject(zooniverseID: key.subjectID)
+                    return Row(result: result, subject: pushed?.subject, project: pushed?.project)
                 }
-                return (try state.classifiedSubjectCount(), rows)
+                return (more, rows)
             }
         }
-        let total: Int, rows: [Row]
+        let more: Bool, rows: [Row]
         switch read {
-        case .success(let r): (total, rows) = r
+        case .success(let r): (more, rows) = r
         case .failure(let e): return layout.page("Results", current: "/results", "<pre class=\"error\">cannot read the state store: \(String(describing: e))</pre>")
         }
         var lastObject: String? = nil
@@ -45,12 +47,12 @@ struct ResultPages {
             return line(row, object: object, firstOfObject: first)
         }
         let body: HTML = """
-            <p>\(HTML.number(Double(total))) subjects classified, the last classified first; retirement: \(site.retirement.description).
+            <p>Subjects classified, the last classified first; retirement: \(site.retirement.description).
             Each volunteer counts once, by their latest classification.</p>
             <table class="results"><thead><tr><th>object</th><th>stamps</th><th>subject</th><th class="n">volunteers</th>
             <th>consensus</th><th>counts</th><th>retired</th><th>last</th></tr></thead>
             <tbody>\(lines.isEmpty ? ["<tr><td colspan=\"8\">no classification pulled yet</td></tr>"] : lines)</tbody></table>
-            \(SubjectPages(site: site, layout: layout).pager("/results", page: page, shown: rows.count, per: Self.perPage, total: total))
+            \(SubjectPages(site: site, layout: layout).pager("/results", page: page, shown: rows.count, per: Self.perPage, total: page * Self.perPage + rows.count + (more ? 1 : 0)))
             """
         return layout.page("Results", current: "/results", body)
     }

@@ -112,7 +112,8 @@ struct StreamPage {
         """
 }
 
-/// Samples of Prometheus' text format (what the registry renders): name, labels, value.
+/// Samples of Prometheus' text format (what the registry renders): name, labels, value. Label
+/// values are read as quoted strings (a filter's name may hold a comma, a brace or an escaped quote).
 enum MetricsText {
     struct Sample { let name: String; let labels: [String: String]; let value: Double }
 
@@ -120,19 +121,33 @@ enum MetricsText {
         var out: [Sample] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            let head = line[..<space]
+            let head = Array(line[..<space].unicodeScalars)
             guard let brace = head.firstIndex(of: "{") else {
-                out.append(Sample(name: String(head), labels: [:], value: value))
+                out.append(Sample(name: String(line[..<space]), labels: [:], value: value))
                 continue
             }
             var labels: [String: String] = [:]
-            let body = head[head.index(after: brace)...].dropLast()  // without the closing brace
-            for pair in body.split(separator: ",") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2 else { continue }
-                labels[String(kv[0])] = String(kv[1].dropFirst().dropLast())
+            var i = brace + 1
+            while i < head.count, head[i] != "}" {
+                var key = ""
+                while i < head.count, head[i] != "=" { if head[i] != "," && head[i] != " " { key.unicodeScalars.append(head[i]) }; i += 1 }
+                i += 1  // =
+                guard i < head.count, head[i] == "\"" else { break }
+                i += 1
+                var value = ""
+                while i < head.count, head[i] != "\"" {
+                    if head[i] == "\\", i + 1 < head.count {
+                        i += 1
+                        value.unicodeScalars.append(head[i] == "n" ? "\n" : head[i])
+                    } else {
+                        value.unicodeScalars.append(head[i])
+                    }
+                    i += 1
+                }
+                i += 1  // closing quote
+                labels[key] = value
             }
-            out.append(Sample(name: String(head[..<brace]), labels: labels, value: value))
+            out.append(Sample(name: String(String.UnicodeScalarView(head[..<brace])), labels: labels, value: value))
         }
         return out
     }

@@ -1,5 +1,6 @@
 import WebClient
 import Subjects
+import State
 import Service
 import Filters
 import Foundation
@@ -53,6 +54,8 @@ import TestSupport
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.hasPrefix("citsci run: \(expected.count) subjects in"), "\(first.stdout)")
         #expect(Set(try sinkSubjects(dir + "/sink").keys) == expected)
+        // The playground's window holds the simulated alerts too (45 is under the 50 a second it keeps).
+        #expect(try StateStore(path: dir + "/citsci.sqlite").recent.count() == 45)
         let again = try CLI.run(["run", "--config", dir + "/citsci.yaml", "--once"])
         #expect(again.stdout.hasPrefix("citsci run: \(expected.count) subjects in"), "the same alerts again make nothing new: \(again.stdout)")
         #expect(try sinkSubjects(dir + "/sink").values.allSatisfy { $0.count == 1 })
