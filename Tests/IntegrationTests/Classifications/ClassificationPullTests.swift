@@ -115,7 +115,7 @@ import TestSupport
             let state = try StateStore(path: path)
             try state.store([Self.classification(1, subjects: ["a", "b"]), Self.classification(2, subjects: ["b"])])
             // Back to schema 6, as a citsci of before wrote it.
-            try state.database.execute("DROP TABLE classification_subjects; DROP TABLE aggregation_due; ALTER TABLE sink_subjects DROP COLUMN pending; ALTER TABLE zooniverse_sets DROP COLUMN adopted; PRAGMA user_version = 6")
+            try state.database.execute("DROP TABLE classification_subjects; DROP TABLE aggregation_due; ALTER TABLE sink_subjects DROP COLUMN pending; ALTER TABLE zooniverse_sets DROP COLUMN adopted; DROP TABLE recent_alerts; PRAGMA user_version = 6")
         }
         let state = try StateStore(path: path)
         #expect(try state.schemaVersion == StateStore.migrations.count)
