@@ -59,7 +59,8 @@ pipeline: {{recent_alerts: {args.recent_alerts}, recent_alerts_per_second: {args
 log: {{level: warning}}
 """)
     start = time.time()
-    p = subprocess.run(["taskset", "-c", args.cores, args.citsci, "run", "--once", "--config", os.path.join(work, "citsci.yaml")],
+    prefix = os.environ.get("CITSCI_PREFIX", "").split()
+    p = subprocess.run(prefix + ["taskset", "-c", args.cores, args.citsci, "run", "--once", "--config", os.path.join(work, "citsci.yaml")],
                        capture_output=True, text=True)
     seconds = time.time() - start
     if p.returncode != 0:

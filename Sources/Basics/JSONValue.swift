@@ -57,11 +57,7 @@ package enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Compact JSON text (keys sorted, so equal values give equal bytes).
     package var description: String { String(decoding: encoded(), as: UTF8.self) }
 
-    package func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
-    }
+    package func encoded() -> [UInt8] { JSONWriter.write(self) }
 
     package static func decode(_ bytes: [UInt8]) throws -> JSONValue {
         try JSONParser.parse(bytes)

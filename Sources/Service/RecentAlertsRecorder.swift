@@ -57,6 +57,20 @@ package final class RecentAlertsRecorder: Service, Sendable {
     /// No more batches: `run` writes what it holds and returns.
     package func finish() { continuation.finish() }
 
+    static let transactionBytes = 2 << 20
+
+    /// Consecutive runs of entries of at most `bytes` of packets (an entry larger alone).
+    static func chunks(_ entries: [RecentAlerts.Entry], bytes: Int) -> [[RecentAlerts.Entry]] {
+        var out: [[RecentAlerts.Entry]] = [], current: [RecentAlerts.Entry] = [], size = 0
+        for e in entries {
+            if !current.isEmpty, size + e.packet.count > bytes { out.append(current); current = []; size = 0 }
+            current.append(e)
+            size += e.packet.count
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
     /// An alert of a file holding several is kept without the others (the fink archives hold 7
     /// LSSTCam alerts, 1.6 MB, to a file).
     static func alone(_ e: RecentAlerts.Entry, _ decoder: AlertDecoder) throws -> RecentAlerts.Entry {
@@ -74,7 +88,13 @@ package final class RecentAlertsRecorder: Service, Sendable {
             await withGracefulShutdownHandler {
                 let decoder = AlertDecoder()
                 for await batch in stream {
-                    do { try state.recent.add(batch.map { try Self.alone($0, decoder) }, keep: keep) } catch {
+                    do {
+                        // In transactions of a few MB: the store has one connection, and the pipeline's
+                        // own writes wait while a transaction of whole packets is written.
+                        for chunk in Self.chunks(try batch.map { try Self.alone($0, decoder) }, bytes: Self.transactionBytes) {
+                            try state.recent.add(chunk, keep: keep)
+                        }
+                    } catch {
                         logger.warning("the window of recent alerts missed \(batch.count) alerts: \(error)")
                     }
                 }

@@ -202,7 +202,7 @@ log: {{level: warning}}
         blinks = driver.find_elements(By.CSS_SELECTOR, ".blink img")
         if not blinks or driver.execute_script("return getComputedStyle(arguments[0]).animationName", blinks[0]) == "none":
             fail("a subject's frames do not blink")
-        if not driver.find_elements(By.CSS_SELECTOR, "svg.lightcurve circle"):
+        if not driver.find_elements(By.CSS_SELECTOR, "svg.lightcurve path"):
             fail("no light curve drawn")
         errors = console_errors()
         if errors or driver.execute_script("return window.__pwned") is not None:

@@ -23,6 +23,15 @@ import TestSupport
         #expect(try store.recent.latest(100).map(\.alertID).sorted() == Array(stride(from: 0, to: 100, by: 10)))
     }
 
+    @Test func writtenInTransactionsOfAFewMegabytes() {
+        func sized(_ id: Int64, _ n: Int) -> RecentAlerts.Entry {
+            RecentAlerts.Entry(survey: "rubin", alertID: id, objectID: nil, receivedAt: 0, source: "s", packet: Array(repeating: 0, count: n), index: 0)
+        }
+        let chunks = RecentAlertsRecorder.chunks([sized(1, 600), sized(2, 600), sized(3, 600), sized(4, 3000), sized(5, 10)], bytes: 1300)
+        #expect(chunks.map { $0.map(\.alertID) } == [[1, 2], [3], [4], [5]])
+        #expect(RecentAlertsRecorder.chunks([], bytes: 10).isEmpty)
+    }
+
     @Test(needsSharedData) func anArchiveAlertIsKeptAlone() async throws {
         let store = try StateStore(path: ":memory:")
         let recorder = RecentAlertsRecorder(state: store, keep: 10, logger: Logger(label: "test"))

@@ -98,7 +98,7 @@ import WebServer
         // Frames, the blink of its three frames, the light curve drawn, the hidden keys apart.
         let frame = try #require(page.range(of: #"/sink/[^"]+_1\.png"#, options: .regularExpression).map { String(page[$0]) })
         #expect(page.contains("class=\"blink b3\"") && page.contains("animation-delay:-1.5s"))
-        #expect(page.contains("<svg class=\"lightcurve\"") && page.contains("<circle"))
+        #expect(page.contains("<svg class=\"lightcurve\"") && page.contains("stroke-linecap=\"round\"><title>"))
         #expect(page.contains("hidden metadata and provenance") && page.contains("<th>#filter</th><td>bright</td>"))
         #expect(page.contains("https://www.zooniverse.org/projects/pi/transients/talk/subjects/70001"))
         let (imageStatus, _, png) = try await get(f.site, frame)
