@@ -72,29 +72,21 @@ log: {{level: warning}}
     src = os.path.join(work, "window")
     os.makedirs(src)
     if args.window_data == "ztf":
-        records, schema = [], None
-        for f in sorted(glob.glob(os.path.join(args.data, "ztf-fink-distributed", "*.avro"))):
-            with open(f, "rb") as fh:
-                r = fastavro.reader(fh)
-                schema = schema or fastavro.parse_schema(r.writer_schema)
-                records += list(r)
-        for i in range(args.window):
-            r = copy.copy(records[i % len(records)])
-            r["candid"] = 9_000_000_000_000 + i
-            r["candidate"] = dict(r["candidate"], candid=9_000_000_000_000 + i)
-            with open(os.path.join(src, f"{i:06d}.avro"), "wb") as fh:
-                fastavro.writer(fh, schema, [r], codec="null")
+        files, id_key, nested = sorted(glob.glob(os.path.join(args.data, "ztf-fink-distributed", "*.avro"))), "candid", "candidate"
     else:
-        with open(os.path.join(args.data, "fink-client-datatest", "lsst_part-2-918301.avro"), "rb") as fh:
+        files, id_key, nested = [os.path.join(args.data, "fink-client-datatest", "lsst_part-2-918301.avro")], "diaSourceId", "diaSource"
+    records, schema = [], None
+    for f in files:
+        with open(f, "rb") as fh:
             r = fastavro.reader(fh)
-            schema = fastavro.parse_schema(r.writer_schema)
-            records = list(r)
-        for i in range(args.window):
-            r = copy.copy(records[i % len(records)])
-            r["diaSourceId"] = 9_000_000_000_000 + i
-            r["diaSource"] = dict(r["diaSource"], diaSourceId=9_000_000_000_000 + i)
-            with open(os.path.join(src, f"{i:06d}.avro"), "wb") as fh:
-                fastavro.writer(fh, schema, [r], codec="null")
+            schema = schema or fastavro.parse_schema(r.writer_schema)
+            records += list(r)
+    for i in range(args.window):
+        r = copy.copy(records[i % len(records)])
+        r[id_key] = 9_000_000_000_000 + i
+        r[nested] = dict(r[nested], **{id_key: 9_000_000_000_000 + i})
+        with open(os.path.join(src, f"{i:06d}.avro"), "wb") as fh:
+            fastavro.writer(fh, schema, [r], codec="null")
     t_window = run(f"source: {{folder: {src}}}\npipeline: {{recent_alerts: {args.window}, recent_alerts_per_second: 100000}}\n" + common,
                    "window.yaml")
     shutil.rmtree(src)
