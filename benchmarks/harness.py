@@ -34,12 +34,34 @@ def metric(text, name):
     return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + " ") or l.startswith(name + "{"))
 
 
-def start_tansu(tansu, procs, topic="alerts", partitions=4):
-    """A Tansu broker on a free loopback port with `topic` created; returns its port."""
+def start_tansu(tansu, procs, topic="alerts", partitions=4, storage="memory", work=None):
+    """A Tansu broker on a free loopback port with `topic` created; returns its port.
+
+    storage "memory": Tansu's in-memory store (every message in the broker's RAM). "s3-disk": Tansu's
+    S3 store on a local moto server keeping its objects in files under `work` (s3_on_disk.py), for runs
+    whose messages outgrow RAM (100,000 LSSTCam-sized alerts are 32 GB)."""
+    env = dict(os.environ)
+    args = [tansu, "broker"]
+    if storage == "s3-disk":
+        folder = os.path.join(work, "s3")
+        os.makedirs(folder, exist_ok=True)
+        s3_port = free_port()
+        moto = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "s3_on_disk.py"), folder, str(s3_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(moto)
+        wait_port(s3_port, moto, "moto (pip install 'moto[server]')")
+        endpoint = f"http://127.0.0.1:{s3_port}"
+        import boto3
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="x",
+                     region_name="us-east-1").create_bucket(Bucket="tansu")
+        env.update(AWS_ENDPOINT=endpoint, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_ALLOW_HTTP="true")
+        args += ["--storage-engine", "s3://tansu/"]
+    elif storage != "memory":
+        sys.exit(f"unknown broker storage {storage!r}: memory or s3-disk")
     port = free_port()
-    broker = subprocess.Popen([tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-                               "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    broker = subprocess.Popen(args + ["--listener-url", f"tcp://127.0.0.1:{port}", "--advertised-listener-url", f"tcp://127.0.0.1:{port}"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(broker)
     wait_port(port, broker, "tansu")
     subprocess.run([tansu, "topic", "create", topic, "--partitions", str(partitions), "--broker", f"tcp://127.0.0.1:{port}"],

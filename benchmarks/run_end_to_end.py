@@ -8,7 +8,8 @@ Alerts are simulated Rubin alerts (`citsci simulate`), each message one of them 
 diaSourceId (the alert's id) so that every one of N messages is a new alert, framed in the
 Confluent wire format (schema id 1).
 
-Usage: run_end_to_end.py --citsci BIN --tansu BIN --count N --rate R [--filters DIR] [--json]
+Usage: run_end_to_end.py --citsci BIN --tansu BIN --count N --rate R [--filters DIR] [--profile lsstcam]
+                         [--preload] [--broker-storage memory|s3-disk] [--json]
 (benchmarks/run.sh builds citsci and passes the rest.)
 """
 import argparse, io, json, os, shutil, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
@@ -32,6 +33,8 @@ ap.add_argument("--set-size", type=int, default=50)
 ap.add_argument("--queue", type=int, default=1000)
 ap.add_argument("--properties", default="", help="librdkafka properties for the service, as YAML flow mapping entries")
 ap.add_argument("--preload", action="store_true", help="produce everything first, then start the service: its throughput")
+ap.add_argument("--broker-storage", default="memory", choices=["memory", "s3-disk"],
+                help="Tansu's store: memory, or S3 on a local moto server spilling to disk (runs larger than RAM)")
 ap.add_argument("--json", action="store_true")
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,7 +61,7 @@ def stop():
 
 try:
     # Broker, fake Zooniverse, and the alerts to send.
-    port = start_tansu(args.tansu, procs)
+    port = start_tansu(args.tansu, procs, storage=args.broker_storage, work=work)
     # The account's subject limit raised past the run (a new Zooniverse account has 10,000; the
     # service holds the rest with the reason, which is not what this measures).
     fake = subprocess.Popen([sys.executable, os.path.join(root, "Tests/Fixtures/fake_panoptes.py"), "--subject-limit", "10000000"],
@@ -164,7 +167,11 @@ log: {{level: info}}
     def produce():
         global producer, sent, start, produce_seconds
         # Produce at a steady rate; remember when each alert went.
-        producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
+        config = {"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576}
+        if args.broker_storage == "s3-disk":
+            # Tansu writes an object per produced batch: larger batches, fewer round trips to S3.
+            config.update({"linger.ms": 50, "batch.size": 16 << 20, "message.max.bytes": 16 << 20})
+        producer = Producer(config)
         sent = {}
         start = time.time()
         for i in range(args.count):
