@@ -168,8 +168,9 @@ log: {{level: info}}
         global producer, sent, start, produce_seconds
         # Produce at a steady rate; remember when each alert went.
         config = {"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576}
-        if args.broker_storage == "s3-disk":
-            # Tansu writes an object per produced batch: larger batches, fewer round trips to S3.
+        if args.broker_storage == "s3-disk" or args.profile == "lsstcam":
+            # A batch holds at most batch.size (1 MB by default: three LSSTCam-sized alerts), and Tansu
+            # stores each batch whole (on S3, an object and its round trips): larger batches.
             config.update({"linger.ms": 50, "batch.size": 16 << 20, "message.max.bytes": 16 << 20})
         producer = Producer(config)
         sent = {}
