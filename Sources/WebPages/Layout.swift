@@ -40,10 +40,12 @@ struct Layout {
             + ".b\(n) img{animation:blink\(n) \(Double(n) * blinkStep)s step-end infinite}"
     }.joined()
 
+    // On a phone the navigation wraps and a wide table scrolls inside its own box, so no page is
+    // wider than the screen (the browser test holds every page to it at 390 px).
     static let style = blinkStyle + """
         body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
         header{display:flex;flex-wrap:wrap;gap:1em;align-items:center;padding:.6em 1em;background:#1d2b3a;color:#fff}
-        header a{color:#cfe3ff;margin-right:1em;text-decoration:none}header a[aria-current]{color:#fff;font-weight:600}
+        header nav{display:flex;flex-wrap:wrap;gap:.2em 1em}header a{color:#cfe3ff;text-decoration:none}header a[aria-current]{color:#fff;font-weight:600}
         main{padding:0 1em 2em;max-width:1100px;margin:auto}
         table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd;vertical-align:top}
         td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -67,5 +69,6 @@ struct Layout {
         .phase-linked{color:#1a7f37}.phase-held{color:#b42318}
         nav.pager a{margin-right:1em}
         img.stamp{width:64px;height:64px;image-rendering:pixelated}
+        @media (max-width:700px){table{display:block;overflow-x:auto}}
         """
 }

@@ -4,7 +4,8 @@ folder source of real ZTF alerts plus one whose objectId holds markup, with a fi
 description hold markup too. Every page: no console error, no broken image, no injected script run.
 The playground: a typo shows the caret error and the suggestion as you type; the fix shows matches
 with their frames decoded; saving without the token is refused, with it the service reloads the
-filter. Exits non-zero with the reason on the first failure.
+filter. On a phone-sized window no page is wider than the screen. Exits non-zero with the reason on
+the first failure.
 
 Usage: browser_pages.py --citsci PATH --data ../shared/data
 """
@@ -73,8 +74,11 @@ state: {work}/state.sqlite
 sink: {{folder: {work}/sink}}
 dead_letters: {{folder: {work}/dead}}
 metrics: {{listen: "127.0.0.1:{port}"}}
+pipeline: {{recent_alerts_per_second: 100000}}
 log: {{level: warning}}
 """)
+    # Every alert in the window (the default keeps a sample of 50 a second, and the folder is read in
+    # well under one: the hostile alert could be left out).
     env = dict(os.environ, CITSCI_WEB_TOKEN="browser-sekrit")
     log = open(os.path.join(work, "citsci.log"), "w")
     service = subprocess.Popen([args.citsci, "run", "--config", os.path.join(work, "citsci.yaml")], stdout=log, stderr=log, env=env)
@@ -237,6 +241,21 @@ log: {{level: warning}}
     if check_subjects(serve_base) != shown:
         fail("citsci serve shows another set than the service made")
     print("citsci serve: the same subjects, nothing consumed")
+
+    # On a phone's screen: no page wider than the screen (a wide table scrolls inside its own box).
+    driver.set_window_size(390, 844)
+    driver.get(serve_base + "/subjects")
+    set_page = driver.find_elements(By.CSS_SELECTOR, "main table tbody td a")[0].get_attribute("href")[len(serve_base):]
+    for path in ["/", "/filters", "/playground", "/subjects", set_page, "/results", "/dead-letters"]:
+        driver.get(serve_base + path)
+        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+        wide = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if wide[0] > wide[1] + 1:
+            over = driver.execute_script("""return Array.from(document.querySelectorAll('body *'))
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' ' + Math.round(e.getBoundingClientRect().right))""")
+            fail(f"{path} on a phone: the page is {wide[0]} px wide on a {wide[1]} px screen; past its edge: {over}")
+    print("phone: every page fits the screen")
     driver.quit()
 finally:
     for p in procs:
