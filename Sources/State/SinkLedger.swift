@@ -30,6 +30,33 @@ package struct SinkLedger: Sendable {
         return (try r.text(0, "sink_subjects.set_name"), r[1].integer == 1)
     }
 
+    /// A subject's key in the ledger: its destination and the alert's external id.
+    package struct Key: Sendable, Hashable {
+        package let destination: String
+        package let externalID: String
+        package init(destination: String, externalID: String) {
+            self.destination = destination
+            self.externalID = externalID
+        }
+    }
+
+    /// `subject(destination:externalID:)` for many subjects in a few queries (a batch's subjects are
+    /// looked up on the ordered stage's path, and on PostgreSQL each query is a round trip).
+    package func subjects(_ keys: [Key]) throws -> [Key: (setName: String, pending: Bool)] {
+        var found: [Key: (setName: String, pending: Bool)] = [:]
+        let unique = Array(Set(keys))
+        for start in stride(from: 0, to: unique.count, by: 400) {
+            let chunk = unique[start..<min(start + 400, unique.count)]
+            let rows = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
+            let sql = "SELECT destination, external_id, set_name, pending FROM sink_subjects WHERE (destination, external_id) IN (VALUES \(rows))"
+            for r in try database.execute(sql, chunk.flatMap { [SQLValue.text($0.destination), .text($0.externalID)] }) {
+                let key = Key(destination: try r.text(0, "sink_subjects.destination"), externalID: try r.text(1, "sink_subjects.external_id"))
+                found[key] = (try r.text(2, "sink_subjects.set_name"), r[3].integer == 1)
+            }
+        }
+        return found
+    }
+
     /// Whether the alert has a confirmed subject for the destination.
     package func contains(destination: String, externalID: String) throws -> Bool {
         try !database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 0",

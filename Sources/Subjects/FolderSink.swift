@@ -88,11 +88,12 @@ package final class FolderSink: Sendable {
         while !todo.isEmpty {
             // An alert a crash left pending is finished under its set's lock: that set may be of
             // another filter than the one it would go to now (the filters changed since).
+            let recorded = try state.sink.subjects(todo.map { Self.ledgerKey(subjects[$0]) })
             var keys: [Int: SetKey] = [:]
             for i in todo {
                 var key = subjects[i].key
-                if let recorded = try state.sink.subject(destination: key.destination, externalID: subjects[i].draft.externalID),
-                   recorded.pending, let filter = try state.sink.set(named: recorded.setName)?.filter {
+                if let recorded = recorded[Self.ledgerKey(subjects[i])], recorded.pending,
+                   let filter = try state.sink.set(named: recorded.setName)?.filter {
                     key.filter = filter
                 }
                 keys[i] = key
@@ -103,6 +104,10 @@ package final class FolderSink: Sendable {
             }
         }
         return results
+    }
+
+    private static func ledgerKey(_ s: NewSubject) -> SinkLedger.Key {
+        .init(destination: s.destination.description, externalID: s.draft.externalID)
     }
 
     /// Runs `body` holding every lock named, taken in the order given (every instance takes them in
@@ -132,8 +137,8 @@ package final class FolderSink: Sendable {
         var closeAfter: [SetKey: [String]] = [:]  // sets this batch filled or outgrew
         var taken = Set<String>()  // destination and alert of each subject placed
         // Those a crash left pending first: their sets' room goes to them before new subjects.
-        let recorded = try todo.map { try ledger.subject(destination: subjects[$0.index].destination.description,
-                                                         externalID: subjects[$0.index].draft.externalID) }
+        let found = try ledger.subjects(todo.map { Self.ledgerKey(subjects[$0.index]) })
+        let recorded = todo.map { found[Self.ledgerKey(subjects[$0.index])] }
         let order = todo.indices.filter { recorded[$0] != nil } + todo.indices.filter { recorded[$0] == nil }
         for n in order {
             let (i, key) = todo[n]

@@ -24,6 +24,11 @@ struct PostgresDatabaseTests {
         #expect(PostgresDatabase.redacted("postgresql://citsci:s3cret@db:5432/citsci") == "postgresql://citsci:***@db:5432/citsci")
     }
 
+    @Test func theSinkLooksUpABatchOfSubjectsAsOneAtATime() throws {
+        let server = try PostgresServer()
+        try checkSinkBatchLookup(try StateStore(path: try server.newDatabase()))
+    }
+
     @Test func twoStoresOnOneDatabaseMigrateOnceAndShareWhatTheyRecord() throws {
         let server = try PostgresServer()
         let url = try server.newDatabase()

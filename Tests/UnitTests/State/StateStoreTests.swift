@@ -19,6 +19,10 @@ import TestSupport
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
+    @Test func theSinkLooksUpABatchOfSubjectsAsOneAtATime() throws {
+        try checkSinkBatchLookup(try StateStore(path: ":memory:"))
+    }
+
     @Test func migratesOnceAndReopens() throws {
         let path = tempPath()
         defer { remove(path) }
