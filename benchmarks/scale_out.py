@@ -155,6 +155,10 @@ log: {{level: warning}}
         for k, v in out.items():
             print(f"{k}: {v}")
 finally:
+    # PostgreSQL first, by pg_ctl: killing runuser (as root) would leave the server running.
+    if os.path.exists(f"{work}/pg/data/postmaster.pid"):
+        subprocess.run(as_server_user([f"{pgbin}/pg_ctl", "-D", f"{work}/pg/data", "stop", "-m", "immediate", "-w"]),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for p in reversed(procs):
         if p.poll() is None:
             p.kill()
