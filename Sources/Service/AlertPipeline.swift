@@ -149,11 +149,7 @@ package final class AlertPipeline: Sendable {
         try recordUnmatched(batch.filter { !$0.prepared.matched }.map(\.prepared))
         guard let recent else { return }
         let now = Date().timeIntervalSince1970
-        recent.offer(batch.map { a in
-            let alert = a.prepared.alert
-            return RecentAlerts.Entry(survey: alert.survey.rawValue, alertID: alert.alertId, objectID: alert.objectId, receivedAt: now,
-                                      source: a.source, packet: a.packet, index: a.index)
-        })
+        recent.offer(batch.map { RecentAlerts.Entry($0.prepared.alert, packet: $0.packet, index: $0.index, source: $0.source, receivedAt: now) })
     }
 
     static func nanoseconds(_ d: Duration) -> Int64 {

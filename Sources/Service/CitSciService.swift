@@ -52,8 +52,7 @@ package struct CitSciService: Sendable {
         recent = cfg.recentAlerts > 0 ? RecentAlertsRecorder(state: state, keep: cfg.recentAlerts, perSecond: cfg.recentAlertsPerSecond, logger: logger) : nil
         pipeline = AlertPipeline(filters: filters, batcher: SubjectBatcher(sink: sink, state: state, lightCurve: cfg.sink.lightCurve),
                                  recent: recent)
-        schemas = try cfg.schemaRegistry.map(Environment.schemaRegistry)
-            ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
+        schemas = try Environment.writerSchemas(cfg)
         let kafkaSecrets = Environment.kafkaSecrets
         switch (cfg.deadLetterTopic, cfg.source) {
         case (let topic?, .kafka(let brokers, _, _, _, let properties)):

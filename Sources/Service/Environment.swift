@@ -15,6 +15,11 @@ package enum Environment {
         return out
     }
 
+    /// Where a configuration's Rubin writer schemas come from: its registry, else its folder.
+    package static func writerSchemas(_ cfg: RunConfiguration) throws -> (any WriterSchemaSource)? {
+        try cfg.schemaRegistry.map(schemaRegistry) ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
+    }
+
     /// A registry client with basic auth from CITSCI_SCHEMA_REGISTRY_USER / _PASSWORD.
     package static func schemaRegistry(_ url: String) -> SchemaRegistryClient {
         SchemaRegistryClient(url: url, username: get("CITSCI_SCHEMA_REGISTRY_USER"), password: get("CITSCI_SCHEMA_REGISTRY_PASSWORD"))

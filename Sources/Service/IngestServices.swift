@@ -294,8 +294,7 @@ package struct SimulatedIngestService: Service {
             }
             try pipeline.handle(alert)
             // The playground's window gets simulated alerts too, so the embedded default shows it working.
-            pipeline.recent?.offer([RecentAlerts.Entry(survey: alert.survey.rawValue, alertID: alert.alertId, objectID: alert.objectId,
-                                                       receivedAt: Date().timeIntervalSince1970, source: source, packet: packet, index: 0)])
+            pipeline.recent?.offer([RecentAlerts.Entry(alert, packet: packet, index: 0, source: source, receivedAt: Date().timeIntervalSince1970)])
             if i % 100 == 99 { await Task.yield() }
         }
         logger.info("simulated \(count) alerts")

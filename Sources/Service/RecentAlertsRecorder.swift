@@ -7,6 +7,14 @@ import ServiceLifecycle
 import State
 import Synchronization
 
+extension RecentAlerts.Entry {
+    /// The window's entry for `alert`, the `index`-th of the `packet` it arrived in from `source`.
+    init(_ alert: Alert, packet: [UInt8], index: Int, source: String, receivedAt: Double) {
+        self.init(survey: alert.survey.rawValue, alertID: alert.alertId, objectID: alert.objectId, receivedAt: receivedAt,
+                  source: source, packet: packet, index: index)
+    }
+}
+
 /// Keeps the state store's window of recent alerts (`RecentAlerts`) without the pipeline waiting
 /// for it: the ordered stage hands each batch over and goes on; batches wait in a small buffer (the
 /// newest kept when the writer falls behind, the dropped ones counted) and one task writes them.

@@ -327,5 +327,8 @@ package struct RunConfiguration: Sendable, Equatable {
     }
 
     /// `host:port` of the metrics listener.
-    package var metricsAddress: (host: String, port: Int)? { metricsListen.flatMap(Reader.hostPort).map { ($0.0, $0.1) } }
+    package var metricsAddress: (host: String, port: Int)? { metricsListen.flatMap(Self.hostPort) }
+
+    /// `host:port` read as metrics.listen is: the last colon splits them, the port 0-65535.
+    package static func hostPort(_ text: String) -> (host: String, port: Int)? { Reader.hostPort(text).map { ($0.0, $0.1) } }
 }

@@ -54,11 +54,7 @@ struct Run: AsyncParsableCommand {
             for p in problems { printError("citsci run: \(p)") }
             throw ExitCode(2)
         }
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = cfg.logFormat == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: cfg.logLevel) ?? .info
-            return RedactingLogHandler(handler)
-        }
+        bootstrapLogging(cfg)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "citsci")
@@ -96,5 +92,15 @@ struct Run: AsyncParsableCommand {
                               extra: [.init(service: progress, successTerminationBehavior: .ignore)])
         progress.finish()
         service.summary().forEach { print($0) }
+    }
+}
+
+/// The process's log handlers as the configuration says (text or JSON, the level), every message
+/// through the redaction step: for `run` and `serve`.
+func bootstrapLogging(_ cfg: RunConfiguration) {
+    LoggingSystem.bootstrap { label in
+        var handler: any LogHandler = cfg.logFormat == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: cfg.logLevel) ?? .info
+        return RedactingLogHandler(handler)
     }
 }

@@ -1,4 +1,3 @@
-import AlertModel
 import ArgumentParser
 import Filters
 import Foundation
@@ -31,10 +30,10 @@ struct Serve: AsyncParsableCommand {
         }
         let cfg = try RunConfiguration.load(path: config)
         let text = listen ?? cfg.metricsListen ?? "127.0.0.1:9464"
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let (host, port) = RunConfiguration.hostPort(text) else {
             throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:9464 (got '\(text)')")
         }
-        let endpoint = HTTPEndpoint(host: String(text[..<colon]), port: port, insecure: cfg.metricsInsecure)
+        let endpoint = HTTPEndpoint(host: host, port: port, insecure: cfg.metricsInsecure)
         do {
             try endpoint.checkExposure(MetricsService.access())
             try endpoint.checkBindable()
@@ -45,17 +44,12 @@ struct Serve: AsyncParsableCommand {
         if !StateStore.isPostgreSQL(cfg.state), !FileManager.default.fileExists(atPath: cfg.state) {
             throw ValidationError("no state store at \(cfg.state) (the file's state): nothing to look at yet; `citsci run --config \(config)` makes it")
         }
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = cfg.logFormat == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: cfg.logLevel) ?? .info
-            return RedactingLogHandler(handler)
-        }
+        bootstrapLogging(cfg)
         let logger = Logger(label: "citsci")
         let state = try StateStore(path: cfg.state)
         let filters = FilterSet(folder: cfg.filters)
         for e in filters.reload() { logger.warning("\(e)") }
-        let schemas: (any WriterSchemaSource)? = try cfg.schemaRegistry.map(Environment.schemaRegistry) ?? cfg.schemaFolder.map { try SchemaFolder(path: $0) }
-        let site = Site(cfg, filters: filters, state: state, schemas: schemas, metrics: { "" }, consuming: false)
+        let site = Site(cfg, filters: filters, state: state, schemas: try Environment.writerSchemas(cfg), metrics: { "" }, consuming: false)
         let server = MetricsService(endpoint: endpoint, access: MetricsService.access(), logger: logger, render: { "" }, site: site)
         let watcher = FilterWatcher(filters: filters, logger: logger)
         var group = ServiceGroupConfiguration(services: [.init(service: server), .init(service: watcher, successTerminationBehavior: .ignore)],
