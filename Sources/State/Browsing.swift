@@ -16,13 +16,10 @@ extension SinkLedger {
     /// The sets, newest first.
     package func sets(limit: Int, offset: Int = 0) throws -> [SetListing] {
         try database.execute("""
-            SELECT name, folder, filter, destination, size, opened_at, closed_at FROM sink_sets
-            ORDER BY opened_at DESC, name DESC LIMIT ? OFFSET ?
+            SELECT \(Self.setColumns), opened_at, closed_at FROM sink_sets ORDER BY opened_at DESC, name DESC LIMIT ? OFFSET ?
             """, [.integer(Int64(limit)), .integer(Int64(offset))]).map { r in
-            SetListing(set: SetRow(name: try r.text(0, "sink_sets.name"), folder: try r.text(1, "sink_sets.folder"),
-                                   filter: try r.text(2, "sink_sets.filter"), destination: try r.text(3, "sink_sets.destination"),
-                                   size: Int(r[4].integer ?? 0)),
-                       openedAt: Date(timeIntervalSince1970: r[5].real ?? 0), closedAt: r[6].real.map(Date.init(timeIntervalSince1970:)))
+            SetListing(set: try Self.setRow(r), openedAt: Date(timeIntervalSince1970: r[5].real ?? 0),
+                       closedAt: r[6].real.map(Date.init(timeIntervalSince1970:)))
         }
     }
 

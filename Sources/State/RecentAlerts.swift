@@ -87,8 +87,7 @@ package struct RecentAlerts: Sendable {
     /// One alert of the window.
     package func entry(survey: String, alertID: Int64) throws -> Entry? {
         try database.execute("""
-            SELECT survey, alert_id, object_id, received_at, source, packet, position FROM recent_alerts
-            WHERE survey = ? AND alert_id = ?
+            SELECT \(Self.columns) FROM recent_alerts WHERE survey = ? AND alert_id = ?
             """, [.text(survey), .integer(alertID)]).first.map(Self.entry)
     }
 

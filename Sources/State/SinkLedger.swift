@@ -15,9 +15,9 @@ package struct SinkLedger: Sendable {
         package let size: Int
     }
 
-    private static let setColumns = "name, folder, filter, destination, size"
+    static let setColumns = "name, folder, filter, destination, size"
 
-    private static func setRow(_ r: [SQLValue]) throws -> SetRow {
+    static func setRow(_ r: [SQLValue]) throws -> SetRow {
         SetRow(name: try r.text(0, "sink_sets.name"), folder: try r.text(1, "sink_sets.folder"),
                filter: try r.text(2, "sink_sets.filter"), destination: try r.text(3, "sink_sets.destination"),
                size: Int(r[4].integer ?? 0))
