@@ -109,15 +109,25 @@ package struct FlipbookRenderer: Sendable {
     /// Science, template, difference. Each frame has its own limits: they are different kinds of
     /// image, and ZTF's reference stamps are not even on the science stamp's flux scale.
     package func triplet(_ alert: Alert) throws(RenderError) -> Flipbook {
-        let kinds = CutoutKind.allCases
         var images: [FITSImage] = []
-        for k in kinds { images.append(try image(alert, k)) }
+        for k in CutoutKind.allCases { images.append(try image(alert, k)) }
         var frames: [RenderedFrame] = []
-        for (i, k) in kinds.enumerated() {
-            let frame = renderer.render(images[i], label: Self.label(k, alert))
-            frames.append(try encode(frame, name: "\(alert.alertId)_\(i + 1)_\(k.rawValue).png", alertId: alert.alertId))
-        }
+        for i in images.indices { frames.append(try tripletFrame(alert, i, image: images[i])) }
         return Flipbook(kind: .triplet, frames: frames, settings: settings)
+    }
+
+    /// Frame `index` (0: science, 1: template, 2: difference) of the triplet alone, as `triplet`
+    /// draws it: each frame has its own limits, so one needs only its own stamp.
+    package func tripletFrame(_ alert: Alert, _ index: Int) throws(RenderError) -> RenderedFrame {
+        let kinds = CutoutKind.allCases
+        guard kinds.indices.contains(index) else { throw RenderError(alertId: alert.alertId, reason: "a triplet has \(kinds.count) frames, not \(index + 1)") }
+        return try tripletFrame(alert, index, image: try image(alert, kinds[index]))
+    }
+
+    private func tripletFrame(_ alert: Alert, _ index: Int, image: FITSImage) throws(RenderError) -> RenderedFrame {
+        let kind = CutoutKind.allCases[index]
+        let frame = renderer.render(image, label: Self.label(kind, alert))
+        return try encode(frame, name: "\(alert.alertId)_\(index + 1)_\(kind.rawValue).png", alertId: alert.alertId)
     }
 
     /// One frame per alert of the same object, oldest first.

@@ -67,12 +67,17 @@ struct FilterPages {
         return layout.page("Filter playground", current: "/playground", body, script: HTML(raw: "<script>\(Self.script)</script>"))
     }
 
-    /// `citsci filter check`'s verdict on an expression, as JSON for the page.
-    func check(_ expression: String) -> JSONValue {
+    /// The playground's expression as a rule, with the filters folder's resources (lists, cuts).
+    private func compile(_ expression: String) throws(FilterError) -> FilterRule {
         var errors: [FilterError] = []
         let resources = FilterResources.load(folder: site.filters.folder, errors: &errors)
+        return try FilterRule(name: "playground", expression: expression, resources: resources)
+    }
+
+    /// `citsci filter check`'s verdict on an expression, as JSON for the page.
+    func check(_ expression: String) -> JSONValue {
         do throws(FilterError) {
-            let rule = try FilterRule(name: "playground", expression: expression, resources: resources)
+            let rule = try compile(expression)
             return ["ok": .bool(true), "surveys": .array(rule.surveys.map { .string($0.rawValue) }),
                     "clauses": .array(rule.clauses.map { .string($0.text) })]
         } catch {
@@ -87,10 +92,8 @@ struct FilterPages {
     /// The rule over the window: how many alerts it read and matched, each clause's pass rate, and
     /// the newest matches with their frames.
     func run(_ expression: String) async -> HTML {
-        var errors: [FilterError] = []
-        let resources = FilterResources.load(folder: site.filters.folder, errors: &errors)
         let rule: FilterRule
-        do throws(FilterError) { rule = try FilterRule(name: "playground", expression: expression, resources: resources) } catch {
+        do throws(FilterError) { rule = try compile(expression) } catch {
             return "<pre class=\"error\">\(error.placed(in: expression, file: nil).description)</pre>"
         }
         let clock = ContinuousClock()
@@ -99,7 +102,8 @@ struct FilterPages {
         do { result = try await PlaygroundRun(site: site, rule: rule).run() } catch {
             return "<pre class=\"error\">cannot read the window of recent alerts: \(String(describing: error))</pre>"
         }
-        let seconds = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds)
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         if result.read == 0 {
             return "<p>The window of recent alerts is empty: the service keeps the alerts it reads (<code>pipeline: {recent_alerts: N}</code>).</p>"
         }

@@ -44,7 +44,7 @@ struct PlaygroundRun {
         // The next page is read while this one is evaluated (reading and decoding take turns otherwise).
         func page(after: RecentAlerts.Position?, limit: Int) async throws -> (entries: [RecentAlerts.Entry], end: RecentAlerts.Position?) {
             guard limit > 0 else { return ([], nil) }
-            return try await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try recent.latest(limit, after: after) }
+            return try await offload { try recent.latest(limit, after: after) }
         }
         var read = 0
         var current = try await page(after: nil, limit: min(Self.pageSize, total))

@@ -14,13 +14,11 @@ struct ResultPages {
     struct Row {
         let result: SubjectResult
         let subject: ZooniverseLedger.Subject?
-        let project: String?
     }
 
     func list(page: Int) async -> HTML {
         let (state, rule) = (site.state, site.retirement)
-        let read = await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) {
-            Result { () throws -> (Bool, [Row]) in
+        let read = await Site.blocking { () throws -> (Bool, [Row]) in
                 var keys = try state.lastClassifiedSubjects(limit: Self.perPage + 1, offset: page * Self.perPage)
                 let more = keys.count > Self.perPage
                 keys = Array(keys.prefix(Self.perPage))
@@ -28,16 +26,14 @@ struct ResultPages {
                 for c in try state.classifications(of: keys) { aggregator.add(c) }
                 let rows = try keys.compactMap { key -> Row? in
                     guard let result = aggregator.result(key) else { return nil }
-                    let pushed = try state.zooniverse.subject(zooniverseID: key.subjectID)
-                    return Row(result: result, subject: pushed?.subject, project: pushed?.project)
+                    return Row(result: result, subject: try state.zooniverse.subject(zooniverseID: key.subjectID)?.subject)
                 }
                 return (more, rows)
-            }
         }
         let more: Bool, rows: [Row]
         switch read {
         case .success(let r): (more, rows) = r
-        case .failure(let e): return layout.page("Results", current: "/results", "<pre class=\"error\">cannot read the state store: \(String(describing: e))</pre>")
+        case .failure(let e): return layout.page("Results", current: "/results", Site.storeFailure(e))
         }
         var lastObject: String? = nil
         let lines: [HTML] = rows.map { row in
@@ -81,7 +77,7 @@ struct ResultPages {
         } ?? ""
         return """
             <tr\(firstOfObject ? " class=\"object\"" : "")><td>\(firstOfObject ? HTML(text: object) : "")</td><td>\(stamps)</td>
-            <td><a href="\(site.zooniverse.subjectURL(project: row.project, subject: r.subjectID))" rel="noopener">\(r.subjectID)</a>\(setLink)<br><small>workflow \(r.workflowID)</small></td>
+            <td><a href="\(site.zooniverse.subjectURL(subject: r.subjectID))" rel="noopener">\(r.subjectID)</a>\(setLink)<br><small>workflow \(r.workflowID)</small></td>
             <td class="n">\(r.volunteers)</td><td>\(consensus)</td><td>\(counts)</td><td>\(r.retired ? "yes" : "no")</td>
             <td>\(DeadLetterPages.date(r.updatedAt))</td></tr>
             """

@@ -76,11 +76,20 @@ package struct Site: Sendable {
         default:
             // A page's address with another method or a wrong tail: said here; anything else is not ours.
             guard parts.isEmpty || Self.sections.contains(parts[0]) else { return nil }
-            let status = ["GET", "HEAD"].contains(request.method) ? 404 : 405
-            return page(layout.page(status == 404 ? "Not found" : "Method not allowed", current: "",
-                                    status == 404 ? "<p>No page at this address.</p>" : "<p>This address does not take \(request.method).</p>"),
-                        status: status)
+            guard !["GET", "HEAD"].contains(request.method) else { return notFound(layout) }
+            return page(layout.page("Method not allowed", current: "", "<p>This address does not take \(request.method).</p>"), status: 405)
         }
+    }
+
+    /// Runs a blocking read (the state store, the sink's files) off Swift's cooperative pool, and off
+    /// the pipeline's own blocking threads, so a page never holds up the ordered stage.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
+        do { return .success(try await offload(body)) } catch { return .failure(error) }
+    }
+
+    /// What a page says when the state store cannot be read.
+    static func storeFailure(_ error: any Error) -> HTML {
+        "<pre class=\"error\">cannot read the state store: \(String(describing: error))</pre>"
     }
 
     static let sections: Set<String> = ["api", "filters", "playground", "window", "subjects", "sink", "results", "dead-letters"]

@@ -40,7 +40,7 @@ struct StreamPage {
     func render() async -> HTML {
         let snap = Self.snapshot(site.metrics())
         let state = site.state
-        let held = (try? await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try state.zooniverse.heldByProject() }) ?? [:]
+        let held = (await Site.blocking { try state.zooniverse.heldByProject() }).value ?? [:]
         let heldRows: [HTML] = held.sorted { $0.key < $1.key }.flatMap { project, reasons in
             reasons.sorted { $0.value > $1.value }.map { "<tr><td>\(project)</td><td>\($0.key)</td><td class=\"n\">\(HTML.number(Double($0.value)))</td></tr>" as HTML }
         }

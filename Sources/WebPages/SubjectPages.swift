@@ -15,7 +15,7 @@ struct SubjectPages {
 
     func list(page: Int) async -> HTML {
         let state = site.state
-        let result = await blocking { () throws -> (Int, [SinkLedger.SetListing], [String: [ZooniverseLedger.SetOnZooniverse]]) in
+        let result = await Site.blocking { () throws -> (Int, [SinkLedger.SetListing], [String: [ZooniverseLedger.SetOnZooniverse]]) in
             let sets = try state.sink.sets(limit: Self.setsPerPage, offset: page * Self.setsPerPage)
             return (try state.sink.setCount(), sets, try state.zooniverse.sets(named: sets.map(\.set.name)))
         }
@@ -57,7 +57,7 @@ struct SubjectPages {
 
     func set(_ name: String, page: Int) async -> HTTPServer.Response? {
         let state = site.state
-        let found = await blocking { () throws -> (SinkLedger.SetRow?, [ZooniverseLedger.SetOnZooniverse]) in
+        let found = await Site.blocking { () throws -> (SinkLedger.SetRow?, [ZooniverseLedger.SetOnZooniverse]) in
             guard let set = try state.sink.set(named: name) else { return (nil, []) }
             return (set, try state.zooniverse.sets(named: [name])[name] ?? [])
         }
@@ -69,10 +69,10 @@ struct SubjectPages {
         do { rows = try Manifest.read(row.folder + "/" + Manifest.fileName) } catch {
             return site.page(layout.page("Subject set \(name)", current: "/subjects", "<pre class=\"error\">\(error.description)</pre>"))
         }
-        let states = (await blocking { try state.zooniverse.subjects(inSet: name, projects: onZooniverse.map(\.project)) }).value ?? [:]
+        let states = (await Site.blocking { try state.zooniverse.subjects(inSet: name, projects: onZooniverse.map(\.project)) }).value ?? [:]
         let newestFirst = Array(rows.reversed())
         let shown = newestFirst.dropFirst(page * Self.subjectsPerPage).prefix(Self.subjectsPerPage)
-        let cards: [HTML] = shown.map { subject($0, set: row, zooniverse: states[$0.externalID], project: onZooniverse.first?.project) }
+        let cards: [HTML] = shown.map { subject($0, set: row, zooniverse: states[$0.externalID]) }
         let body: HTML = """
             <p>Filter <strong>\(row.filter)</strong> → \(row.destination); \(HTML.number(Double(rows.count))) subjects in
             <code>\(row.folder)</code>, newest first. \((onZooniverse.map(zooniverseCell)))</p>
@@ -83,7 +83,7 @@ struct SubjectPages {
     }
 
     /// One subject as a volunteer sees it, then what only the science team sees.
-    private func subject(_ row: ManifestRow, set: SinkLedger.SetRow, zooniverse: ZooniverseLedger.SubjectRef?, project: String?) -> HTML {
+    private func subject(_ row: ManifestRow, set: SinkLedger.SetRow, zooniverse: ZooniverseLedger.SubjectRef?) -> HTML {
         let images = row.frames.filter { $0.hasSuffix(".png") }
         func src(_ file: String) -> String { layout.link("/sink/" + HTML.urlComponent(set.name) + "/" + HTML.urlComponent(file)) }
         let frames: [HTML] = images.enumerated().map { i, f in "<figure><img src=\"\(src(f))\" alt=\"frame \(i + 1)\" loading=\"lazy\"><figcaption>\(i + 1)</figcaption></figure>" }
@@ -101,7 +101,7 @@ struct SubjectPages {
             .map { "<tr><th>\($0.key)</th><td>\($0.value)</td></tr>" }
         let state: HTML = zooniverse.map { z in
             let link: HTML = z.zooniverseID.map { id in
-                " · subject <a href=\"\(site.zooniverse.subjectURL(project: project, subject: id))\" rel=\"noopener\">\(id)</a>"
+                " · subject <a href=\"\(site.zooniverse.subjectURL(subject: id))\" rel=\"noopener\">\(id)</a>"
             } ?? ""
             return "<p class=\"phase-\(z.phase.rawValue)\">\(z.phase.rawValue)\(z.reason.map { ": \($0)" } ?? "")\(link)</p>"
         } ?? "<p>not pushed</p>"
@@ -120,7 +120,7 @@ struct SubjectPages {
             return .text(404, "no such file: a set's files are /sink/<set>/<name>.png or .json\n")
         }
         let state = site.state
-        guard case .success(let row?) = await blocking({ try state.sink.set(named: name) }),
+        guard case .success(let row?) = await Site.blocking({ try state.sink.set(named: name) }),
               let data = FileManager.default.contents(atPath: row.folder + "/" + file) else {
             return .text(404, "no file \(file) in set \(name)\n")
         }
@@ -133,7 +133,7 @@ struct SubjectPages {
     }
 
     private func failure<T>(_ r: Result<T, any Error>) -> HTML {
-        if case .failure(let e) = r { return "<pre class=\"error\">cannot read the state store: \(String(describing: e))</pre>" }
+        if case .failure(let e) = r { return Site.storeFailure(e) }
         return ""
     }
 
@@ -142,10 +142,6 @@ struct SubjectPages {
         if page > 0 { links.append("<a href=\"\(layout.link(path))?page=\(page - 1)\" rel=\"prev\">← newer</a>") }
         if (page + 1) * per < total { links.append("<a href=\"\(layout.link(path))?page=\(page + 1)\" rel=\"next\">older →</a>") }
         return links.isEmpty ? "" : "<nav class=\"pager\">\(links)</nav>"
-    }
-
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async -> Result<T, any Error> {
-        await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { Result { try body() } }
     }
 }
 

@@ -21,10 +21,9 @@ struct WindowFrames {
         }
         let recent = site.state.recent
         let entry: RecentAlerts.Entry?
-        do {
-            entry = try await withTaskExecutorPreference(DedicatedTaskExecutor.blocking) { try recent.entry(survey: survey, alertID: id) }
-        } catch {
-            return .text(500, "cannot read the window of recent alerts: \(error)\n")
+        switch await Site.blocking({ try recent.entry(survey: survey, alertID: id) }) {
+        case .success(let e): entry = e
+        case .failure(let error): return .text(500, "cannot read the window of recent alerts: \(error)\n")
         }
         guard let entry else { return .text(404, "alert \(id) of \(survey) is not in the window of recent alerts (any more)\n") }
         let alerts: [Alert]
@@ -33,9 +32,9 @@ struct WindowFrames {
         }
         guard entry.index < alerts.count else { return .text(422, "alert \(id): its packet holds \(alerts.count) alerts\n") }
         do {
-            let flipbook = try FlipbookRenderer(settings: Self.settings).triplet(alerts[entry.index])
-            guard n < flipbook.frames.count else { return .text(404, "alert \(id) has \(flipbook.frames.count) frames\n") }
-            return .init(status: 200, headers: [("Content-Type", "image/png"), ("Cache-Control", "max-age=3600")], body: flipbook.frames[n].png)
+            // The frame asked for alone: a match's three frames are three requests.
+            let frame = try FlipbookRenderer(settings: Self.settings).tripletFrame(alerts[entry.index], n)
+            return .init(status: 200, headers: [("Content-Type", "image/png"), ("Cache-Control", "max-age=3600")], body: frame.png)
         } catch {
             return .text(422, "alert \(id): its stamps cannot be drawn: \(error)\n")
         }

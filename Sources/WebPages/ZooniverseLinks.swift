@@ -17,8 +17,8 @@ package struct ZooniverseLinks: Sendable {
         "\(frontEnd)/lab/\(HTML.urlComponent(id))/subject-sets/\(HTML.urlComponent(set))"
     }
 
-    /// A subject's Talk page when the project's slug is known, else the subject in the API.
-    func subjectURL(project id: String?, subject: String) -> String {
+    /// A subject's Talk page when the configured project is a slug, else the subject in the API.
+    func subjectURL(subject: String) -> String {
         if let slug = project, slug.contains("/") {
             let path = slug.split(separator: "/").map { HTML.urlComponent(String($0)) }.joined(separator: "/")
             return "\(frontEnd)/projects/\(path)/talk/subjects/\(HTML.urlComponent(subject))"

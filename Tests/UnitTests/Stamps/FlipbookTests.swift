@@ -23,6 +23,17 @@ import TestSupport
         }
     }
 
+    @Test func aTripletFrameAloneIsTheTripletsFrame() throws {
+        let alert = try AlertDecoder().decode(try Paths.bytes("ztf-alerts/1095578115815010002.avro"))[0]
+        let renderer = FlipbookRenderer()
+        let book = try renderer.triplet(alert)
+        for i in 0..<3 {
+            let frame = try renderer.tripletFrame(alert, i)
+            #expect(frame.name == book.frames[i].name && frame.png == book.frames[i].png)
+        }
+        #expect(throws: RenderError.self) { try renderer.tripletFrame(alert, 3) }
+    }
+
     @Test func blinkIsInTimeOrderWithSharedLimits() throws {
         // Fink's redistributed ZTF alerts hold several alerts of some objects.
         var byObject: [String: [Alert]] = [:]
