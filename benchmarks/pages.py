@@ -9,9 +9,11 @@ as a browser's first visit) and the playground's run over the whole window.
 Usage: pages.py --citsci .build/release/citsci --data ../shared/data [--alerts 100000] [--window 10000]
                 [--matched 5000] [--window-data ztf|lsstcam] [--classifications 100000] [--requests 200] [--json]
 """
-import argparse, copy, glob, json, os, random, shutil, socket, sqlite3, subprocess, sys, tempfile, time, urllib.request
+import argparse, copy, glob, json, os, random, shutil, sqlite3, subprocess, sys, tempfile, time, urllib.request
 
 import fastavro
+
+from harness import free_port, wait_port
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--citsci", required=True)
@@ -29,14 +31,6 @@ args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 work = tempfile.mkdtemp(prefix="citsci-pages-")
 serve = None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def run(config_text, name):
@@ -135,12 +129,7 @@ log: {{level: warning}}
     serve = subprocess.Popen([args.citsci, "serve", "--config", config, "--listen", f"127.0.0.1:{port}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_port(port, serve, "citsci serve")
     first_frame = json.loads(frame)[0]["name"]
     pages = ["/", "/filters", "/playground", "/subjects", "/subjects?page=3", f"/subjects/{set_name}", f"/sink/{set_name}/{first_frame}",
              "/results", "/results?page=20", "/dead-letters"]
