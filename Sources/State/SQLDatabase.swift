@@ -93,6 +93,25 @@ struct SQLTransaction {
     var changes: Int { changed() }
 }
 
+/// Many rows in one statement (`INSERT … VALUES (…), (…)`, `WHERE (a, b) IN (VALUES …)`): on
+/// PostgreSQL each statement is a round trip and a plan, so a batch's rows go in a few.
+enum SQLRows {
+    /// Rows a statement carries at most (7 columns × 200 is far below either engine's limit on
+    /// parameters).
+    static let perStatement = 200
+
+    /// `(?, ?), (?, ?)`: the placeholders of `count` rows of `width` values.
+    static func placeholders(_ count: Int, width: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: count).joined(separator: ", ")
+    }
+
+    /// The items in slices of at most `perStatement`, in order.
+    static func chunks<T>(_ items: [T]) -> [ArraySlice<T>] {
+        stride(from: 0, to: items.count, by: perStatement).map { items[$0..<min($0 + perStatement, items.count)] }
+    }
+}
+
 /// Locks by name within one process (the database's own lock covers other processes).
 final class NamedLocks: @unchecked Sendable {
     // @unchecked: `held` is read and written only under `condition`.

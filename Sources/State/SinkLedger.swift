@@ -44,11 +44,11 @@ package struct SinkLedger: Sendable {
     /// looked up on the ordered stage's path, and on PostgreSQL each query is a round trip).
     package func subjects(_ keys: [Key]) throws -> [Key: (setName: String, pending: Bool)] {
         var found: [Key: (setName: String, pending: Bool)] = [:]
-        let unique = Array(Set(keys))
-        for start in stride(from: 0, to: unique.count, by: 400) {
-            let chunk = unique[start..<min(start + 400, unique.count)]
-            let rows = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
-            let sql = "SELECT destination, external_id, set_name, pending FROM sink_subjects WHERE (destination, external_id) IN (VALUES \(rows))"
+        for chunk in SQLRows.chunks(Array(Set(keys))) {
+            let sql = """
+                SELECT destination, external_id, set_name, pending FROM sink_subjects
+                WHERE (destination, external_id) IN (VALUES \(SQLRows.placeholders(chunk.count, width: 2)))
+                """
             for r in try database.execute(sql, chunk.flatMap { [SQLValue.text($0.destination), .text($0.externalID)] }) {
                 let key = Key(destination: try r.text(0, "sink_subjects.destination"), externalID: try r.text(1, "sink_subjects.external_id"))
                 found[key] = (try r.text(2, "sink_subjects.set_name"), r[3].integer == 1)
@@ -57,17 +57,40 @@ package struct SinkLedger: Sendable {
         return found
     }
 
-    /// Whether the alert has a confirmed subject for the destination.
-    package func contains(destination: String, externalID: String) throws -> Bool {
-        try !database.execute("SELECT 1 FROM sink_subjects WHERE destination = ? AND external_id = ? AND pending = 0",
-                              [.text(destination), .text(externalID)]).isEmpty
+    /// An object's subjects for one destination.
+    package struct ObjectKey: Sendable, Hashable {
+        package let destination: String
+        package let objectID: String
+        package init(destination: String, objectID: String) {
+            self.destination = destination
+            self.objectID = objectID
+        }
     }
 
-    /// The external ids of the object's latest `limit` confirmed subjects for the destination, oldest first.
-    package func previousSubjects(object: String, destination: String, limit: Int) throws -> [String] {
-        try database.execute(
-            "SELECT external_id FROM sink_subjects WHERE destination = ? AND object_id = ? AND pending = 0 ORDER BY created_at DESC LIMIT ?",
-            [.text(destination), .text(object), .integer(Int64(limit))]).compactMap { $0[0].text }.reversed()
+    /// The external ids of each object's latest `limit` confirmed subjects for its destination,
+    /// oldest first, in a few queries (asked for every subject of a batch: one query a subject was
+    /// the largest share of PostgreSQL's work in a run).
+    package func previousSubjects(_ objects: [ObjectKey], limit: Int) throws -> [ObjectKey: [String]] {
+        var found: [ObjectKey: [String]] = [:]
+        guard limit > 0 else { return found }
+        for chunk in SQLRows.chunks(Array(Set(objects))) {
+            // Newest first within each object (ties, subjects of one batch, by id), the first `limit` kept.
+            let sql = """
+                SELECT destination, object_id, external_id FROM (
+                    SELECT destination, object_id, external_id,
+                           ROW_NUMBER() OVER (PARTITION BY destination, object_id ORDER BY created_at DESC, external_id DESC) AS newest
+                    FROM sink_subjects
+                    WHERE (destination, object_id) IN (VALUES \(SQLRows.placeholders(chunk.count, width: 2))) AND pending = 0
+                ) AS latest
+                WHERE newest <= ? ORDER BY destination, object_id, newest DESC
+                """
+            let parameters = chunk.flatMap { [SQLValue.text($0.destination), .text($0.objectID)] } + [.integer(Int64(limit))]
+            for r in try database.execute(sql, parameters) {
+                let key = ObjectKey(destination: try r.text(0, "sink_subjects.destination"), objectID: try r.text(1, "sink_subjects.object_id"))
+                found[key, default: []].append(try r.text(2, "sink_subjects.external_id"))
+            }
+        }
+        return found
     }
 
     /// A subject recorded as pending in its set (its frames and row not written yet).
@@ -90,13 +113,16 @@ package struct SinkLedger: Sendable {
     /// Records subjects as pending in their sets, in one transaction (one synced write).
     package func recordPending(_ subjects: [PendingSubject], at now: Date) throws {
         guard !subjects.isEmpty else { return }
+        let at = SQLValue.real(now.timeIntervalSince1970)
         try database.transaction(.readCommitted) { tx in
-            for s in subjects {
+            for chunk in SQLRows.chunks(subjects) {
                 try tx.execute("""
                     INSERT INTO sink_subjects (destination, external_id, set_name, object_id, filters, created_at, pending)
-                    VALUES (?, ?, ?, ?, ?, ?, 1)
-                    """, [.text(s.destination), .text(s.externalID), .text(s.setName), s.objectID.map(SQLValue.text) ?? .null,
-                          .text(";" + s.filters.joined(separator: ";") + ";"), .real(now.timeIntervalSince1970)])
+                    VALUES \(SQLRows.placeholders(chunk.count, width: 7))
+                    """, chunk.flatMap { s in
+                        [.text(s.destination), .text(s.externalID), .text(s.setName), s.objectID.map(SQLValue.text) ?? .null,
+                         .text(";" + s.filters.joined(separator: ";") + ";"), at, .integer(1)]
+                    })
             }
         }
     }
@@ -113,9 +139,11 @@ package struct SinkLedger: Sendable {
         guard !subjects.isEmpty else { return }
         let added = Dictionary(subjects.map { ($0.setName, 1) }, uniquingKeysWith: +)
         try database.transaction(.readCommitted) { tx in
-            for s in subjects {
-                try tx.execute("UPDATE sink_subjects SET pending = 0 WHERE destination = ? AND external_id = ?",
-                               [.text(s.destination), .text(s.externalID)])
+            for chunk in SQLRows.chunks(subjects) {
+                try tx.execute("""
+                    UPDATE sink_subjects SET pending = 0
+                    WHERE (destination, external_id) IN (VALUES \(SQLRows.placeholders(chunk.count, width: 2)))
+                    """, chunk.flatMap { [SQLValue.text($0.destination), .text($0.externalID)] })
             }
             for (name, n) in added.sorted(by: { $0.key < $1.key }) {
                 try tx.execute("UPDATE sink_sets SET size = size + ? WHERE name = ?", [.integer(Int64(n)), .text(name)])

@@ -32,15 +32,32 @@ package final class FolderSink: Sendable {
         }
     }
 
-    /// Whether the alert already has a subject for the destination (one a crash left unfinished does not count).
-    package func contains(_ externalID: String, destination: SubjectDestination) throws -> Bool {
-        try state.sink.contains(destination: destination.description, externalID: externalID)
+    /// What a batch's new subjects need of those before them: whether an alert already has a
+    /// subject at a destination (one a crash left unfinished does not count) and an object's
+    /// latest subjects there. Read for the whole batch in a few queries.
+    package struct History: Sendable {
+        let subjects: [SinkLedger.Key: (setName: String, pending: Bool)]
+        let previous: [SinkLedger.ObjectKey: [String]]
+
+        /// Whether the alert already has a (confirmed) subject for the destination.
+        package func contains(_ externalID: String, destination: SubjectDestination) -> Bool {
+            subjects[SinkLedger.Key(destination: destination.description, externalID: externalID)].map { !$0.pending } ?? false
+        }
+
+        /// The alert ids of the object's latest subjects for the destination, oldest first.
+        package func previousSubjects(object: String, destination: SubjectDestination) -> [String] {
+            previous[SinkLedger.ObjectKey(destination: destination.description, objectID: object)] ?? []
+        }
     }
 
-    /// The alert ids of the object's latest `limit` subjects for the destination, oldest first.
-    package func previousSubjects(object: String, destination: SubjectDestination,
-                                 limit: Int = SubjectContent.maxPreviousIDs) throws -> [String] {
-        try state.sink.previousSubjects(object: object, destination: destination.description, limit: limit)
+    /// The history of these alerts (by external id) and objects at these destinations, keeping
+    /// each object's latest `limit` subjects.
+    package func history(alerts: [(externalID: String, destination: SubjectDestination)],
+                         objects: [(objectID: String, destination: SubjectDestination)],
+                         limit: Int = SubjectContent.maxPreviousIDs) throws -> History {
+        History(subjects: try state.sink.subjects(alerts.map { SinkLedger.Key(destination: $0.destination.description, externalID: $0.externalID) }),
+                previous: try state.sink.previousSubjects(objects.map { SinkLedger.ObjectKey(destination: $0.destination.description, objectID: $0.objectID) },
+                                                          limit: limit))
     }
 
     /// A subject to add: its draft, the filters that sent it, where it goes, how its set is named
@@ -297,9 +314,14 @@ package final class FolderSink: Sendable {
     }
 
     /// A set name from the filter's pattern; characters that are unsafe in a file name become '-'.
+    /// A pattern without `{n}` gets `-n` after its first set (each set needs a name of its own).
     static func name(_ pattern: String, filter: String, date: String, n: Int) -> String {
-        let raw = pattern.replacingOccurrences(of: "{filter}", with: filter).replacingOccurrences(of: "{date}", with: date)
-            .replacingOccurrences(of: "{n}", with: String(n))
+        var raw = pattern.replacingOccurrences(of: "{filter}", with: filter).replacingOccurrences(of: "{date}", with: date)
+        if raw.contains("{n}") {
+            raw = raw.replacingOccurrences(of: "{n}", with: String(n))
+        } else if n > 1 {
+            raw += "-\(n)"
+        }
         let safe = raw.map { c -> Character in c.isLetter || c.isNumber || "-_.".contains(c) ? c : "-" }
         let name = String(safe).trimmingCharacters(in: CharacterSet(charactersIn: "."))
         return name.isEmpty ? "set-\(n)" : name

@@ -70,6 +70,10 @@ package final class SubjectBatcher: Sendable {
         var subjects: [FolderSink.NewSubject] = []
         var owners: [(alert: Int, filters: [String])] = []  // for each subject
         var sentBefore: [String: Int] = [:]  // subjects each filter sends in this batch, for its limits
+        let destinations = batch.map { Array(Self.byDestination($0.matches.filter(\.enabled)).keys) }
+        let history = try sink.history(
+            alerts: zip(batch, destinations).flatMap { item, to in to.map { (String(item.alert.alertId), $0) } },
+            objects: zip(batch, destinations).flatMap { item, to in item.alert.objectId.map { id in to.map { (id, $0) } } ?? [] })
         for (n, item) in batch.enumerated() {
             var result = Result()
             let alert = item.alert
@@ -89,9 +93,9 @@ package final class SubjectBatcher: Sendable {
                         filters.append(f)
                     }
                     guard let primary = filters.first else { continue }
-                    if try sink.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
+                    if history.contains(String(alert.alertId), destination: destination) { result.repeats += 1; continue }
                     let book = try item.prerendered.first(where: { $0.spec == primary.flipbook })?.flipbook.get() ?? render(alert, as: primary.flipbook)
-                    let previous = try alert.objectId.map { try sink.previousSubjects(object: $0, destination: destination) } ?? []
+                    let previous = alert.objectId.map { history.previousSubjects(object: $0, destination: destination) } ?? []
                     if curve == nil { curve = .some(lightCurve(of: alert)) }
                     let draft = SubjectContent.draft(alert: alert, flipbook: book,
                                                      filters: filters.map { FilterStamp(name: $0.name, version: $0.version) },

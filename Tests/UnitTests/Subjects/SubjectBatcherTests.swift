@@ -117,14 +117,51 @@ import TestSupport
             try f.sink.add(draft, filters: ["variables"], destination: destination, pattern: "{filter}", frameColumns: 1,
                            now: t0.addingTimeInterval(Double(i)))
         }
-        #expect(try f.sink.previousSubjects(object: "ZTF26aaaaaaa", destination: destination) == (6...25).map(String.init),
+        let other = SubjectDestination(project: "43", workflow: "48")
+        try f.sink.add(SubjectDraft(externalID: "26", objectID: "ZTF26aaaaaaa", frames: [], metadata: []), filters: ["variables"],
+                       destination: other, pattern: "{filter}", frameColumns: 1, now: t0.addingTimeInterval(26))
+        try f.sink.add(SubjectDraft(externalID: "27", objectID: "ZTF26aaaaaab", frames: [], metadata: []), filters: ["variables"],
+                       destination: destination, pattern: "{filter}", frameColumns: 1, now: t0.addingTimeInterval(27))
+        let objects = [("ZTF26aaaaaaa", destination), ("ZTF26aaaaaaa", other), ("ZTF26aaaaaab", destination), ("ZTF26aaaaaac", destination)]
+        let history = try f.sink.history(alerts: [("25", destination), ("25", other), ("26", other)], objects: objects)
+        #expect(history.previousSubjects(object: "ZTF26aaaaaaa", destination: destination) == (6...25).map(String.init),
                 "the latest 20, oldest first")
-        #expect(try f.sink.previousSubjects(object: "ZTF26aaaaaaa", destination: destination, limit: 3) == ["23", "24", "25"])
+        #expect(history.previousSubjects(object: "ZTF26aaaaaaa", destination: other) == ["26"], "each destination its own")
+        #expect(history.previousSubjects(object: "ZTF26aaaaaab", destination: destination) == ["27"])
+        #expect(history.previousSubjects(object: "ZTF26aaaaaac", destination: destination) == [])
+        #expect(history.contains("25", destination: destination) && !history.contains("25", destination: other)
+                && history.contains("26", destination: other) && !history.contains("26", destination: destination))
+        #expect(try f.sink.history(alerts: [], objects: objects, limit: 3).previousSubjects(object: "ZTF26aaaaaaa", destination: destination)
+                == ["23", "24", "25"])
+        // Subjects recorded in one batch share their time: the latest are then the highest ids.
+        _ = try f.sink.add((28...30).map { FolderSink.NewSubject(SubjectDraft(externalID: String($0), objectID: "ZTF26aaaaaab", frames: [], metadata: []),
+                                                              filters: ["variables"], destination: destination, pattern: "{filter}", frameColumns: 1) },
+                       now: t0.addingTimeInterval(28))
+        #expect(try f.sink.history(alerts: [], objects: objects, limit: 3).previousSubjects(object: "ZTF26aaaaaab", destination: destination)
+                == ["28", "29", "30"])
         let now = t0.addingTimeInterval(100)
-        #expect(try f.sink.count(filter: "variables", since: 3_600, now: now) == 25)
+        #expect(try f.sink.count(filter: "variables", since: 3_600, now: now) == 30)
         #expect(try f.sink.count(filter: "variables", since: 3_600, atMost: 10, now: now) == 10)
-        #expect(try f.sink.count(filter: "variables", since: 90, now: now) == 15, "subjects 11 to 25 in the last 90 s")
+        #expect(try f.sink.count(filter: "variables", since: 90, now: now) == 20, "subjects 11 to 30 in the last 90 s")
         #expect(try f.sink.count(filter: "variable", since: 3_600, now: now) == 0, "a whole name, not a prefix")
+    }
+
+    /// A set pattern without `{n}` still names each set apart (it looped for ever on a taken name:
+    /// a second destination with the same pattern, or the set after a full one).
+    @Test func aPatternWithoutASequenceNamesEachSetApart() throws {
+        let f = try Fixture(maxSetSize: 2)
+        defer { f.remove() }
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        var names: [String?] = []
+        for (i, workflow) in ["47", "47", "47", "48"].enumerated() {
+            names.append(try f.sink.add(SubjectDraft(externalID: String(i), objectID: "ZTF26aaaaaaa", frames: [], metadata: []), filters: ["bright"],
+                                        destination: SubjectDestination(project: "43", workflow: workflow), pattern: "{filter}",
+                                        frameColumns: 1, now: t0.addingTimeInterval(Double(i))))
+        }
+        #expect(names == ["bright", "bright", "bright-2", "bright-3"])
+        #expect(FolderSink.name("{filter}-{date}", filter: "b", date: "2026-12-01", n: 1) == "b-2026-12-01")
+        #expect(FolderSink.name("{filter}-{date}", filter: "b", date: "2026-12-01", n: 4) == "b-2026-12-01-4")
+        #expect(FolderSink.name("{filter}-{n}", filter: "b", date: "2026-12-01", n: 4) == "b-4")
     }
 
     /// Many subjects in one call (the pipeline's group commit): sets fill to their size and close as
@@ -220,7 +257,8 @@ import TestSupport
 
         #expect(try add(1) == "bright-1")
         try unconfirm(1, keepRow: true)  // killed after the manifest row
-        #expect(try !f.sink.contains("1", destination: destination), "unfinished: not a subject yet")
+        #expect(try !f.sink.history(alerts: [("1", destination)], objects: []).contains("1", destination: destination),
+                "unfinished: not a subject yet")
         #expect(try add(1) == "bright-1", "finished where it was recorded")
         #expect(try add(1) == nil, "then a repeat")
         #expect(try add(2) == "bright-1")
