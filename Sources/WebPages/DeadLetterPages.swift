@@ -67,11 +67,10 @@ struct DeadLetterPages {
                                             ("X-Content-Type-Options", "nosniff")], body: Array(data))
     }
 
-    static func date(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        return f.string(from: d)
-    }
+    /// A time as the pages show it: UTC, to the second ("2026-12-01 06:30:00 UTC").
+    static func date(_ d: Date) -> String { d.formatted(utcSeconds) + " UTC" }
+
+    // One style for every call (a DateFormatter made per call cost a few per row of a page).
+    private static let utcSeconds = Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: TimeZone(identifier: "UTC")!)
+        .year().month().day().time(includingFractionalSeconds: false)
 }

@@ -6,7 +6,7 @@ import Foundation
 import Subjects
 import Testing
 import TestSupport
-import WebPages
+@testable import WebPages
 import WebServer
 
 /// The subjects and results pages over a sink the real batcher made from real ZTF alerts, pushed
@@ -79,6 +79,13 @@ import WebServer
     func get(_ site: Site, _ path: String) async throws -> (Int, String, [UInt8]) {
         let r = try #require(await site.respond(HTTPServer.Request(method: "GET", path: path, headers: [:])))
         return (r.status, String(decoding: r.body, as: UTF8.self), r.body)
+    }
+
+    /// Every page writes a time one way: UTC to the second, whatever the machine's zone.
+    @Test func timesAreUTCToTheSecond() {
+        #expect(DeadLetterPages.date(Date(timeIntervalSince1970: 1_796_106_600.75)) == "2026-12-01 06:30:00 UTC")
+        #expect(DeadLetterPages.date(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00:00 UTC")
+        #expect(DeadLetterPages.date(Date(timeIntervalSince1970: 4_102_444_799)) == "2099-12-31 23:59:59 UTC")
     }
 
     @Test func theSetsListWithTheirStateOnZooniverse() async throws {
