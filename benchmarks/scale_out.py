@@ -5,7 +5,10 @@ store (Debian's server, fsync on, as in production). The same preloaded load for
 runs from the group join to the last alert recorded in the store. The broker and PostgreSQL are not
 pinned: on a 2-core machine they share the cores with the instances, more so with two.
 
-Usage: benchmarks/scale_out.py --citsci BIN --tansu BIN [--count N] [--profile light|lsstcam] [--json]
+Usage: benchmarks/scale_out.py --citsci BIN --tansu BIN [--count N] [--profile light|lsstcam] [--statements] [--json]
+
+Each run also reports the cores the broker and PostgreSQL kept busy, and with --statements the
+PostgreSQL statements per alert (pg_stat_statements): what a second instance has to share.
 """
 import argparse, glob, io, json, os, shutil, signal, socket, struct, subprocess, sys, tempfile, time, urllib.request
 
@@ -25,6 +28,8 @@ ap.add_argument("--tansu", required=True)
 ap.add_argument("--count", type=int, default=6000)
 ap.add_argument("--profile", default="light", choices=["light", "lsstcam"])
 ap.add_argument("--base", type=int, default=500, help="distinct simulated alerts re-encoded with new ids")
+ap.add_argument("--statements", action="store_true", help="report PostgreSQL's statements per alert (pg_stat_statements)")
+ap.add_argument("--progress", action="store_true", help="print the alerts recorded every 5 s (stderr)")
 ap.add_argument("--json", action="store_true")
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,8 +54,9 @@ try:
     subprocess.run(as_server_user([f"{pgbin}/initdb", "-D", f"{work}/pg/data", "-A", "trust", "-U", "citsci", "-E", "UTF8"]),
                    check=True, stdout=subprocess.DEVNULL)
     pgport = free_port()
+    preload = ["-c", "shared_preload_libraries=pg_stat_statements"] if args.statements else []
     pg = subprocess.Popen(as_server_user([f"{pgbin}/postgres", "-D", f"{work}/pg/data", "-p", str(pgport), "-k", f"{work}/pg",
-                                          "-h", "127.0.0.1"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                          "-h", "127.0.0.1"] + preload), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(pg)
     wait_port(pgport, pg, "postgres", 60)
     for _ in range(100):
@@ -63,6 +69,33 @@ try:
                               check=True, capture_output=True, text=True).stdout.strip()
 
     port = start_tansu(args.tansu, procs)
+    broker = procs[-1]
+
+    def cpu_seconds(pids, children=False):
+        """CPU time (user + system) of these processes, and with children= of their reaped children."""
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def postgres_cpu():
+        """The PostgreSQL server's CPU: the postmaster, its live backends and the ones it has reaped."""
+        with open(f"{work}/pg/data/postmaster.pid") as f:
+            postmaster = int(f.readline())
+        live = [int(d) for d in os.listdir("/proc") if d.isdigit() and _parent(int(d)) == postmaster]
+        return cpu_seconds([postmaster], children=True) + cpu_seconds(live)
+
+    def _parent(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            return -1
 
     # The load: simulated alerts re-encoded with new ids, Confluent-framed, preloaded.
     records, parsed = simulated_records(args.citsci, work, args.base, args.profile)
@@ -91,9 +124,17 @@ try:
             f.write(f'name: f{k}\ndescription: scale-out filter {k}\nowner: bench@example.org\nexpression: {expression}\n'
                     f'destination: {{project: "43", workflow: "{workflow}"}}\nflipbook: {{kind: triplet, size: 100}}\n')
 
+    def ordered_stage(metrics_port):
+        """Seconds the instance's ordered stage has run and its batches, from its /metrics."""
+        text = get(f"http://127.0.0.1:{metrics_port}/metrics")
+        return (metric(text, 'citsci_stage_seconds_sum{stage="render_and_batch"}'),
+                metric(text, 'citsci_stage_seconds_count{stage="render_and_batch"}'))
+
     def run(instances):
         db = f"scale{instances}"
         subprocess.run([f"{pgbin}/createdb", "-h", "127.0.0.1", "-p", str(pgport), "-U", "citsci", db], check=True)
+        if args.statements:
+            psql(db, "CREATE EXTENSION pg_stat_statements")
         url = f"postgresql://citsci@127.0.0.1:{pgport}/{db}"
         services, metrics = [], []
         for i in range(instances):
@@ -122,20 +163,39 @@ log: {{level: warning}}
         while time.time() < deadline and not all("citsci_consumer_lag{" in get(f"http://127.0.0.1:{m}/metrics") for m in metrics):
             time.sleep(0.2)
         start = time.time()
+        infra_before = (cpu_seconds([broker.pid]), postgres_cpu())
+        instances_before = [cpu_seconds([p.pid]) for p in services]
+        stage_before = [ordered_stage(m) for m in metrics]
+        if args.statements:
+            psql(db, "SELECT pg_stat_statements_reset()")
         recorded = 0
         while time.time() < start + 900:
             recorded = int(psql(db, "SELECT COUNT(*) FROM alerts"))
             if recorded >= args.count:
                 break
+            if args.progress and int(time.time() - start) // 5 != int(time.time() - start - 0.5) // 5:
+                print(f"{instances} instance(s), {time.time() - start:5.1f} s: {recorded} alerts", file=sys.stderr)
             time.sleep(0.5)
         seconds = time.time() - start
+        broker_busy = round((cpu_seconds([broker.pid]) - infra_before[0]) / seconds, 2)
+        postgres_busy = round((postgres_cpu() - infra_before[1]) / seconds, 2)
+        statements = []
+        if args.statements:
+            rows = psql(db, "SELECT calls, round(total_exec_time::numeric, 1), regexp_replace(left(query, 110), '\\s+', ' ', 'g') "
+                            "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                            f"WHERE d.datname = '{db}' ORDER BY total_exec_time DESC LIMIT 25")
+            for row in rows.splitlines():
+                calls, ms, query = row.split("|", 2)
+                statements.append({"per_alert": round(int(calls) / args.count, 3), "ms": float(ms), "query": query})
         shares = [metric(get(f"http://127.0.0.1:{m}/metrics"), "citsci_messages_total") for m in metrics]
         subjects = int(psql(db, "SELECT COUNT(*) FROM sink_subjects WHERE pending = 0"))
-        cpu = []  # each instance's CPU time (user + system, all threads), from /proc
-        for p in services:
-            with open(f"/proc/{p.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            cpu.append(round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") / seconds, 2))
+        # The ordered stage (subjects and outcomes made durable, the sink's locks): its share of the
+        # run, and how many alerts a batch of it carried.
+        stage = [tuple(b - a for a, b in zip(before, ordered_stage(m))) for before, m in zip(stage_before, metrics)]
+        ordered_busy = [round(seconds_in / seconds, 2) for seconds_in, _ in stage]
+        batches = [int(n) for _, n in stage]
+        # Each instance's CPU (user + system, all threads) while the clock ran, per second of it.
+        cpu = [round((cpu_seconds([p.pid]) - before) / seconds, 2) for p, before in zip(services, instances_before)]
         for p in services:
             p.send_signal(signal.SIGTERM)
         for p in services:
@@ -143,7 +203,10 @@ log: {{level: warning}}
         if recorded < args.count:
             sys.exit(f"{instances} instance(s) recorded {recorded} of {args.count} alerts in 900 s")
         return {"alerts_per_s": round(args.count / seconds, 1), "seconds": round(seconds, 1), "subjects": subjects,
-                "messages_per_instance": [int(s) for s in shares], "cores_busy_per_instance": cpu}
+                "messages_per_instance": [int(s) for s in shares], "cores_busy_per_instance": cpu,
+                "ordered_stage_busy": ordered_busy, "ordered_batches": batches,
+                "cores_busy_broker": broker_busy, "cores_busy_postgres": postgres_busy,
+                **({"statements": statements} if statements else {})}
 
     one = run(1)
     two = run(2)
@@ -153,7 +216,14 @@ log: {{level: warning}}
         print(json.dumps(out))
     else:
         for k, v in out.items():
-            print(f"{k}: {v}")
+            if isinstance(v, dict) and "statements" in v:
+                v = dict(v)
+                listed = v.pop("statements")
+                print(f"{k}: {v}")
+                for st in listed:
+                    print(f"    {st['per_alert']:8.3f}/alert {st['ms']:9.1f} ms  {st['query']}")
+            else:
+                print(f"{k}: {v}")
 finally:
     # PostgreSQL first, by pg_ctl: killing runuser (as root) would leave the server running.
     if os.path.exists(f"{work}/pg/data/postmaster.pid"):
