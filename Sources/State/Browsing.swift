@@ -18,8 +18,8 @@ extension SinkLedger {
         try database.execute("""
             SELECT \(Self.setColumns), opened_at, closed_at FROM sink_sets ORDER BY opened_at DESC, name DESC LIMIT ? OFFSET ?
             """, [.integer(Int64(limit)), .integer(Int64(offset))]).map { r in
-            SetListing(set: try Self.setRow(r), openedAt: Date(timeIntervalSince1970: r[5].real ?? 0),
-                       closedAt: r[6].real.map(Date.init(timeIntervalSince1970:)))
+            SetListing(set: try Self.setRow(r), openedAt: Date(timeIntervalSince1970: r[Self.setColumnCount].real ?? 0),
+                       closedAt: r[Self.setColumnCount + 1].real.map(Date.init(timeIntervalSince1970:)))
         }
     }
 

@@ -13,14 +13,18 @@ package struct SinkLedger: Sendable {
         package let destination: String
         /// Confirmed subjects in it.
         package let size: Int
+        /// Which of its (filter, destination)'s lanes it is in: instances sharing the store fill
+        /// their own lane's set side by side (0 for one instance).
+        package let lane: Int
     }
 
-    static let setColumns = "name, folder, filter, destination, size"
+    static let setColumns = "name, folder, filter, destination, size, lane"
+    static let setColumnCount = 6
 
     static func setRow(_ r: [SQLValue]) throws -> SetRow {
         SetRow(name: try r.text(0, "sink_sets.name"), folder: try r.text(1, "sink_sets.folder"),
                filter: try r.text(2, "sink_sets.filter"), destination: try r.text(3, "sink_sets.destination"),
-               size: Int(r[4].integer ?? 0))
+               size: Int(r[4].integer ?? 0), lane: Int(r[5].integer ?? 0))
     }
 
     /// Where an alert's subject for the destination was recorded, and whether it is still pending.
@@ -74,20 +78,20 @@ package struct SinkLedger: Sendable {
         var found: [ObjectKey: [String]] = [:]
         guard limit > 0 else { return found }
         for chunk in SQLRows.chunks(Array(Set(objects))) {
-            // Newest first within each object (ties, subjects of one batch, by id), the first `limit` kept.
-            let sql = """
-                SELECT destination, object_id, external_id FROM (
-                    SELECT destination, object_id, external_id,
-                           ROW_NUMBER() OVER (PARTITION BY destination, object_id ORDER BY created_at DESC, external_id DESC) AS newest
-                    FROM sink_subjects
-                    WHERE (destination, object_id) IN (VALUES \(SQLRows.placeholders(chunk.count, width: 2))) AND pending = 0
-                ) AS latest
-                WHERE newest <= ? ORDER BY destination, object_id, newest DESC
+            // One arm per object, each read newest first by its index and stopped at `limit`, so an
+            // object with years of subjects costs no more than a new one.
+            let arm = """
+                SELECT * FROM (SELECT destination, object_id, external_id, created_at FROM sink_subjects
+                    WHERE destination = ? AND object_id = ? AND pending = 0 ORDER BY created_at DESC, external_id DESC LIMIT ?) AS latest
                 """
-            let parameters = chunk.flatMap { [SQLValue.text($0.destination), .text($0.objectID)] } + [.integer(Int64(limit))]
-            for r in try database.execute(sql, parameters) {
+            let sql = Array(repeating: arm, count: chunk.count).joined(separator: " UNION ALL ")
+            var rows: [ObjectKey: [(at: Double, id: String)]] = [:]
+            for r in try database.execute(sql, chunk.flatMap { [SQLValue.text($0.destination), .text($0.objectID), .integer(Int64(limit))] }) {
                 let key = ObjectKey(destination: try r.text(0, "sink_subjects.destination"), objectID: try r.text(1, "sink_subjects.object_id"))
-                found[key, default: []].append(try r.text(2, "sink_subjects.external_id"))
+                rows[key, default: []].append((r[3].real ?? 0, try r.text(2, "sink_subjects.external_id")))
+            }
+            for (key, subjects) in rows {
+                found[key] = subjects.sorted { ($0.at, $0.id) < ($1.at, $1.id) }.map(\.id)
             }
         }
         return found
@@ -183,23 +187,26 @@ package struct SinkLedger: Sendable {
         try database.execute("SELECT folder FROM sink_sets WHERE name = ? AND closed_at IS NULL", [.text(name)]).first?[0].text
     }
 
-    /// Open sets that are full (`size >= maxSize`) or opened before `openedBefore`; those of
-    /// (`filter`, `destination`) alone when given.
-    package func setsDue(maxSize: Int, openedBefore: Date, of key: (filter: String, destination: String)? = nil) throws -> [SetRow] {
+    /// Open sets that are full (`size >= maxSize`) or opened before `openedBefore`; those of one
+    /// (`filter`, `destination`, `lane`) alone when given.
+    package func setsDue(maxSize: Int, openedBefore: Date, of key: (filter: String, destination: String, lane: Int)? = nil) throws -> [SetRow] {
         var sql = "SELECT \(Self.setColumns) FROM sink_sets WHERE closed_at IS NULL AND (size >= ? OR opened_at < ?)"
         var parameters: [SQLValue] = [.integer(Int64(maxSize)), .real(openedBefore.timeIntervalSince1970)]
         if let key {
-            sql += " AND filter = ? AND destination = ?"
-            parameters += [.text(key.filter), .text(key.destination)]
+            sql += " AND filter = ? AND destination = ? AND lane = ?"
+            parameters += [.text(key.filter), .text(key.destination), .integer(Int64(key.lane))]
         }
         return try database.execute(sql, parameters).map(Self.setRow)
     }
 
-    /// The newest open set of (`filter`, `destination`).
-    package func openSet(filter: String, destination: String) throws -> SetRow? {
+    /// The newest open set of (`filter`, `destination`) in `lane`.
+    package func openSet(filter: String, destination: String, lane: Int = 0) throws -> SetRow? {
         try database.execute(
-            "SELECT \(Self.setColumns) FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? ORDER BY opened_at DESC LIMIT 1",
-            [.text(filter), .text(destination)]).first.map(Self.setRow)
+            """
+            SELECT \(Self.setColumns) FROM sink_sets WHERE closed_at IS NULL AND filter = ? AND destination = ? AND lane = ?
+            ORDER BY opened_at DESC LIMIT 1
+            """,
+            [.text(filter), .text(destination), .integer(Int64(lane))]).first.map(Self.setRow)
     }
 
     /// The set named `name`, open or closed.
@@ -214,9 +221,10 @@ package struct SinkLedger: Sendable {
     }
 
     /// Records a newly opened set.
-    package func recordSet(name: String, destination: String, filter: String, folder: String, openedAt: Date) throws {
-        try database.execute("INSERT INTO sink_sets (name, destination, filter, folder, opened_at) VALUES (?, ?, ?, ?, ?)",
-                             [.text(name), .text(destination), .text(filter), .text(folder), .real(openedAt.timeIntervalSince1970)])
+    package func recordSet(name: String, destination: String, filter: String, folder: String, openedAt: Date, lane: Int = 0) throws {
+        try database.execute("INSERT INTO sink_sets (name, destination, filter, folder, opened_at, lane) VALUES (?, ?, ?, ?, ?, ?)",
+                             [.text(name), .text(destination), .text(filter), .text(folder), .real(openedAt.timeIntervalSince1970),
+                              .integer(Int64(lane))])
     }
 
     /// Records a set as closed.

@@ -207,10 +207,12 @@ package final class StateStore: Sendable {
         """,
         // 12: an object's previous subjects for a destination found by one index (by the object
         // alone, PostgreSQL read and sorted all its subjects for each new one: the largest share of
-        // its work in a run).
+        // its work in a run); a set's lane (instances fill a filter's sets side by side, each in a
+        // lane of its own, instead of waiting for one another's set).
         """
         DROP INDEX sink_subjects_object;
-        CREATE INDEX sink_subjects_previous ON sink_subjects (destination, object_id, created_at);
+        CREATE INDEX sink_subjects_previous ON sink_subjects (destination, object_id, created_at, external_id);
+        ALTER TABLE sink_sets ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;
         """,
     ]
 

@@ -1,6 +1,7 @@
 import Basics
 import State
 import Foundation
+import Synchronization
 
 /// The embedded default sink: subject sets as folders of frames with a `manifest.csv` and a
 /// `set.json`, ready for `citsci push` or Zooniverse's own uploader. A set fills up to `maxSetSize`
@@ -22,6 +23,12 @@ package final class FolderSink: Sendable {
     package let root: String
     package let options: Options
     package let state: StateStore
+    /// The lane this sink last filled for each (filter, destination): tried first next time, so an
+    /// instance keeps to its own sets while another fills theirs.
+    private let preferredLanes = Mutex<[SetKey: Int]>([:])
+
+    /// Lanes a (filter, destination) has: how many instances fill its sets side by side.
+    static let lanes = 8
 
     package init(root: String, state: StateStore, options: Options = Options()) throws {
         self.root = root
@@ -97,27 +104,32 @@ package final class FolderSink: Sendable {
     /// after a crash in between is finished in the set it was recorded in (its row written once),
     /// never put in another; a set that closes drops the rows of subjects still pending.
     ///
-    /// Instances sharing the store add to one (filter, destination)'s sets one at a time, so two
-    /// never open the same set or add the same alert, and add to other filters' sets side by side.
+    /// Instances sharing the store never add to one set at the same time, nor open the same set or
+    /// add the same alert: each (filter, destination) has lanes, each with its own open set and
+    /// lock, and an instance takes the first free lane (its last one first), waiting only when
+    /// every lane is taken. One instance always finds its lane free and fills one set at a time.
     package func add(_ subjects: [NewSubject], now: Date = Date()) throws -> [String?] {
         var results = [String?](repeating: nil, count: subjects.count)
         var todo = Array(subjects.indices)
         while !todo.isEmpty {
-            // An alert a crash left pending is finished under its set's lock: that set may be of
-            // another filter than the one it would go to now (the filters changed since).
+            // An alert a crash left pending is finished in the lane of the set it was recorded in:
+            // that set may be of another filter than the one it would go to now (the filters changed since).
             let recorded = try state.sink.subjects(todo.map { Self.ledgerKey(subjects[$0]) })
             var keys: [Int: SetKey] = [:]
+            var required: [SetKey: Set<Int>] = [:]  // lanes recovered subjects were recorded in
             for i in todo {
                 var key = subjects[i].key
                 if let recorded = recorded[Self.ledgerKey(subjects[i])], recorded.pending,
-                   let filter = try state.sink.set(named: recorded.setName)?.filter {
-                    key.filter = filter
+                   let set = try state.sink.set(named: recorded.setName) {
+                    key.filter = set.filter
+                    required[key, default: []].insert(set.lane)
                 }
                 keys[i] = key
+                if required[key] == nil { required[key] = [] }
             }
-            let locks = Set(keys.values).sorted { ($0.destination, $0.filter) < ($1.destination, $1.filter) }
-            todo = try withLocks(locks.map { Self.lockName(filter: $0.filter, destination: $0.destination) }[...]) {
-                try addLocked(subjects, todo.map { ($0, keys[$0]!) }, into: &results, now: now)
+            let needs = required.sorted { ($0.key.destination, $0.key.filter) < ($1.key.destination, $1.key.filter) }
+            todo = try withLanes(needs[...], taken: [:]) { lanes in
+                try addLocked(subjects, todo.map { ($0, keys[$0]!) }, lanes: lanes, into: &results, now: now)
             }
         }
         return results
@@ -127,8 +139,39 @@ package final class FolderSink: Sendable {
         .init(destination: s.destination.description, externalID: s.draft.externalID)
     }
 
-    /// Runs `body` holding every lock named, taken in the order given (every instance takes them in
-    /// one order, so two never wait for each other in a circle).
+    /// Runs `body` holding, for each (filter, destination) in order, the lanes its recovered subjects
+    /// need or else one lane for its new subjects, and tells it the lanes held. Every wait is for a
+    /// lock after (in one order: destination, filter, lane) every lock the waiter holds, so no two
+    /// instances ever wait for each other in a circle.
+    private func withLanes<T>(_ needs: ArraySlice<(key: SetKey, value: Set<Int>)>, taken: [SetKey: [Int]],
+                              _ body: ([SetKey: [Int]]) throws -> T) throws -> T {
+        guard let (key, recovered) = needs.first else { return try body(taken) }
+        if !recovered.isEmpty {
+            return try withLocks(recovered.sorted().map { Self.lockName(filter: key.filter, destination: key.destination, lane: $0) }[...]) {
+                var held = taken
+                held[key] = recovered.sorted()
+                return try withLanes(needs.dropFirst(), taken: held, body)
+            }
+        }
+        let preferred = preferredLanes.withLock { $0[key] ?? 0 }
+        for lane in [preferred] + (0..<Self.lanes).filter({ $0 != preferred }) {
+            let name = Self.lockName(filter: key.filter, destination: key.destination, lane: lane)
+            let done: T? = try state.exclusively(name, wait: false) {
+                preferredLanes.withLock { $0[key] = lane }
+                var held = taken
+                held[key] = [lane]
+                return try withLanes(needs.dropFirst(), taken: held, body)
+            }
+            if let done { return done }
+        }
+        return try withLocks([Self.lockName(filter: key.filter, destination: key.destination, lane: preferred)][...]) {
+            var held = taken
+            held[key] = [preferred]
+            return try withLanes(needs.dropFirst(), taken: held, body)
+        }
+    }
+
+    /// Runs `body` holding every lock named, taken in the order given.
     private func withLocks<T>(_ names: ArraySlice<String>, _ body: () throws -> T) throws -> T {
         guard let first = names.first else { return try body() }
         guard let value = try state.exclusively(first, { try withLocks(names.dropFirst(), body) }) else {
@@ -137,14 +180,17 @@ package final class FolderSink: Sendable {
         return value
     }
 
-    /// `add` with the locks of the subjects' (filter, destination) held; returns the subjects to add
-    /// again under other locks (what was recorded of them changed before the locks were taken).
-    private func addLocked(_ subjects: [NewSubject], _ todo: [(index: Int, key: SetKey)], into results: inout [String?],
-                           now: Date) throws -> [Int] {
+    /// `add` with the locks of the subjects' (filter, destination) lanes held (new subjects go to
+    /// the first); returns the subjects to add again under other locks (what was recorded of them
+    /// changed before the locks were taken).
+    private func addLocked(_ subjects: [NewSubject], _ todo: [(index: Int, key: SetKey)], lanes: [SetKey: [Int]],
+                           into results: inout [String?], now: Date) throws -> [Int] {
         let ledger = state.sink
         // The sets due (full or old) close first: that drops their pending subjects, which then go
         // to new sets.
-        for key in Set(todo.map(\.key)) { _ = try closeDueAlone(filter: key.filter, destination: key.destination, now: now) }
+        for (key, held) in lanes {
+            for lane in held { _ = try closeDueAlone(filter: key.filter, destination: key.destination, lane: lane, now: now) }
+        }
 
         var again: [Int] = []
         var placed: [(index: Int, set: SubjectSetFolder, unfinished: Bool)] = []
@@ -165,7 +211,8 @@ package final class FolderSink: Sendable {
             if let recorded = recorded[n] {
                 guard recorded.pending else { continue }
                 // A crash came after recording it: finish it where it was recorded, if that set is still open.
-                guard let row = try ledger.set(named: recorded.setName), row.filter == key.filter else { again.append(i); continue }
+                guard let row = try ledger.set(named: recorded.setName), row.filter == key.filter,
+                      lanes[key]?.contains(row.lane) == true else { again.append(i); continue }
                 if let folder = try ledger.openSetFolder(name: row.name) {
                     placed.append((i, try SubjectSetFolder.read(folder: folder), true))
                     added[row.name, default: 0] += 1
@@ -173,12 +220,13 @@ package final class FolderSink: Sendable {
                 }
                 try ledger.forgetPending(destination: destination, externalID: s.draft.externalID)
             }
-            guard key == s.key else { again.append(i); continue }
-            var target = try current[key] ?? openSet(key, destination: s.destination, pattern: s.pattern, frameColumns: s.frameColumns, now: now)
+            guard key == s.key, let lane = lanes[key]?.first else { again.append(i); continue }
+            var target = try current[key] ?? openSet(key, lane: lane, destination: s.destination, pattern: s.pattern,
+                                                     frameColumns: s.frameColumns, now: now)
             if target.set.frameColumns < s.frameColumns || target.size + added[target.set.name, default: 0] >= options.maxSetSize {
                 // Full, or laid out for narrower subjects: it closes once this batch's rows are in.
                 closeAfter[key, default: []].append(target.set.name)
-                target = (try newSet(key, destination: s.destination, pattern: s.pattern, frameColumns: s.frameColumns, now: now), 0)
+                target = (try newSet(key, lane: lane, destination: s.destination, pattern: s.pattern, frameColumns: s.frameColumns, now: now), 0)
             }
             current[key] = target
             added[target.set.name, default: 0] += 1
@@ -211,7 +259,7 @@ package final class FolderSink: Sendable {
 
         for (key, names) in closeAfter {
             for name in names { if let folder = try ledger.openSetFolder(name: name) { try close(name, folder: folder, now: now) } }
-            _ = try closeDueAlone(filter: key.filter, destination: key.destination, now: now)
+            for lane in lanes[key] ?? [] { _ = try closeDueAlone(filter: key.filter, destination: key.destination, lane: lane, now: now) }
         }
         return again
     }
@@ -239,58 +287,63 @@ package final class FolderSink: Sendable {
         try state.sink.count(filter: filter, since: now.addingTimeInterval(-seconds), atMost: atMost)
     }
 
-    /// Closes the sets that are full or too old, each under its (filter, destination)'s lock.
-    /// Returns their names.
+    /// Closes the sets that are full or too old, each under its lane's lock. A lane someone holds
+    /// is left to them (adding to a lane closes its due sets first), so a sink never takes another
+    /// lane for want of its own. Returns their names.
     @discardableResult
     package func closeDue(now: Date = Date()) throws -> [String] {
         var closed: [String] = []
         let due = try state.sink.setsDue(maxSize: options.maxSetSize, openedBefore: now.addingTimeInterval(-options.maxSetAge))
-        for key in Set(due.map { SetKey(filter: $0.filter, destination: $0.destination) }) {
-            closed += try state.exclusively(Self.lockName(filter: key.filter, destination: key.destination)) {
-                try closeDueAlone(filter: key.filter, destination: key.destination, now: now)
+        for set in Set(due.map { SetLane(filter: $0.filter, destination: $0.destination, lane: $0.lane) }) {
+            closed += try state.exclusively(Self.lockName(filter: set.filter, destination: set.destination, lane: set.lane), wait: false) {
+                try closeDueAlone(filter: set.filter, destination: set.destination, lane: set.lane, now: now)
             } ?? []
         }
         return closed
     }
 
     struct SetKey: Hashable { var filter: String, destination: String }
+    private struct SetLane: Hashable { var filter: String, destination: String, lane: Int }
 
-    /// The lock of one (filter, destination)'s sets.
-    private static func lockName(filter: String, destination: String) -> String { "folder-sink:\(destination):\(filter)" }
+    /// The lock of one lane of a (filter, destination)'s sets (lane 0's is the name the sets' one
+    /// lock had before lanes).
+    static func lockName(filter: String, destination: String, lane: Int) -> String {
+        "folder-sink:\(destination):\(filter)" + (lane == 0 ? "" : ":\(lane)")
+    }
 
     /// Taken (inside a (filter, destination)'s lock) to name a new set: names from different
     /// filters' patterns may meet.
     private static let namingLock = "folder-sink-names"
 
-    private func closeDueAlone(filter: String, destination: String, now: Date) throws -> [String] {
+    private func closeDueAlone(filter: String, destination: String, lane: Int, now: Date) throws -> [String] {
         var closed: [String] = []
         for set in try state.sink.setsDue(maxSize: options.maxSetSize, openedBefore: now.addingTimeInterval(-options.maxSetAge),
-                                          of: (filter, destination)) {
+                                          of: (filter, destination, lane)) {
             try close(set.name, folder: set.folder, now: now)
             closed.append(set.name)
         }
         return closed
     }
 
-    /// The newest open set of the key and its size; a new one when there is none.
-    private func openSet(_ key: SetKey, destination: SubjectDestination, pattern: String, frameColumns: Int,
+    /// The newest open set of the key's lane and its size; a new one when there is none.
+    private func openSet(_ key: SetKey, lane: Int, destination: SubjectDestination, pattern: String, frameColumns: Int,
                          now: Date) throws -> (set: SubjectSetFolder, size: Int) {
-        if let open = try state.sink.openSet(filter: key.filter, destination: key.destination) {
+        if let open = try state.sink.openSet(filter: key.filter, destination: key.destination, lane: lane) {
             return (try SubjectSetFolder.read(folder: open.folder), open.size)
         }
-        return (try newSet(key, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now), 0)
+        return (try newSet(key, lane: lane, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now), 0)
     }
 
     /// Opens a new set for the key; named under a lock of its own, since names from different
     /// filters' patterns may meet.
-    private func newSet(_ key: SetKey, destination: SubjectDestination, pattern: String, frameColumns: Int,
+    private func newSet(_ key: SetKey, lane: Int, destination: SubjectDestination, pattern: String, frameColumns: Int,
                         now: Date) throws -> SubjectSetFolder {
         try withLocks([Self.namingLock][...]) {
-            try newSetNamed(filter: key.filter, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
+            try newSetNamed(filter: key.filter, lane: lane, destination: destination, pattern: pattern, frameColumns: frameColumns, now: now)
         }
     }
 
-    private func newSetNamed(filter: String, destination: SubjectDestination, pattern: String, frameColumns: Int,
+    private func newSetNamed(filter: String, lane: Int, destination: SubjectDestination, pattern: String, frameColumns: Int,
                              now: Date) throws -> SubjectSetFolder {
         let date = Self.utcDay(now)
         var n = 1 + (try state.sink.setsOpened(filter: filter, destination: destination.description,
@@ -309,7 +362,7 @@ package final class FolderSink: Sendable {
         // its name taken again).
         try Data(Manifest.text(header: set.header).utf8).write(to: URL(fileURLWithPath: folder + "/" + Manifest.fileName), options: .atomic)
         try set.write(folder: folder)
-        try state.sink.recordSet(name: name, destination: destination.description, filter: filter, folder: folder, openedAt: now)
+        try state.sink.recordSet(name: name, destination: destination.description, filter: filter, folder: folder, openedAt: now, lane: lane)
         return set
     }
 

@@ -194,7 +194,46 @@ struct PostgresDatabaseTests {
             #expect(size == .integer(Int64(rows.count)), "\(name): store says \(String(describing: size)), manifest \(rows.count)")
         }
         #expect(seen.count == 120 && seen.values.allSatisfy { $0 == 1 }, "\(seen.filter { $0.value != 1 })")
-        #expect(Set(sets).count == sets.count && sets.filter { $0.hasPrefix("other-") }.count == 5 && sets.filter { $0.hasPrefix("shared-") }.count == 13)
+        // Each lane fills its sets in turn: every set full but the last of each (filter, lane).
+        let rows = try sinks[0].state.database.execute("SELECT filter, lane, size, closed_at FROM sink_sets ORDER BY filter, lane, opened_at")
+        let byLane = Dictionary(grouping: rows) { "\($0[0].text ?? ""):\($0[1].integer ?? -1)" }
+        for (lane, sets) in byLane {
+            #expect(sets.dropLast().allSatisfy { $0[2] == .integer(7) }, "\(lane): \(sets)")
+        }
+        let sharedLanes = byLane.keys.filter { $0.hasPrefix("shared:") }.count
+        #expect(Set(sets).count == sets.count && sets.filter { $0.hasPrefix("other-") }.count == 5)
+        #expect(sets.filter { $0.hasPrefix("shared-") }.count == 13 + sharedLanes - 1, "\(sharedLanes) lanes of shared")
+    }
+
+    /// An instance adding to a filter's sets does not wait for another in the middle of adding to
+    /// them: it fills a set in a lane of its own (before lanes it waited for the other's lock).
+    @Test func aSecondInstanceFillsItsOwnLaneInsteadOfWaiting() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-lanes-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (busy, other) = (try StateStore(path: url), try FolderSink(root: root, state: StateStore(path: url), options: .init(maxSetSize: 7)))
+        let destination = SubjectDestination(project: "43", workflow: "47")
+        @Sendable func draft(_ id: String) -> SubjectDraft {
+            SubjectDraft(externalID: id, objectID: "o1", frames: [(name: id + ".png", bytes: [0x89, 0x50])], metadata: [(key: "#alert_id", value: id)])
+        }
+        try other.add(draft("first"), filters: ["shared"], destination: destination, pattern: "{filter}-{n}", frameColumns: 1)
+        // Another instance holds lane 0 (where "first" went) for as long as this one adds.
+        let added = try busy.exclusively(FolderSink.lockName(filter: "shared", destination: destination.description, lane: 0)) {
+            let done = DispatchSemaphore(value: 0)
+            let set = Mutex<String?>(nil)
+            DispatchQueue.global().async {
+                set.withLock { $0 = try? other.add(draft("second"), filters: ["shared"], destination: destination, pattern: "{filter}-{n}", frameColumns: 1) }
+                done.signal()
+            }
+            #expect(done.wait(timeout: .now() + 30) == .success, "waited for the other instance's lane")
+            return set.withLock { $0 }
+        }
+        #expect(added == "shared-2", "a set of its own")
+        let lanes = try busy.database.execute("SELECT name, lane FROM sink_sets ORDER BY lane").map { [$0[0].text ?? "", String($0[1].integer ?? -1)] }
+        #expect(lanes == [["shared-1", "0"], ["shared-2", "1"]])
+        // Lane 1 is this instance's now; with nobody in lane 0 it keeps to lane 1's set.
+        #expect(try other.add(draft("third"), filters: ["shared"], destination: destination, pattern: "{filter}-{n}", frameColumns: 1) == "shared-2")
     }
 
     @Test func refusesADatabaseFromANewerCitsciAndSaysWhere() throws {
