@@ -181,9 +181,11 @@ log: {{level: warning}}
         postgres_busy = round((postgres_cpu() - infra_before[1]) / seconds, 2)
         statements = []
         if args.statements:
-            rows = psql(db, "SELECT calls, round(total_exec_time::numeric, 1), regexp_replace(left(query, 110), '\\s+', ' ', 'g') "
+            # One line per statement whatever the length of its VALUES lists.
+            shape = r"regexp_replace(regexp_replace(query, '\s+', ' ', 'g'), '\(\$[0-9]+(, \$[0-9]+)*\)(, \(\$[0-9]+(, \$[0-9]+)*\))*', '(…)', 'g')"
+            rows = psql(db, f"SELECT sum(calls), round(sum(total_exec_time)::numeric, 1), left({shape}, 120) AS q "
                             "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
-                            f"WHERE d.datname = '{db}' ORDER BY total_exec_time DESC LIMIT 25")
+                            f"WHERE d.datname = '{db}' GROUP BY q ORDER BY 2 DESC LIMIT 15")
             for row in rows.splitlines():
                 calls, ms, query = row.split("|", 2)
                 statements.append({"per_alert": round(int(calls) / args.count, 3), "ms": float(ms), "query": query})
