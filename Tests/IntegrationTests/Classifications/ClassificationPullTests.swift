@@ -114,8 +114,8 @@ import TestSupport
         do {
             let state = try StateStore(path: path)
             try state.store([Self.classification(1, subjects: ["a", "b"]), Self.classification(2, subjects: ["b"])])
-            // Back to schema 6, as a citsci of before wrote it.
-            try state.database.execute("DROP TABLE classification_subjects; DROP TABLE aggregation_due; ALTER TABLE sink_subjects DROP COLUMN pending; ALTER TABLE zooniverse_sets DROP COLUMN adopted; DROP TABLE recent_alerts; PRAGMA user_version = 6")
+            // Back to schema 6, as a citsci of before wrote it (migrations 7 to 12 undone).
+            try state.database.execute("DROP TABLE classification_subjects; DROP TABLE aggregation_due; ALTER TABLE sink_subjects DROP COLUMN pending; ALTER TABLE zooniverse_sets DROP COLUMN adopted; DROP TABLE recent_alerts; DROP INDEX sink_subjects_previous; CREATE INDEX sink_subjects_object ON sink_subjects (object_id); ALTER TABLE sink_sets DROP COLUMN lane; PRAGMA user_version = 6")
         }
         let state = try StateStore(path: path)
         #expect(try state.schemaVersion == StateStore.migrations.count)
