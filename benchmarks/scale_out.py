@@ -78,7 +78,17 @@ try:
     if cores >= 4:
         with open(f"{work}/pg/data/postmaster.pid") as f:
             postmaster = f.readline().strip()
-        for pid in (postmaster, str(broker.pid)):  # every thread; backends forked later inherit it
+        # The postmaster and the processes it has started (backends forked later inherit its
+        # affinity), the broker: every thread of each.
+        children = []
+        for d in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[1] == postmaster:
+                        children.append(d)
+            except OSError:
+                pass
+        for pid in [postmaster, str(broker.pid)] + children:
             subprocess.run(["taskset", "-a", "-p", "-c", infra_cores, pid], check=True, stdout=subprocess.DEVNULL)
 
     def cpu_seconds(pids, children=False):
