@@ -128,12 +128,26 @@ package final class FolderSink: Sendable {
                 if required[key] == nil { required[key] = [] }
             }
             let needs = required.sorted { ($0.key.destination, $0.key.filter) < ($1.key.destination, $1.key.filter) }
-            todo = try withLanes(needs[...], taken: [:]) { lanes in
-                try addLocked(subjects, todo.map { ($0, keys[$0]!) }, lanes: lanes, into: &results, now: now)
+            var again: [Int] = []
+            // A few (filter, destination)s at a time: on PostgreSQL each lock held keeps a connection
+            // of the pool, and a batch for as many filters as the pool has connections would wait
+            // for ever for one to write with.
+            for start in stride(from: 0, to: needs.count, by: Self.keysAtOnce) {
+                let part = needs[start..<min(start + Self.keysAtOnce, needs.count)]
+                let inPart = Set(part.map(\.key))
+                let mine = todo.filter { inPart.contains(keys[$0]!) }
+                again += try withLanes(part, taken: [:]) { lanes in
+                    try addLocked(subjects, mine.map { ($0, keys[$0]!) }, lanes: lanes, into: &results, now: now)
+                }
             }
+            todo = again
         }
         return results
     }
+
+    /// (filter, destination)s whose locks a batch holds at once (their subjects are written with
+    /// one group commit; a batch for more takes one commit per this many).
+    static let keysAtOnce = 4
 
     private static func ledgerKey(_ s: NewSubject) -> SinkLedger.Key {
         .init(destination: s.destination.description, externalID: s.draft.externalID)

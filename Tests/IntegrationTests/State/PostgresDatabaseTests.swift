@@ -205,6 +205,30 @@ struct PostgresDatabaseTests {
         #expect(sets.filter { $0.hasPrefix("shared-") }.count == 13 + sharedLanes - 1, "\(sharedLanes) lanes of shared")
     }
 
+    /// A batch whose subjects go to more filters' sets than the pool has connections finishes (each
+    /// held lock keeps a connection of its own).
+    @Test func aBatchForManyFiltersFinishes() throws {
+        let server = try PostgresServer()
+        let url = try server.newDatabase()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-many-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let sink = try FolderSink(root: root, state: StateStore(path: url))
+        let destination = SubjectDestination(project: "43", workflow: "47")
+        let subjects = (0..<30).map { n in
+            FolderSink.NewSubject(SubjectDraft(externalID: "\(n)", objectID: "o\(n)", frames: [(name: "\(n).png", bytes: [0x89, 0x50])],
+                                               metadata: [(key: "#alert_id", value: "\(n)")]),
+                                  filters: ["filter\(n)"], destination: destination, pattern: "{filter}-{n}", frameColumns: 1)
+        }
+        let done = DispatchSemaphore(value: 0)
+        let sets = Mutex<[String?]>([])
+        DispatchQueue.global().async {
+            do { let added = try sink.add(subjects); sets.withLock { $0 = added } } catch { Issue.record("\(error)") }
+            done.signal()
+        }
+        try #require(done.wait(timeout: .now() + 60) == .success, "30 filters' sets in one batch did not finish")
+        #expect(sets.withLock { $0 } == (0..<30).map { "filter\($0)-1" })
+    }
+
     /// An instance adding to a filter's sets does not wait for another in the middle of adding to
     /// them: it fills a set in a lane of its own (before lanes it waited for the other's lock).
     @Test func aSecondInstanceFillsItsOwnLaneInsteadOfWaiting() throws {
