@@ -108,13 +108,18 @@ package final class FolderSink: Sendable {
     /// add the same alert: each (filter, destination) has lanes, each with its own open set and
     /// lock, and an instance takes the first free lane (its last one first), waiting only when
     /// every lane is taken. One instance always finds its lane free and fills one set at a time.
-    package func add(_ subjects: [NewSubject], now: Date = Date()) throws -> [String?] {
+    ///
+    /// `history`, when the caller read it for these subjects, saves reading where they were recorded
+    /// again before taking the locks (it only routes them: what counts is read again under the locks).
+    package func add(_ subjects: [NewSubject], history: History? = nil, now: Date = Date()) throws -> [String?] {
         var results = [String?](repeating: nil, count: subjects.count)
         var todo = Array(subjects.indices)
+        var known = history?.subjects
         while !todo.isEmpty {
             // An alert a crash left pending is finished in the lane of the set it was recorded in:
             // that set may be of another filter than the one it would go to now (the filters changed since).
-            let recorded = try state.sink.subjects(todo.map { Self.ledgerKey(subjects[$0]) })
+            let recorded = try known ?? state.sink.subjects(todo.map { Self.ledgerKey(subjects[$0]) })
+            known = nil  // a subject added again: what was recorded of it changed
             var keys: [Int: SetKey] = [:]
             var required: [SetKey: Set<Int>] = [:]  // lanes recovered subjects were recorded in
             for i in todo {
@@ -160,28 +165,28 @@ package final class FolderSink: Sendable {
     private func withLanes<T>(_ needs: ArraySlice<(key: SetKey, value: Set<Int>)>, taken: [SetKey: [Int]],
                               _ body: ([SetKey: [Int]]) throws -> T) throws -> T {
         guard let (key, recovered) = needs.first else { return try body(taken) }
+        // With this key's lanes held, the rest.
+        func rest(holding lanes: [Int]) throws -> T {
+            var held = taken
+            held[key] = lanes
+            return try withLanes(needs.dropFirst(), taken: held, body)
+        }
         if !recovered.isEmpty {
-            return try withLocks(recovered.sorted().map { Self.lockName(filter: key.filter, destination: key.destination, lane: $0) }[...]) {
-                var held = taken
-                held[key] = recovered.sorted()
-                return try withLanes(needs.dropFirst(), taken: held, body)
+            let lanes = recovered.sorted()
+            return try withLocks(lanes.map { Self.lockName(filter: key.filter, destination: key.destination, lane: $0) }[...]) {
+                try rest(holding: lanes)
             }
         }
         let preferred = preferredLanes.withLock { $0[key] ?? 0 }
         for lane in [preferred] + (0..<Self.lanes).filter({ $0 != preferred }) {
-            let name = Self.lockName(filter: key.filter, destination: key.destination, lane: lane)
-            let done: T? = try state.exclusively(name, wait: false) {
+            let done: T? = try state.exclusively(Self.lockName(filter: key.filter, destination: key.destination, lane: lane), wait: false) {
                 preferredLanes.withLock { $0[key] = lane }
-                var held = taken
-                held[key] = [lane]
-                return try withLanes(needs.dropFirst(), taken: held, body)
+                return try rest(holding: [lane])
             }
             if let done { return done }
         }
         return try withLocks([Self.lockName(filter: key.filter, destination: key.destination, lane: preferred)][...]) {
-            var held = taken
-            held[key] = [preferred]
-            return try withLanes(needs.dropFirst(), taken: held, body)
+            try rest(holding: [preferred])
         }
     }
 

@@ -70,21 +70,21 @@ package final class SubjectBatcher: Sendable {
         var subjects: [FolderSink.NewSubject] = []
         var owners: [(alert: Int, filters: [String])] = []  // for each subject
         var sentBefore: [String: Int] = [:]  // subjects each filter sends in this batch, for its limits
-        let destinations = batch.map { Array(Self.byDestination($0.matches.filter(\.enabled)).keys) }
+        let enabled = batch.map { $0.matches.filter(\.enabled) }
+        let destinations = enabled.map(Self.byDestination)  // each alert's enabled filters by destination
         let history = try sink.history(
-            alerts: zip(batch, destinations).flatMap { item, to in to.map { (String(item.alert.alertId), $0) } },
-            objects: zip(batch, destinations).flatMap { item, to in item.alert.objectId.map { id in to.map { (id, $0) } } ?? [] })
+            alerts: zip(batch, destinations).flatMap { item, to in to.keys.map { (String(item.alert.alertId), $0) } },
+            objects: zip(batch, destinations).flatMap { item, to in item.alert.objectId.map { id in to.keys.map { (id, $0) } } ?? [] })
         for (n, item) in batch.enumerated() {
             var result = Result()
             let alert = item.alert
-            let enabled = item.matches.filter(\.enabled)
-            if enabled.contains(where: { $0.flipbook.kind == .blink }) {
+            if enabled[n].contains(where: { $0.flipbook.kind == .blink }) {
                 try state.remember(alert, perObject: blinkFrames, maxAgeDays: 60)
             }
             var made: [(FolderSink.NewSubject, [String])] = []
             var curve = item.lightCurve  // made once for all the alert's destinations
             do {
-                for (destination, group) in Self.byDestination(enabled).sorted(by: { $0.key.description < $1.key.description }) {
+                for (destination, group) in destinations[n].sorted(by: { $0.key.description < $1.key.description }) {
                     var filters: [FilterFile] = []
                     for f in group.sorted(by: { $0.name < $1.name }) {
                         let already = sentBefore[f.name, default: 0]
@@ -121,7 +121,7 @@ package final class SubjectBatcher: Sendable {
             results.append(.success(result))
         }
 
-        let sets = try sink.add(subjects, now: now)
+        let sets = try sink.add(subjects, history: history, now: now)
         var sent = [[String]](repeating: [], count: batch.count)
         for (k, set) in sets.enumerated() {
             let n = owners[k].alert

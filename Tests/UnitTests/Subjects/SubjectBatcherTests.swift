@@ -290,6 +290,15 @@ import TestSupport
                 == ["bright-1=3", "bright-2=3", "bright-3=1"])
         #expect(try manifests().values.allSatisfy { $0.count == 1 })
         #expect(try Manifest.read(f.dir + "/sink/bright-2/manifest.csv").map(\.externalID) == ["3", "5", "7"])
+
+        // What a caller read before the crash only routes: 6 left pending again is finished in its
+        // set, once, though the history handed in says nothing was recorded of it.
+        try unconfirm(6, keepRow: true)
+        let stale = FolderSink.History(subjects: [:], previous: [:])
+        let again = FolderSink.NewSubject(draft(6), filters: ["bright"], destination: destination, pattern: "{filter}-{n}", frameColumns: 1)
+        #expect(try f.sink.add([again], history: stale, now: t0.addingTimeInterval(9)) == ["bright-3"])
+        #expect(try Manifest.read(f.dir + "/sink/bright-3/manifest.csv").map(\.externalID) == ["6"])
+        #expect(try f.sink.add([again], history: stale, now: t0.addingTimeInterval(10)) == [nil], "then a repeat")
     }
 
     @Test func lightCurveIsZooniverseScatterPlotOnePerBand() throws {
