@@ -19,7 +19,7 @@ package struct SinkLedger: Sendable {
     }
 
     static let setColumns = "name, folder, filter, destination, size, lane"
-    static let setColumnCount = 6
+    static let setColumnCount = setColumns.split(separator: ",").count
 
     static func setRow(_ r: [SQLValue]) throws -> SetRow {
         SetRow(name: try r.text(0, "sink_sets.name"), folder: try r.text(1, "sink_sets.folder"),
