@@ -85,3 +85,37 @@ def simulated_records(citsci, work, count, profile):
     with open(f"{work}/schemas/1.avsc", "w") as f:
         json.dump(schema, f)
     return records, fastavro.parse_schema(schema)
+
+
+REAL_LSSTCAM = "fink-client-datatest/lsst_part-2-918301.avro"
+
+
+def real_lsstcam_records(work, count, seed=7):
+    """`count` real Rubin LSSTCam alerts (schema 10.0 as Fink re-serialised it: the 7 packets of
+    `../shared/data/` REAL_LSSTCAM, 120-310 kB, 0-390 previous sources), each a copy of one of them
+    with its diaSource's reliability drawn anew so that filters on it pass a chosen share of the
+    stream; everything else is the real packet. Their writer schema is written to
+    `work`/schemas/1.avsc. Returns (records, parsed schema); exits with a clear message when the
+    shared data is absent."""
+    import copy, random
+    import fastavro
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared", "data", REAL_LSSTCAM)
+    if not os.path.exists(path):
+        sys.exit(f"real LSSTCam alerts not found at {path} (../shared/data beside the repository)")
+    with open(path, "rb") as f:
+        reader = fastavro.reader(f)
+        schema = reader.writer_schema
+        originals = list(reader)
+    rng = random.Random(seed)
+    records = []
+    for i in range(count):
+        record = copy.deepcopy(originals[i % len(originals)])
+        # Skewed towards 1 as real scores are: P(reliability >= 0.98) ~ 5%, the share the 25 slice
+        # filters of run_end_to_end.py pass between them.
+        record["diaSource"]["reliability"] = rng.random() ** 0.4
+        records.append(record)
+    os.makedirs(f"{work}/schemas")
+    with open(f"{work}/schemas/1.avsc", "w") as f:
+        json.dump(schema, f)
+    return records, fastavro.parse_schema(schema)
+

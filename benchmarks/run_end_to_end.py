@@ -4,11 +4,12 @@ service filtering, rendering, batching and pushing them to the fake Panoptes ser
 subject the time from produce to created at the server (and to joined its real subject set, when
 volunteers can see it). The service's memory (RSS) is sampled every second all along.
 
-Alerts are simulated Rubin alerts (`citsci simulate`), each message one of them with a new
-diaSourceId (the alert's id) so that every one of N messages is a new alert, framed in the
-Confluent wire format (schema id 1).
+Alerts are simulated Rubin alerts (`citsci simulate`), or with `--profile real-lsstcam` the real
+LSSTCam packets of ../shared/data (each copy with its reliability drawn anew), each message one of
+them with a new diaSourceId (the alert's id) so that every one of N messages is a new alert, framed
+in the Confluent wire format (schema id 1).
 
-Usage: run_end_to_end.py --citsci BIN --tansu BIN --count N --rate R [--filters DIR] [--profile lsstcam]
+Usage: run_end_to_end.py --citsci BIN --tansu BIN --count N --rate R [--filters DIR] [--profile lsstcam|real-lsstcam]
                          [--preload] [--broker-storage memory|s3-disk] [--json]
 (benchmarks/run.sh builds citsci and passes the rest.)
 """
@@ -18,7 +19,7 @@ import urllib.request
 import fastavro
 from confluent_kafka import Producer
 
-from harness import free_port, get, metric, post, simulated_records, start_tansu, wait_port
+from harness import free_port, get, metric, post, real_lsstcam_records, simulated_records, start_tansu, wait_port
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--citsci", required=True)
@@ -27,8 +28,9 @@ ap.add_argument("--count", type=int, default=20000)
 ap.add_argument("--rate", type=float, default=500)
 ap.add_argument("--base", type=int, default=2000, help="distinct simulated alerts re-encoded with new ids")
 ap.add_argument("--filters", default=None, help="filter folder (default: one filter passing ~13%% of the stream; "
-                "with --profile lsstcam, 25 filters passing ~5%% between them)")
-ap.add_argument("--profile", default="light", choices=["light", "lsstcam"], help="simulated alerts: light (~40 kB) or lsstcam (~300 kB)")
+                "with an lsstcam profile, 25 filters passing ~5%% between them)")
+ap.add_argument("--profile", default="light", choices=["light", "lsstcam", "real-lsstcam"],
+                help="alerts: simulated light (~40 kB) or lsstcam (~320 kB), or the real LSSTCam packets (~230 kB)")
 ap.add_argument("--set-size", type=int, default=50)
 ap.add_argument("--queue", type=int, default=1000)
 ap.add_argument("--properties", default="", help="librdkafka properties for the service, as YAML flow mapping entries")
@@ -40,6 +42,16 @@ args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 work = tempfile.mkdtemp(prefix="citsci-e2e-")
 procs = []
+
+
+def cpu_s(pid):
+    """A process's CPU time so far (user + system, all threads), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
 
 
 def rss_kb(pid):
@@ -68,13 +80,17 @@ try:
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     procs.append(fake)
     panoptes = f"http://127.0.0.1:{int(fake.stdout.readline())}"
-    records, parsed = simulated_records(args.citsci, work, args.base, args.profile)
+    if args.profile == "real-lsstcam":
+        records, parsed = real_lsstcam_records(work, args.base)
+    else:
+        records, parsed = simulated_records(args.citsci, work, args.base, args.profile)
+    large = args.profile != "light"
 
     filters = args.filters
     if not filters:
         filters = f"{work}/filters"
         os.makedirs(filters)
-    if not args.filters and args.profile == "lsstcam":
+    if not args.filters and large:
         # 25 one-line filters, as PIs write them, each taking a slice of the reliability range:
         # ~5% of the stream between them.
         for k in range(25):
@@ -121,17 +137,22 @@ log: {{level: info}}
         out.append(n)
         return bytes(out)
 
+    # diaSourceId is a nullable long: ["null", "long"] in citsci's schema, ["long", "null"] as Spark
+    # writes it; its branch index comes first.
+    first = parsed["fields"][0]
+    assert first["name"] == "diaSourceId", "diaSourceId is the record's first field"
+    branch = zigzag(first["type"].index("long"))
     bodies = []
     for r in records:
         buf = io.BytesIO()
         fastavro.schemaless_writer(buf, parsed, r)
         body = buf.getvalue()
-        head = b"\x02" + zigzag(r["diaSourceId"])  # ["null", "long"]: branch 1, then the long
-        assert body.startswith(head), "diaSourceId is the record's first field"
+        head = branch + zigzag(r["diaSourceId"])
+        assert body.startswith(head), "the body starts with diaSourceId's branch and value"
         bodies.append(body[len(head):])
 
     def start_service():
-        global service, join_seconds, watcher, done, rss, t0
+        global service, join_seconds, watcher, done, rss, t0, consumed_before_clock
         log = open(f"{work}/citsci.log", "w")
         service = subprocess.Popen([args.citsci, "run", "--config", f"{work}/citsci.yaml"], env=env, stdout=log, stderr=log)
         procs.append(service)
@@ -143,6 +164,9 @@ log: {{level: info}}
         while time.time() - joined < 120 and "citsci_consumer_lag{" not in get(f"http://127.0.0.1:{metrics_port}/metrics").decode():
             time.sleep(0.2)
         join_seconds = time.time() - joined
+        # With the topic filled first the service may have read some before its lag showed: those
+        # are not counted against the clock that starts now.
+        consumed_before_clock = metric(get(f"http://127.0.0.1:{metrics_port}/metrics").decode(), "citsci_messages_total")
 
         done = threading.Event()
         rss = []  # (seconds since start, kB)
@@ -165,10 +189,11 @@ log: {{level: info}}
         return service
 
     def produce():
-        global producer, sent, start, produce_seconds
+        global producer, sent, start, produce_seconds, produce_cpu0
+        produce_cpu0 = time.process_time()
         # Produce at a steady rate; remember when each alert went.
         config = {"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576}
-        if args.broker_storage == "s3-disk" or args.profile == "lsstcam":
+        if args.broker_storage == "s3-disk" or large:
             # A batch holds at most batch.size (1 MB by default: three LSSTCam-sized alerts), and Tansu
             # stores each batch whole (on S3, an object and its round trips): larger batches.
             config.update({"linger.ms": 50, "batch.size": 16 << 20, "message.max.bytes": 16 << 20})
@@ -181,7 +206,7 @@ log: {{level: info}}
             if due > now:
                 time.sleep(due - now)
             new_id = 9_000_000_000_000 + i
-            value = b"\x00" + struct.pack(">I", 1) + b"\x02" + zigzag(new_id) + bodies[i % len(bodies)]
+            value = b"\x00" + struct.pack(">I", 1) + branch + zigzag(new_id) + bodies[i % len(bodies)]
             while True:
                 try:
                     sent[str(new_id)] = time.time()
@@ -217,11 +242,12 @@ log: {{level: info}}
             break
         time.sleep(1)
     drained = time.time() - start
-    alerts_per_s = args.count / drained
-    # The service's own CPU time over the run (user + system, all threads), from /proc.
-    with open(f"/proc/{service.pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu_seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    alerts_per_s = (args.count - consumed_before_clock) / drained
+    # Where the two cores went: the service's CPU time over the run and, beside it on the same
+    # cores, the broker's (and its S3 server's), the fake Zooniverse's and this producer's.
+    cpu_seconds = cpu_s(service.pid)
+    beside = {"broker": sum(cpu_s(p.pid) for p in procs if p is not service and p is not fake),
+              "fake_panoptes": cpu_s(fake.pid), "producer_and_harness": time.process_time() - produce_cpu0}
     done.set()
     watcher.join()
     service.send_signal(signal.SIGTERM)
@@ -255,8 +281,9 @@ log: {{level: info}}
     rss_mb = [kb / 1024 for _, kb in rss if kb]
     n = len(rss_mb)
     out = {
-        "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "produce_seconds": round(produce_seconds, 1),
-        "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1), "service_cpu_s": round(cpu_seconds, 1), "subjects": len(created), "visible": len(visible),
+        "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "consumed_before_clock": int(consumed_before_clock), "produce_seconds": round(produce_seconds, 1),
+        "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1), "service_cpu_s": round(cpu_seconds, 1),
+        "cpu_s_beside": {k: round(v, 1) for k, v in beside.items()}, "subjects": len(created), "visible": len(visible),
         "durable_p50_s": round(pct(durable, 50), 3), "durable_p99_s": round(pct(durable, 99), 3), "durable_matched": len(durable),
         "created_p50_s": round(pct(created, 50), 2), "created_p99_s": round(pct(created, 99), 2),
         "visible_p50_s": round(pct(visible, 50), 2), "visible_p99_s": round(pct(visible, 99), 2),
