@@ -42,6 +42,7 @@ args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 work = tempfile.mkdtemp(prefix="citsci-e2e-")
 procs = []
+held = []
 
 
 def cpu_s(pid):
@@ -54,10 +55,12 @@ def cpu_s(pid):
         return 0.0
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS"):
+    """A process's resident memory in kB: all of it (VmRSS), or its anonymous part (RssAnon: the
+    heap) or the files it maps (RssFile)."""
     try:
         for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -170,6 +173,7 @@ log: {{level: info}}
 
         done = threading.Event()
         rss = []  # (seconds since start, kB)
+        held.clear()  # (anonymous kB, messages in flight): what the memory holds
         t0 = time.time()
 
         def watch():
@@ -177,6 +181,11 @@ log: {{level: info}}
             # three are incomplete).
             while not done.is_set():
                 rss.append((time.time() - t0, rss_kb(service.pid)))
+                try:
+                    m = get(f"http://127.0.0.1:{metrics_port}/metrics").decode()
+                    held.append((rss_kb(service.pid, "RssAnon"), metric(m, "citsci_messages_in_flight")))
+                except Exception:
+                    pass
                 try:
                     sets = json.loads(get(f"{panoptes}/__admin/sets"))
                     post(f"{panoptes}/__admin/config", {"completeness": {s: {"47": 1.0} for s in sets}})
@@ -279,6 +288,10 @@ log: {{level: info}}
         return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
     rss_mb = [kb / 1024 for _, kb in rss if kb]
+
+    def tenths(xs):
+        k = len(xs)
+        return [round(max(xs[int(k * i / 10):max(int(k * i / 10) + 1, int(k * (i + 1) / 10))]), 1) for i in range(10)] if k else []
     n = len(rss_mb)
     out = {
         "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "consumed_before_clock": int(consumed_before_clock), "produce_seconds": round(produce_seconds, 1),
@@ -290,7 +303,11 @@ log: {{level: info}}
         "rss_peak_mb": round(max(rss_mb), 1) if rss_mb else None,
         "rss_at_10_50_90_100pct_mb": [round(rss_mb[min(n - 1, int(n * f))], 1) for f in (0.1, 0.5, 0.9, 1.0)] if n else [],
         # Memory over the run: the largest RSS in each tenth of it (flat means bounded, not growing).
-        "rss_peak_per_tenth_mb": [round(max(rss_mb[int(n * k / 10):max(int(n * k / 10) + 1, int(n * (k + 1) / 10))]), 1) for k in range(10)] if n else [],
+        "rss_peak_per_tenth_mb": tenths(rss_mb),
+        # The heap and the messages taken and not yet done, per tenth of the run (largest): memory that
+        # follows the messages held is the bounded queue, not a leak.
+        "rss_anon_peak_per_tenth_mb": tenths([kb / 1024 for kb, _ in held]),
+        "in_flight_peak_per_tenth": tenths([n for _, n in held]),
         "dead_letters": len(os.listdir(f"{work}/dead")) if os.path.isdir(f"{work}/dead") else 0,
     }
     out["progress_every_5s"] = progress[::5]
