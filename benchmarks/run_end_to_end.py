@@ -37,6 +37,7 @@ ap.add_argument("--properties", default="", help="librdkafka properties for the 
 ap.add_argument("--preload", action="store_true", help="produce everything first, then start the service: its throughput")
 ap.add_argument("--broker-storage", default="memory", choices=["memory", "s3-disk"],
                 help="Tansu's store: memory, or S3 on a local moto server spilling to disk (runs larger than RAM)")
+ap.add_argument("--recent-alerts", type=int, default=None, help="the window of recent alerts the service keeps (its default when not given; 0: none)")
 ap.add_argument("--json", action="store_true")
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -126,7 +127,7 @@ zooniverse: {{project: "43", workflow: "47", approved: true, push_every_minutes:
 classifications: {{pull_every_minutes: 600}}
 metrics: {{listen: "127.0.0.1:{metrics_port}"}}
 log: {{level: info}}
-""")
+""" + (f"pipeline: {{recent_alerts: {args.recent_alerts}}}\n" if args.recent_alerts is not None else ""))
     env = dict(os.environ, PANOPTES_CLIENT_ID="test-client", PANOPTES_CLIENT_SECRET="test-secret",
                PANOPTES_ENDPOINT=panoptes, PANOPTES_USERNAME="", PANOPTES_TOKEN="")
     # Each base alert encoded once; a message is its body with the first field (diaSourceId, the
@@ -244,6 +245,7 @@ log: {{level: info}}
     while time.time() < deadline:
         m = get(f"http://127.0.0.1:{metrics_port}/metrics").decode()
         consumed = metric(m, "citsci_messages_total")
+        pauses = metric(m, "citsci_consumer_pauses")
         made = db.execute("SELECT COUNT(*) FROM sink_subjects").fetchone()[0]
         linked = db.execute("SELECT COUNT(*) FROM subjects WHERE state = 'linked'").fetchone()[0]
         progress.append((round(time.time() - start), consumed, made, linked))
@@ -296,7 +298,7 @@ log: {{level: info}}
     out = {
         "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "consumed_before_clock": int(consumed_before_clock), "produce_seconds": round(produce_seconds, 1),
         "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1), "service_cpu_s": round(cpu_seconds, 1),
-        "cpu_s_beside": {k: round(v, 1) for k, v in beside.items()}, "subjects": len(created), "visible": len(visible),
+        "cpu_s_beside": {k: round(v, 1) for k, v in beside.items()}, "consumer_pauses": int(pauses), "subjects": len(created), "visible": len(visible),
         "durable_p50_s": round(pct(durable, 50), 3), "durable_p99_s": round(pct(durable, 99), 3), "durable_matched": len(durable),
         "created_p50_s": round(pct(created, 50), 2), "created_p99_s": round(pct(created, 99), 2),
         "visible_p50_s": round(pct(visible, 50), 2), "visible_p99_s": round(pct(visible, 99), 2),
