@@ -29,6 +29,11 @@ struct PostgresDatabaseTests {
         try checkSinkBatchLookup(try StateStore(path: try server.newDatabase()))
     }
 
+    @Test func theWindowOfRecentAlertsKeepsEachAlertOnce() throws {
+        let server = try PostgresServer()
+        try checkRecentAlertsWindow(try StateStore(path: try server.newDatabase()))
+    }
+
     @Test func twoStoresOnOneDatabaseMigrateOnceAndShareWhatTheyRecord() throws {
         let server = try PostgresServer()
         let url = try server.newDatabase()
