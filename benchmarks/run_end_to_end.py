@@ -33,6 +33,7 @@ ap.add_argument("--profile", default="light", choices=["light", "lsstcam", "real
                 help="alerts: simulated light (~40 kB) or lsstcam (~320 kB), or the real LSSTCam packets (~230 kB)")
 ap.add_argument("--set-size", type=int, default=50)
 ap.add_argument("--queue", type=int, default=1000)
+ap.add_argument("--queue-mb", type=int, default=256, help="the decoded queue's bound in MB (source.kafka.queue_mb)")
 ap.add_argument("--properties", default="", help="librdkafka properties for the service, as YAML flow mapping entries")
 ap.add_argument("--preload", action="store_true", help="produce everything first, then start the service: its throughput")
 ap.add_argument("--broker-storage", default="memory", choices=["memory", "s3-disk"],
@@ -117,6 +118,7 @@ try:
     group: bench
     from: earliest
     queue: {args.queue}
+    queue_mb: {args.queue_mb}
     properties: {{{args.properties}}}
 schemas: {{folder: {work}/schemas}}
 filters: {filters}
@@ -296,7 +298,7 @@ log: {{level: info}}
         return [round(max(xs[int(k * i / 10):max(int(k * i / 10) + 1, int(k * (i + 1) / 10))]), 1) for i in range(10)] if k else []
     n = len(rss_mb)
     out = {
-        "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "group_join_s": round(join_seconds, 1), "consumed_before_clock": int(consumed_before_clock), "produce_seconds": round(produce_seconds, 1),
+        "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "queue_mb": args.queue_mb, "group_join_s": round(join_seconds, 1), "consumed_before_clock": int(consumed_before_clock), "produce_seconds": round(produce_seconds, 1),
         "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1), "service_cpu_s": round(cpu_seconds, 1),
         "cpu_s_beside": {k: round(v, 1) for k, v in beside.items()}, "consumer_pauses": int(pauses), "subjects": len(created), "visible": len(visible),
         "durable_p50_s": round(pct(durable, 50), 3), "durable_p99_s": round(pct(durable, 99), 3), "durable_matched": len(durable),

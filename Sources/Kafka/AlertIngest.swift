@@ -45,6 +45,8 @@ package final class AlertIngest: Sendable {
     /// The decoded messages waiting for `handle`, and whether the consumer is paused because of them.
     package struct QueueState: Sendable, Equatable {
         package var depth = 0
+        /// The bytes of the waiting messages (what a decoded alert keeps of its message).
+        package var bytes = 0
         package var paused = false
         /// How many times the queue filled and paused the consumer.
         package var pauses = 0
@@ -66,13 +68,14 @@ package final class AlertIngest: Sendable {
     /// whole batch (group commit) and an alert waits at most for the batch before it. `handle` runs
     /// on `executor` when given (blocking work kept off the cooperative pool).
     ///
-    /// When `capacity` decoded messages wait, the consumer's partitions are paused (it keeps
-    /// polling, so it stays in the group) and they resume once the queue is half empty; what
-    /// librdkafka had already fetched may still come, so the bound is soft by one fetch and one
-    /// batch. Runs until the consumer closes, the task is cancelled, or `handle` throws; messages
+    /// When `capacity` decoded messages, or messages of `capacityBytes` bytes, wait, the consumer's
+    /// partitions are paused (it keeps polling, so it stays in the group) and they resume once the
+    /// queue is under half of both; what librdkafka had already fetched may still come, so the
+    /// bound is soft by one fetch and one batch. The bytes bound the memory whatever the packets'
+    /// size (a count alone lets 1,000 LSSTCam packets hold 230 MB, 1,000 ZTF ones 60 MB). Runs until the consumer closes, the task is cancelled, or `handle` throws; messages
     /// still queued then are not marked done and come again after a restart.
     package func runStaged<Prepared: Sendable>(
-        capacity: Int, workers: Int = 1, batch: Int = 1, executor: (any TaskExecutor)? = nil,
+        capacity: Int, capacityBytes: Int = .max, workers: Int = 1, batch: Int = 1, executor: (any TaskExecutor)? = nil,
         prepare: @escaping @Sendable (Alert) -> Prepared,
         handle: @escaping @Sendable ([Staged<Prepared>]) async throws -> Void
     ) async throws {
@@ -88,9 +91,11 @@ package final class AlertIngest: Sendable {
                     var messages = [first]
                     while messages.count < batch, case .message(let m) = try consumer.poll() { messages.append(m) }
                     let staged = try await stage(messages, decoders: decoders, prepare: prepare)
+                    let bytes = staged.reduce(0) { $0 + $1.message.value.count }
                     let pause = self.queueState.withLock { q in
                         q.depth += staged.count
-                        guard q.depth >= capacity, !q.paused else { return false }
+                        q.bytes += bytes
+                        guard q.depth >= capacity || q.bytes >= capacityBytes, !q.paused else { return false }
                         q.paused = true
                         q.pauses += 1
                         return true
@@ -109,9 +114,11 @@ package final class AlertIngest: Sendable {
                             c.messages += staged.count
                             c.alerts += staged.reduce(0) { $0 + $1.items.count }
                         }
+                        let bytes = staged.reduce(0) { $0 + $1.message.value.count }
                         let resume = self.queueState.withLock { q in
                             q.depth -= staged.count
-                            guard q.paused, q.depth <= capacity / 2 else { return false }
+                            q.bytes -= bytes
+                            guard q.paused, q.depth <= capacity / 2, q.bytes <= capacityBytes / 2 else { return false }
                             q.paused = false
                             return true
                         }

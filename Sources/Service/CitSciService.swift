@@ -69,7 +69,7 @@ package struct CitSciService: Sendable {
             let consumer = try KafkaConsumer(KafkaConsumerConfiguration(brokers: brokers, groupID: group, topics: topics,
                                                                         start: try StartPosition.parse(from), properties: props))
             ingest = KafkaIngestService(consumer: consumer, schemas: schemas, pipeline: pipeline, deadLetters: deadLetters,
-                                        queueCapacity: cfg.queueCapacity, workers: cfg.workers, batch: cfg.batch,
+                                        queueCapacity: cfg.queueCapacity, queueBytes: cfg.queueBytes, workers: cfg.workers, batch: cfg.batch,
                                         idleTimeout: once ? .seconds(10) : nil, logger: logger)
             ingestEnds = false
             sourceDescription = "kafka \(brokers) \(topics.joined(separator: ","))"

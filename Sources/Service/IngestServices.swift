@@ -19,6 +19,8 @@ package struct KafkaIngestService: Service {
     package let deadLetters: any DeadLetterSink
     /// Decoded messages that may wait for the render stage before the consumer pauses.
     package let queueCapacity: Int
+    /// The same queue's bound in bytes.
+    package let queueBytes: Int
     /// Parallel decode/filter/render tasks, and messages per durable batch (`RunConfiguration`).
     package let workers: Int
     package let batch: Int
@@ -27,13 +29,14 @@ package struct KafkaIngestService: Service {
     package let logger: Logger
 
     package init(consumer: KafkaConsumer, schemas: (any WriterSchemaSource)?, pipeline: AlertPipeline,
-                deadLetters: any DeadLetterSink, queueCapacity: Int = 1000, workers: Int = 1, batch: Int = 1,
+                deadLetters: any DeadLetterSink, queueCapacity: Int = 1000, queueBytes: Int = .max, workers: Int = 1, batch: Int = 1,
                 idleTimeout: Duration? = nil, logger: Logger) {
         self.consumer = consumer
         self.ingest = AlertIngest(consumer: consumer, schemas: schemas, deadLetters: deadLetters)
         self.pipeline = pipeline
         self.deadLetters = deadLetters
         self.queueCapacity = queueCapacity
+        self.queueBytes = queueBytes
         self.workers = workers
         self.batch = batch
         self.idleTimeout = idleTimeout
@@ -44,6 +47,7 @@ package struct KafkaIngestService: Service {
     /// as gauges, every `interval` until cancelled.
     static func reportQueues(_ consumer: KafkaConsumer, _ ingest: AlertIngest, every interval: Duration) async throws {
         let depth = Gauge(label: "citsci_queue_depth", dimensions: [("stage", "decoded")])
+        let bytes = Gauge(label: "citsci_queue_bytes", dimensions: [("stage", "decoded")])
         let paused = Gauge(label: "citsci_consumer_paused")
         let pauses = Gauge(label: "citsci_consumer_pauses")
         let inFlight = Gauge(label: "citsci_messages_in_flight")
@@ -51,6 +55,7 @@ package struct KafkaIngestService: Service {
         while true {
             let q = ingest.queue
             depth.record(q.depth)
+            bytes.record(q.bytes)
             paused.record(q.paused ? 1 : 0)
             pauses.record(q.pauses)
             inFlight.record(consumer.inFlight)
@@ -82,10 +87,10 @@ package struct KafkaIngestService: Service {
                         }
                     }
                     group.addTask { [consumer] in try await Self.reportQueues(consumer, ingest, every: .seconds(1)) }
-                    group.addTask { [queueCapacity, workers, batch] in
+                    group.addTask { [queueCapacity, queueBytes, workers, batch] in
                         // Decode, filters and flipbooks on `workers` tasks; the state store and the
                         // sink's files, in order, on threads that may block.
-                        try await ingest.runStaged(capacity: queueCapacity, workers: workers, batch: batch,
+                        try await ingest.runStaged(capacity: queueCapacity, capacityBytes: queueBytes, workers: workers, batch: batch,
                                                    executor: DedicatedTaskExecutor.blocking, prepare: pipeline.prepare) { staged in
                             lastActivity.touch()
                             messages.increment(by: staged.count)

@@ -9,7 +9,7 @@ import Yams
 ///
 ///     source:                       # one of: kafka, folder, simulate (default: simulate 200 alerts)
 ///       kafka: {brokers: "host:9092", topics: [alerts], group: citsci, from: committed,
-///               queue: 1000, properties: {security.protocol: SASL_SSL}}
+///               queue: 1000, queue_mb: 256, properties: {security.protocol: SASL_SSL}}
 ///     schemas: {registry: URL}      # or {folder: PATH}, for Confluent-framed (Rubin) messages
 ///     filters: filters/
 ///     state: citsci.sqlite          # or postgresql://user@host/db, shared by several instances
@@ -78,6 +78,9 @@ package struct RunConfiguration: Sendable, Equatable {
     /// enough that a resume (a fresh fetch, about a second on Tansu) lands before the queue empties:
     /// at 64, pause/resume cycles held a 500 alerts/s stream to 100 alerts/s (docs/PERFORMANCE.md).
     package var queueCapacity = 1000
+    /// The same queue's bound in bytes (of the messages it holds), so that its memory does not
+    /// depend on the packets' size: 1,000 real LSSTCam packets are ~230 MB, simulated ones ~320 MB.
+    package var queueBytes = 256 << 20
     /// Tasks that decode, filter and draw flipbooks in parallel (the cores, by default).
     package var workers = ProcessInfo.processInfo.activeProcessorCount
     /// At most this many messages per batch, made durable together (one synced write for the alerts
@@ -218,8 +221,9 @@ package struct RunConfiguration: Sendable, Equatable {
                 let given = ["kafka", "folder", "simulate"].filter { m[$0] != nil }
                 guard given.count <= 1 else { throw fail(n, "source: give one of kafka, folder or simulate, not \(given.joined(separator: " and "))") }
                 if let k = m["kafka"] {
-                    let km = try mapping(k, "source.kafka", keys: ["brokers", "topics", "group", "from", "queue", "properties"])
+                    let km = try mapping(k, "source.kafka", keys: ["brokers", "topics", "group", "from", "queue", "queue_mb", "properties"])
                     c.queueCapacity = try int(km, "queue", 1...100_000) ?? c.queueCapacity
+                    c.queueBytes = try int(km, "queue_mb", 1...65_536).map { $0 << 20 } ?? c.queueBytes
                     guard let brokers = try string(km, "brokers") else { throw fail(k, "source.kafka needs brokers (host:port)") }
                     guard let t = km["topics"], let topics = t.sequence?.compactMap(\.string), !topics.isEmpty else {
                         throw fail(k, "source.kafka needs topics: a list of topic names")

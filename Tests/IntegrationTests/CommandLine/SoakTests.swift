@@ -144,6 +144,7 @@ struct SoakTests {
         }
         #expect(metrics.contains("citsci_consumer_lag{"), "\(metrics.prefix(2000))")
         #expect(metrics.contains("citsci_queue_depth{stage=\"decoded\"}"))
+        #expect(metrics.contains("citsci_queue_bytes{stage=\"decoded\"}"))
         try broker.restart(downFor: 3)
         try fake.faults([["kind": "503", "path": ".", "count": 1_000_000]])
         let atOutage = try Self.remote(fake).count

@@ -273,8 +273,10 @@ extension KafkaTests {
 
 extension KafkaTests {
     /// The two-stage loop: a slow render stage fills the bounded queue, which pauses the consumer;
-    /// it resumes as the queue drains, every message is handled once, and lag falls to zero.
-    @Test func stagedIngestPausesOnAFullQueueAndLosesNothing() async throws {
+    /// it resumes as the queue drains, every message is handled once, and lag falls to zero. Bound by
+    /// a count of messages, or by their bytes (the count then out of reach).
+    @Test(arguments: [QueueBound.messages(3), .bytes(messages: 3)])
+    func stagedIngestPausesOnAFullQueueAndLosesNothing(_ bound: QueueBound) async throws {
         let broker = try TansuBroker()
         try broker.createTopic("staged", partitions: 2)
         let sent = try Self.realMessages()
@@ -284,17 +286,25 @@ extension KafkaTests {
         let ingest = AlertIngest(consumer: consumer, schemas: try SchemaFolder(path: Paths.data("lsst-alert-packet/schema")),
                                  deadLetters: try DeadLetterFolder(path: NSTemporaryDirectory() + "staged-\(UUID())"))
         let handled = Handled()
-        let capacity = 3
+        let largest = sent.map(\.value.count).max() ?? 0
+        let (capacity, capacityBytes) = switch bound {
+        case .messages(let n): (n, Int.max)
+        case .bytes(let n): (sent.count + 1, n * largest)
+        }
         let run = Task {
-            try await ingest.runStaged(capacity: capacity) { message, alerts in
-                try await Task.sleep(for: .milliseconds(40))  // a render stage slower than decoding
-                handled.add(String(decoding: message.key ?? [], as: UTF8.self), alerts.count)
+            try await ingest.runStaged(capacity: capacity, capacityBytes: capacityBytes, prepare: { $0 }) { staged in
+                for s in staged {
+                    try await Task.sleep(for: .milliseconds(40))  // a render stage slower than decoding
+                    handled.add(String(decoding: s.message.key ?? [], as: UTF8.self), s.items.count)
+                }
             }
         }
-        var maxDepth = 0, maxLag: Int64 = 0
+        var maxDepth = 0, maxBytes = 0, maxLag: Int64 = 0
         let deadline = ContinuousClock.now + .seconds(90)
         while handled.count < sent.count && ContinuousClock.now < deadline {
-            maxDepth = max(maxDepth, ingest.queue.depth)
+            let q = ingest.queue
+            maxDepth = max(maxDepth, q.depth)
+            maxBytes = max(maxBytes, q.bytes)
             maxLag = max(maxLag, consumer.lag().values.reduce(0, +))
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -303,10 +313,26 @@ extension KafkaTests {
         _ = await run.result
         #expect(handled.keys.sorted() == sent.map(\.key).sorted(), "every message handled exactly once")
         #expect(ingest.queue.pauses > 0, "the queue filled and paused the consumer")
-        #expect(maxDepth <= capacity + 20, "the queue stays near its bound (\(maxDepth))")
+        switch bound {
+        case .messages(let n): #expect(maxDepth <= n + 20, "the queue stays near its bound (\(maxDepth))")
+        case .bytes(let n): #expect(maxBytes <= (n + 20) * largest, "the queue's bytes stay near their bound (\(maxBytes))")
+        }
         #expect(maxLag > 0, "lag was visible while the stage lagged")
         #expect(consumer.lag().values.allSatisfy { $0 == 0 }, "nothing left behind: \(consumer.lag())")
-        #expect(ingest.counts.messages == sent.count && consumer.inFlight == 0)
+        #expect(ingest.counts.messages == sent.count && consumer.inFlight == 0 && ingest.queue.bytes == 0)
+    }
+}
+
+/// What bounds the staged ingest's queue in `stagedIngestPausesOnAFullQueueAndLosesNothing`.
+enum QueueBound: Sendable, CustomTestStringConvertible {
+    case messages(Int)
+    /// This many of the largest messages' bytes.
+    case bytes(messages: Int)
+    var testDescription: String {
+        switch self {
+        case .messages(let n): "\(n) messages"
+        case .bytes(let n): "\(n) largest messages' bytes"
+        }
     }
 }
 

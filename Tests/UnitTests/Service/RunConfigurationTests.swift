@@ -53,11 +53,15 @@ import Yams
     @Test func theKafkaQueueAndAPostgresStateAreRead() throws {
         let c = try RunConfiguration.parse("""
             source:
-              kafka: {brokers: "k:9092", topics: [alerts], queue: 500}
+              kafka: {brokers: "k:9092", topics: [alerts], queue: 500, queue_mb: 64}
             state: postgresql://citsci@db:5432/citsci
             """, path: "c.yaml")
-        #expect(c.queueCapacity == 500 && c.state == "postgresql://citsci@db:5432/citsci")
-        #expect(try RunConfiguration.parse("source: {kafka: {brokers: k, topics: [a]}}\n", path: "c.yaml").queueCapacity == 1000, "the default")
+        #expect(c.queueCapacity == 500 && c.queueBytes == 64 << 20 && c.state == "postgresql://citsci@db:5432/citsci")
+        let defaults = try RunConfiguration.parse("source: {kafka: {brokers: k, topics: [a]}}\n", path: "c.yaml")
+        #expect(defaults.queueCapacity == 1000 && defaults.queueBytes == 256 << 20, "the defaults")
+        #expect {
+            try RunConfiguration.parse("source: {kafka: {brokers: k, topics: [a], queue_mb: 0}}\n", path: "c.yaml")
+        } throws: { "\($0)" == "c.yaml:1:53: 'queue_mb' must be a whole number from 1 to 65536" }
     }
 
     @Test func thePipelinesWorkersAndBatchAreRead() throws {
