@@ -72,8 +72,9 @@ package final class AlertIngest: Sendable {
     /// partitions are paused (it keeps polling, so it stays in the group) and they resume once the
     /// queue is under half of both; what librdkafka had already fetched may still come, so the
     /// bound is soft by one fetch and one batch. The bytes bound the memory whatever the packets'
-    /// size (a count alone lets 1,000 LSSTCam packets hold 230 MB, 1,000 ZTF ones 60 MB). Runs until the consumer closes, the task is cancelled, or `handle` throws; messages
-    /// still queued then are not marked done and come again after a restart.
+    /// size (a count alone lets 1,000 LSSTCam packets hold 230 MB, 1,000 ZTF ones 60 MB). Runs
+    /// until the consumer closes, the task is cancelled, or `handle` throws; messages still queued
+    /// then are not marked done and come again after a restart.
     package func runStaged<Prepared: Sendable>(
         capacity: Int, capacityBytes: Int = .max, workers: Int = 1, batch: Int = 1, executor: (any TaskExecutor)? = nil,
         prepare: @escaping @Sendable (Alert) -> Prepared,
@@ -91,7 +92,7 @@ package final class AlertIngest: Sendable {
                     var messages = [first]
                     while messages.count < batch, case .message(let m) = try consumer.poll() { messages.append(m) }
                     let staged = try await stage(messages, decoders: decoders, prepare: prepare)
-                    let bytes = staged.reduce(0) { $0 + $1.message.value.count }
+                    let bytes = Self.bytes(of: staged)
                     let pause = self.queueState.withLock { q in
                         q.depth += staged.count
                         q.bytes += bytes
@@ -114,7 +115,7 @@ package final class AlertIngest: Sendable {
                             c.messages += staged.count
                             c.alerts += staged.reduce(0) { $0 + $1.items.count }
                         }
-                        let bytes = staged.reduce(0) { $0 + $1.message.value.count }
+                        let bytes = Self.bytes(of: staged)
                         let resume = self.queueState.withLock { q in
                             q.depth -= staged.count
                             q.bytes -= bytes
@@ -134,6 +135,12 @@ package final class AlertIngest: Sendable {
                 throw error
             }
         }
+    }
+
+    /// What a batch adds to the queue's bytes and takes off again: one definition, so the two
+    /// cannot drift apart and leave the consumer paused.
+    private static func bytes<Prepared>(of staged: [Staged<Prepared>]) -> Int {
+        staged.reduce(0) { $0 + $1.message.value.count }
     }
 
     /// `runStaged` one message at a time, alerts as decoded.

@@ -68,8 +68,9 @@ import TestSupport
         var configuration = KafkaConsumerConfiguration(brokers: cluster.bootstrap, groupID: "p", topics: ["t"], start: .earliest)
         configuration.properties = ["queued.max.messages.kbytes": "65536"]
         let given = try KafkaConsumer(configuration)
-        defer { given.close() }
         #expect(given.setting("queued.max.messages.kbytes") == "65536")
+        given.close()
+        #expect(given.setting("queued.max.messages.kbytes") == nil, "a closed consumer's handle is gone")
     }
 
     @Test func aRestartResumesAfterTheLastDoneMessage() async throws {
