@@ -30,11 +30,6 @@ package final class KafkaConsumer: @unchecked Sendable {
             // librdkafka 2.x waits this long before fetching again once its prefetch queue is full
             // (default 1 s): a consumer that decodes slower than the broker sends then stalls.
             ("fetch.queue.backoff.ms", "100"),
-            // librdkafka's prefetch, in KB (default 64 MB; it also caps a fetch's size): each message
-            // keeps its whole fetch response alive, so with 230 kB LSSTCam packets the default let
-            // the RSS climb to 350-460 MB while the service kept up; 16 MB held it at 236-248 MB at
-            // the same rate (docs/PERFORMANCE.md). `properties` may set it back.
-            ("queued.max.messages.kbytes", "16384"),
         ]
         properties += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         properties += [("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")]
@@ -75,19 +70,6 @@ package final class KafkaConsumer: @unchecked Sendable {
     }
 
     deinit { close() }
-
-    /// A librdkafka setting as the consumer was made with it (its default when not given), or nil
-    /// for a name librdkafka does not know or a closed consumer.
-    package func setting(_ name: String) -> String? {
-        pollLock.withLock { closed -> String? in
-            guard !closed, let conf = rd_kafka_conf(handle) else { return nil }
-            var size = 0
-            guard rd_kafka_conf_get(conf, name, nil, &size) == RD_KAFKA_CONF_OK, size > 0 else { return nil }
-            var value = [CChar](repeating: 0, count: size)
-            guard rd_kafka_conf_get(conf, name, &value, &size) == RD_KAFKA_CONF_OK else { return nil }
-            return String(decoding: value.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-    }
 
     /// Frees the handle of a consumer whose init fails after creating it (the deinit still runs then,
     /// and must not free it twice: that deadlocks in librdkafka).

@@ -56,23 +56,6 @@ import TestSupport
         #expect(throws: KafkaError.self) { try KafkaConsumer(unknown) }
     }
 
-    /// librdkafka's prefetch is bounded below its default (it keeps whole fetch responses alive),
-    /// and a property given in the configuration still wins.
-    @Test func thePrefetchIsBoundedUnlessTheConfigurationSaysOtherwise() throws {
-        let cluster = try KafkaMockCluster()
-        let bounded = try testConsumer(brokers: cluster.bootstrap, group: "p", topics: ["t"])
-        defer { bounded.close() }
-        #expect(bounded.setting("queued.max.messages.kbytes") == "16384")
-        #expect(bounded.setting("fetch.max.bytes") == "\(16384 * 1024)", "a fetch fits the prefetch")
-        #expect(bounded.setting("no.such.setting") == nil)
-        var configuration = KafkaConsumerConfiguration(brokers: cluster.bootstrap, groupID: "p", topics: ["t"], start: .earliest)
-        configuration.properties = ["queued.max.messages.kbytes": "65536"]
-        let given = try KafkaConsumer(configuration)
-        #expect(given.setting("queued.max.messages.kbytes") == "65536")
-        given.close()
-        #expect(given.setting("queued.max.messages.kbytes") == nil, "a closed consumer's handle is gone")
-    }
-
     @Test func aRestartResumesAfterTheLastDoneMessage() async throws {
         let cluster = try KafkaMockCluster()
         try cluster.createTopic("t", partitions: 2)
