@@ -39,6 +39,8 @@ ap.add_argument("--preload", action="store_true", help="produce everything first
 ap.add_argument("--broker-storage", default="memory", choices=["memory", "s3-disk"],
                 help="Tansu's store: memory, or S3 on a local moto server spilling to disk (runs larger than RAM)")
 ap.add_argument("--recent-alerts", type=int, default=None, help="the window of recent alerts the service keeps (its default when not given; 0: none)")
+ap.add_argument("--compression", default="none", choices=["none", "gzip", "snappy", "lz4", "zstd"],
+                help="the producer's compression.type: batches reach the broker and the service compressed")
 ap.add_argument("--json", action="store_true")
 args = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -209,6 +211,7 @@ log: {{level: info}}
             # A batch holds at most batch.size (1 MB by default: three LSSTCam-sized alerts), and Tansu
             # stores each batch whole (on S3, an object and its round trips): larger batches.
             config.update({"linger.ms": 50, "batch.size": 16 << 20, "message.max.bytes": 16 << 20})
+        config["compression.type"] = args.compression
         producer = Producer(config)
         sent = {}
         start = time.time()

@@ -180,6 +180,29 @@ import TestSupport
         }
     }
 
+    /// Brokers upstream compress their batches; librdkafka must have been built with every codec
+    /// (zstd and lz4 need their libraries at configure time), and the broker must pass them through.
+    @Test(arguments: ["gzip", "snappy", "lz4", "zstd"])
+    func compressedBatchesFromAnotherProducerComeBackWhole(_ codec: String) async throws {
+        let broker = try TansuBroker()
+        try broker.createTopic("compressed", partitions: 1)
+        let sent = try Self.realMessages()
+        let out = try runPython("produce_compressed.py", ["--brokers", broker.bootstrap, "--topic", "compressed",
+                                                          "--codec", codec] + sent.map { Paths.data($0.key) })
+        #expect(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "\(sent.count)")
+        let consumer = try testConsumer(broker, group: "c-\(codec)", topics: ["compressed"])
+        defer { consumer.close() }
+        let received = try await collect(consumer, count: sent.count)
+        #expect(received.count == sent.count)
+        let byPath = Dictionary(uniqueKeysWithValues: sent.map { (Paths.data($0.key), $0.value) })
+        let schemas = try SchemaFolder(path: Paths.data("lsst-alert-packet/schema"))
+        for m in received {
+            let key = String(decoding: m.key ?? [], as: UTF8.self)
+            #expect(m.value == byPath[key], "\(codec) \(key): bytes changed")
+            #expect(try !AlertDecoder(schemas: schemas).decode(m.value).isEmpty, "\(key)")
+        }
+    }
+
     @Test func startFromEarliestIgnoresCommittedOffsets() async throws {
         let broker = try TansuBroker()
         try broker.createTopic("replay", partitions: 1)
