@@ -102,7 +102,7 @@ import TestSupport
         let set = FilterSet(folder: dir.path)
         set.reload()
         let reloads = Locked(0)
-        let watcher = Task { await set.watch(every: .milliseconds(50)) { _ in reloads.mutate { $0 += 1 } } }
+        let watcher = Task(executorPreference: serviceTestExecutor) { await set.watch(every: .milliseconds(50)) { _ in reloads.mutate { $0 += 1 } } }
         defer { watcher.cancel() }
         // The watcher compares with what the last reload read, so an edit made before its first look counts too.
         try "name: f\nexpression: snr > 50\n".write(to: file, atomically: true, encoding: .utf8)

@@ -38,7 +38,7 @@ import TestSupport
         let handled = Mutex<[(partition: Int32, offset: Int64)]>([])
         let batches = Mutex<[Int]>([])
         let committedBehind = Mutex(true)
-        let task = Task {
+        let task = Task(executorPreference: serviceTestExecutor) {
             try await ingest.runStaged(capacity: 64, workers: 3, batch: 16, executor: DedicatedTaskExecutor.blocking,
                                        prepare: { $0.alertId }) { staged in
                 batches.withLock { $0.append(staged.count) }

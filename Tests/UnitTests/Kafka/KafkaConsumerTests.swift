@@ -105,8 +105,8 @@ import TestSupport
         let b = try testConsumer(brokers: cluster.bootstrap, group: "pair", topics: ["shared"])
         defer { b.close() }
         let seenB = Locked<[KafkaMessage]>([])
-        let taskB = Task { for try await m in b.messages { seenB.mutate { $0.append(m) }; b.markDone(m) } }
-        let taskA = Task { for try await m in a.messages { seenA.mutate { $0.append(m) }; a.markDone(m) } }
+        let taskB = Task(executorPreference: serviceTestExecutor) { for try await m in b.messages { seenB.mutate { $0.append(m) }; b.markDone(m) } }
+        let taskA = Task(executorPreference: serviceTestExecutor) { for try await m in a.messages { seenA.mutate { $0.append(m) }; a.markDone(m) } }
         try await waitUntil("both members to hold partitions") { !a.assignment.isEmpty && !b.assignment.isEmpty }
         #expect(a.assignment.isDisjoint(with: b.assignment))
         // A leaves: B takes everything, starting after what A did.

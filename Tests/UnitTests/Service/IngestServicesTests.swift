@@ -24,7 +24,9 @@ import TestSupport
         let service = FolderIngestService(folder: dir + "/alerts", schemas: nil, pipeline: pipeline,
                                           deadLetters: LazyDeadLetterFolder(path: dir + "/dead"), once: false,
                                           pollInterval: .milliseconds(50), logger: Logger(label: "test"))
-        let task = Task { try await service.run() }
+        // Its own threads: on two cores the suites beside it can hold the cooperative pool for
+        // over a minute (CI at 4b5a94b: the loop never got to the file in 60 s).
+        let task = Task(executorPreference: serviceTestExecutor) { try await service.run() }
         // The loop is running once it has taken a file dropped in after it started.
         let simulator = AlertSimulator(seed: 5)
         let alert = try simulator.alert(0)
