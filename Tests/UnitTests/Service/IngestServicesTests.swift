@@ -24,14 +24,16 @@ import TestSupport
         let service = FolderIngestService(folder: dir + "/alerts", schemas: nil, pipeline: pipeline,
                                           deadLetters: LazyDeadLetterFolder(path: dir + "/dead"), once: false,
                                           pollInterval: .milliseconds(50), logger: Logger(label: "test"))
-        // Its own threads: on two cores the suites beside it can hold the cooperative pool for
-        // over a minute (CI at 4b5a94b: the loop never got to the file in 60 s).
+        // Its own threads for the loop; its decode stage still runs on the cooperative pool, which
+        // the synchronous tests beside it can hold for over a minute on two cores in a debug build
+        // (CI at 4b5a94b and 3b86e5b: a rate limiter's sleeps and an Avro fuzz walk on both threads),
+        // so the wait below is a bound on liveness, far above the whole unit run, not a timing.
         let task = Task(executorPreference: serviceTestExecutor) { try await service.run() }
         // The loop is running once it has taken a file dropped in after it started.
         let simulator = AlertSimulator(seed: 5)
         let alert = try simulator.alert(0)
         try Data(try simulator.packet(0)).write(to: URL(fileURLWithPath: dir + "/alerts/one.avro"), options: .atomic)
-        try await waitUntil("the loop to take the new file") { try state.outcome(of: alert.alertId, survey: .rubin) != nil }
+        try await waitUntil("the loop to take the new file", deadline: .seconds(600)) { try state.outcome(of: alert.alertId, survey: .rubin) != nil }
         task.cancel()
         // The old loop never ended; a deadline far above any scheduling delay tells the two apart
         // (the time itself says nothing here: the suite's other tests share the threads).
