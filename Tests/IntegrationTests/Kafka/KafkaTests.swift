@@ -187,14 +187,14 @@ import TestSupport
         let broker = try TansuBroker()
         try broker.createTopic("compressed", partitions: 1)
         let sent = try Self.realMessages()
+        let byPath = Dictionary(uniqueKeysWithValues: sent.map { (Paths.data($0.key), $0.value) })
         let out = try runPython("produce_compressed.py", ["--brokers", broker.bootstrap, "--topic", "compressed",
-                                                          "--codec", codec] + sent.map { Paths.data($0.key) })
+                                                          "--codec", codec] + byPath.keys.sorted())
         #expect(String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "\(sent.count)")
         let consumer = try testConsumer(broker, group: "c-\(codec)", topics: ["compressed"])
         defer { consumer.close() }
         let received = try await collect(consumer, count: sent.count)
         #expect(received.count == sent.count)
-        let byPath = Dictionary(uniqueKeysWithValues: sent.map { (Paths.data($0.key), $0.value) })
         let schemas = try SchemaFolder(path: Paths.data("lsst-alert-packet/schema"))
         for m in received {
             let key = String(decoding: m.key ?? [], as: UTF8.self)

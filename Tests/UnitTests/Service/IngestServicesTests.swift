@@ -26,7 +26,7 @@ import TestSupport
                                           pollInterval: .milliseconds(50), logger: Logger(label: "test"))
         // Its own threads for the loop; its decode stage still runs on the cooperative pool, which
         // the synchronous tests beside it can hold for over a minute on two cores in a debug build
-        // (CI at 4b5a94b and 3b86e5b: a rate limiter's sleeps and an Avro fuzz walk on both threads),
+        // (CI at 4b5a94b and 3b86e5b: a rate limiter's sleep and an Avro validator's walk on its two threads),
         // so the wait below is a bound on liveness, far above the whole unit run, not a timing.
         let task = Task(executorPreference: serviceTestExecutor) { try await service.run() }
         // The loop is running once it has taken a file dropped in after it started.
