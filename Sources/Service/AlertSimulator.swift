@@ -172,8 +172,18 @@ package struct AlertSimulator: Sendable {
     }
 
     /// Alert `i`, decoded as any Rubin alert is.
-    package func alert(_ i: Int) throws -> Alert {
-        guard let a = try AlertDecoder().decode(try packet(i), source: "simulated alert \(i)").first else {
+    package func alert(_ i: Int) throws -> Alert { try alert(i, decoder: AlertDecoder()) }
+
+    /// Alerts `indices`, by one decoder: it compiles the writer schema once, where a decoder for
+    /// each alert parses and plans it again (in a debug build, most of the time of thousands).
+    package func alerts(_ indices: some Sequence<Int>) throws -> [Alert] {
+        let decoder = AlertDecoder()
+        return try indices.map { try alert($0, decoder: decoder) }
+    }
+
+    /// Alert `i`, by `decoder` (one for many alerts, so that it compiles the writer schema once).
+    package func alert(_ i: Int, decoder: AlertDecoder) throws -> Alert {
+        guard let a = try decoder.decode(try packet(i), source: "simulated alert \(i)").first else {
             throw AlertDecodingError(.dataDoesNotMatchSchema, "simulated alert \(i) decoded to nothing", offset: 0)
         }
         return a

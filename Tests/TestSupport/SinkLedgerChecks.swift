@@ -43,7 +43,7 @@ package func checkSinkBatchLookup(_ store: StateStore, sourceLocation: SourceLoc
 
     // Outcomes of a batch beyond one statement's rows, one alert twice: each recorded once.
     let simulator = AlertSimulator(seed: 5)
-    let alerts = try (0..<450).map { try simulator.alert($0) }
+    let alerts = try simulator.alerts(0..<450)
     try store.record(alerts.map { ($0, .matched, ["f"]) } + [(alerts[7], .filteredOut, [])])
     #expect(Set(alerts.map(\.alertId)).count == 450, sourceLocation: sourceLocation)
     for alert in alerts {

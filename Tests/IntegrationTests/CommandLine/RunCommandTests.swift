@@ -23,10 +23,8 @@ import TestSupport
     func expectedSubjects(count: Int, seed: UInt64) throws -> Set<String> {
         let set = FilterSet(folder: filters)
         #expect(set.reload().isEmpty)
-        let simulator = AlertSimulator(seed: seed)
-        return Set(try (0..<count).compactMap { i -> String? in
-            let a = try simulator.alert(i)
-            return set.matches(a).isEmpty ? nil : String(a.alertId)
+        return Set(try AlertSimulator(seed: seed).alerts(0..<count).compactMap { a -> String? in
+            set.matches(a).isEmpty ? nil : String(a.alertId)
         })
     }
 

@@ -9,8 +9,7 @@ import TestSupport
 /// topic (Tansu), sharing a PostgreSQL state store (Debian's server, started by the test) and the
 /// fake Panoptes server. One is killed (-9) midway and started again. Each instance must take a
 /// share of the partitions, and every alert that passes the filter must end as exactly one subject.
-/// In the soak's suite, which runs its tests one after the other: each blocks a thread for minutes,
-/// and two at once starve the async tests running beside them.
+/// In the soak's suite: it blocks for minutes, on a thread of `longTestExecutor`.
 extension SoakTests {
     static let scaleOutSimulated = 800
 
@@ -34,7 +33,11 @@ extension SoakTests {
     }
 
     @Test(.enabled(if: PostgresServer.isInstalled, Comment(rawValue: PostgresServer.missingMessage)))
-    func twoInstancesShareThePartitionsAndOnePostgresStore() throws {
+    func twoInstancesShareThePartitionsAndOnePostgresStore() async throws {
+        try await withTaskExecutorPreference(longTestExecutor) { try Self.twoInstances() }
+    }
+
+    static func twoInstances() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("citsci-pair-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir + "/filters", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -32,8 +32,7 @@ import Zooniverse
     func expectedSubjects(count: Int, seed: UInt64) throws -> Int {
         let set = FilterSet(folder: filters)
         #expect(set.reload().isEmpty)
-        let simulator = AlertSimulator(seed: seed)
-        return try (0..<count).filter { !set.matches(try simulator.alert($0)).isEmpty }.count
+        return try AlertSimulator(seed: seed).alerts(0..<count).filter { !set.matches($0).isEmpty }.count
     }
 
     func closedSubjects(_ sink: String) throws -> Int {
