@@ -6,7 +6,7 @@ runs from the group join to the last alert recorded in the store. With 4 cores o
 PostgreSQL are pinned to cores 2 and up; on a 2-core machine they share the instances' cores, more so
 with two.
 
-Usage: benchmarks/scale_out.py --citsci BIN --tansu BIN [--count N] [--profile light|lsstcam] [--statements] [--json]
+Usage: benchmarks/scale_out.py --citsci BIN --tansu BIN [--count N] [--profile light|lsstcam] [--compression zstd] [--statements] [--json]
 
 Each run also reports the cores the broker and PostgreSQL kept busy, and with --statements the
 PostgreSQL statements per alert (pg_stat_statements): what a second instance has to share.
@@ -29,6 +29,8 @@ ap.add_argument("--tansu", required=True)
 ap.add_argument("--count", type=int, default=6000)
 ap.add_argument("--profile", default="light", choices=["light", "lsstcam"])
 ap.add_argument("--base", type=int, default=500, help="distinct simulated alerts re-encoded with new ids")
+ap.add_argument("--compression", default="none", choices=["none", "gzip", "snappy", "lz4", "zstd"],
+                help="the producer's compression.type (with zstd the broker serves batches for a tenth of the CPU)")
 ap.add_argument("--statements", action="store_true", help="report PostgreSQL's statements per alert (pg_stat_statements)")
 ap.add_argument("--progress", action="store_true", help="print the alerts recorded every 5 s (stderr)")
 ap.add_argument("--json", action="store_true")
@@ -120,7 +122,8 @@ try:
     # The load: simulated alerts re-encoded with new ids, Confluent-framed, preloaded.
     records, parsed = simulated_records(args.citsci, work, args.base, args.profile)
     id_field = "diaSourceId" if "diaSourceId" in records[0] else "alertId"
-    producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576})
+    producer = Producer({"bootstrap.servers": f"127.0.0.1:{port}", "linger.ms": 5, "queue.buffering.max.kbytes": 1048576,
+                         "compression.type": args.compression})
     for i in range(args.count):
         r = dict(records[i % len(records)])
         r[id_field] = 9_000_000_000_000 + i
@@ -232,8 +235,18 @@ log: {{level: warning}}
 
     one = run(1)
     two = run(2)
-    out = {"alerts": args.count, "profile": args.profile, "postgres_and_broker_cores": infra_cores, "one_instance": one, "two_instances": two,
-           "ratio": round(two["alerts_per_s"] / one["alerts_per_s"], 2)}
+    out = {"alerts": args.count, "profile": args.profile, "compression": args.compression, "postgres_and_broker_cores": infra_cores,
+           "one_instance": one, "two_instances": two, "ratio": round(two["alerts_per_s"] / one["alerts_per_s"], 2)}
+    # Alerts per second of an instance's busy core: what a second instance costs each alert (1.0:
+    # nothing; below, time lost to waiting on the other), whatever cores the machine has to give.
+    for run_ in (one, two):
+        run_["alerts_per_busy_core_s"] = round(run_["alerts_per_s"] / sum(run_["cores_busy_per_instance"]), 1)
+    out["ratio_per_busy_core"] = round(two["alerts_per_busy_core_s"] / one["alerts_per_busy_core_s"], 2)
+    if infra_cores == "shared with the instances":
+        # The cores one instance's alerts keep busy (its own, the broker's, PostgreSQL's): with the
+        # machine's cores shared by all of them, two instances can go at most this much faster.
+        busy = sum(one["cores_busy_per_instance"]) + one["cores_busy_broker"] + one["cores_busy_postgres"]
+        out["most_two_can_give_here"] = round(cores / busy, 2)
     if args.json:
         print(json.dumps(out))
     else:
