@@ -247,6 +247,7 @@ log: {{level: info}}
     db = sqlite3.connect(f"file:{work}/citsci.sqlite?mode=ro", uri=True, timeout=30)
     deadline = time.time() + 600
     progress = []
+    all_consumed = None  # when the last message was taken (this loop's 1 s resolution)
     while time.time() < deadline:
         m = get(f"http://127.0.0.1:{metrics_port}/metrics").decode()
         consumed = metric(m, "citsci_messages_total")
@@ -254,6 +255,8 @@ log: {{level: info}}
         made = db.execute("SELECT COUNT(*) FROM sink_subjects").fetchone()[0]
         linked = db.execute("SELECT COUNT(*) FROM subjects WHERE state = 'linked'").fetchone()[0]
         progress.append((round(time.time() - start), consumed, made, linked))
+        if all_consumed is None and consumed >= args.count:
+            all_consumed = time.time() - start
         if consumed >= args.count and made > 0 and linked == made:
             break
         time.sleep(1)
@@ -284,11 +287,12 @@ log: {{level: info}}
 
     # Durable: the subject's row in the sink's ledger (its PNGs and manifest line written and synced
     # first), from produce: what the service itself controls, before batching into sets.
-    durable = []
+    durable, last_durable = [], None
     for external_id, created_at in db.execute("SELECT external_id, created_at FROM sink_subjects"):
         alert = next((part for part in str(external_id).replace("-", "_").split("_") if part in sent), None)
         if alert is not None:
             durable.append(created_at - sent[alert])
+            last_durable = max(last_durable or 0, created_at - start)
 
     def pct(xs, p):
         xs = sorted(xs)
@@ -302,7 +306,12 @@ log: {{level: info}}
     n = len(rss_mb)
     out = {
         "alerts": args.count, "preload": args.preload, "rate": args.rate, "queue": args.queue, "queue_mb": args.queue_mb, "group_join_s": round(join_seconds, 1), "consumed_before_clock": int(consumed_before_clock), "produce_seconds": round(produce_seconds, 1),
-        "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1), "service_cpu_s": round(cpu_seconds, 1),
+        "drained_seconds": round(drained, 1), "alerts_per_s": round(alerts_per_s, 1),
+        # The service's own pace, beside alerts_per_s (which also waits for the last partial sets to
+        # reach their age and be linked): when the last message was taken and the last subject durable.
+        "all_consumed_s": round(all_consumed, 1) if all_consumed is not None else None,
+        "all_durable_s": round(last_durable, 1) if last_durable is not None else None,
+        "service_cpu_s": round(cpu_seconds, 1),
         "cpu_s_beside": {k: round(v, 1) for k, v in beside.items()}, "consumer_pauses": int(pauses), "subjects": len(created), "visible": len(visible),
         "durable_p50_s": round(pct(durable, 50), 3), "durable_p99_s": round(pct(durable, 99), 3), "durable_matched": len(durable),
         "created_p50_s": round(pct(created, 50), 2), "created_p99_s": round(pct(created, 99), 2),
