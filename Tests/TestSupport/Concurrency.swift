@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A value shared between test tasks and callbacks.
@@ -21,3 +22,12 @@ package struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// Threads for tests that run the service in-process (`withTaskExecutorPreference`), so the
+/// blocking tests beside them cannot starve it of the cooperative pool's threads.
+package let serviceTestExecutor = DedicatedTaskExecutor(threads: 2, name: "citsci-test-service")
+
+/// Threads for the tests that block for minutes (the soak, the two-instance run: child processes,
+/// sleeps), one each, so that they run beside each other and beside the rest without holding a
+/// thread of the cooperative pool (two on this machine) for their whole length.
+package let longTestExecutor = DedicatedTaskExecutor(threads: 2, name: "citsci-test-long")

@@ -1,4 +1,3 @@
-import Basics
 import Foundation
 
 /// A clock that moves only when the test says so: services paced by it run their next round on
@@ -61,12 +60,3 @@ package func waitUntil(_ what: @autoclosure () -> String, deadline: Duration = .
         try await Task.sleep(for: .milliseconds(20))
     }
 }
-
-/// Threads for tests that run the service in-process (`withTaskExecutorPreference`), so the
-/// blocking tests beside them cannot starve it of the cooperative pool's threads.
-package let serviceTestExecutor = DedicatedTaskExecutor(threads: 2, name: "citsci-test-service")
-
-/// Threads for the tests that block for minutes (the soak, the two-instance run: child processes,
-/// sleeps), one each, so that they run beside each other and beside the rest without holding a
-/// thread of the cooperative pool (two on this machine) for their whole length.
-package let longTestExecutor = DedicatedTaskExecutor(threads: 2, name: "citsci-test-long")
