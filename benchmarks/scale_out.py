@@ -239,10 +239,10 @@ log: {{level: warning}}
            "one_instance": one, "two_instances": two, "ratio": round(two["alerts_per_s"] / one["alerts_per_s"], 2)}
     # Alerts per second of an instance's busy core: what a second instance costs each alert (1.0:
     # nothing; below, time lost to waiting on the other), whatever cores the machine has to give.
-    for run_ in (one, two):
-        run_["alerts_per_busy_core_s"] = round(run_["alerts_per_s"] / sum(run_["cores_busy_per_instance"]), 1)
+    for r in (one, two):
+        r["alerts_per_busy_core_s"] = round(r["alerts_per_s"] / sum(r["cores_busy_per_instance"]), 1)
     out["ratio_per_busy_core"] = round(two["alerts_per_busy_core_s"] / one["alerts_per_busy_core_s"], 2)
-    if infra_cores == "shared with the instances":
+    if cores < 4:
         # The cores one instance's alerts keep busy (its own, the broker's, PostgreSQL's): with the
         # machine's cores shared by all of them, two instances can go at most this much faster.
         busy = sum(one["cores_busy_per_instance"]) + one["cores_busy_broker"] + one["cores_busy_postgres"]
